@@ -1,0 +1,81 @@
+#pragma once
+// The kernel concept: a small, trivially copyable value (its parameters) that any strategy, a forked process
+// included, can carry to a worker and run on a chunk.
+
+#include <concepts>
+#include <cstdint>
+#include <string_view>
+#include <type_traits>
+
+#include "chunk.hpp"
+
+namespace parbench {
+
+// What every kernel has: a trivially copyable result, an associative and commutative combine, an oracle
+// expected(n) and a name. Totals never depend on how [0, n) was cut.
+template <class K>
+concept kernel_base = std::is_trivially_copyable_v<K> && requires(const K& k, std::uint64_t n) {
+    typename K::result;
+    requires std::is_trivially_copyable_v<typename K::result>;
+    requires std::equality_comparable<typename K::result>;
+    { K::combine(typename K::result{}, typename K::result{}) } -> std::same_as<typename K::result>;
+    { k.expected(n) } -> std::same_as<typename K::result>;
+    { K::name } -> std::convertible_to<std::string_view>;
+};
+
+// A kernel whose chunks are pure functions: result run(chunk) const.
+template <class K>
+concept plain_kernel = kernel_base<K> && requires(const K& k, chunk c) {
+    { k.run(c) } -> std::same_as<typename K::result>;
+};
+
+// A kernel whose workers mutate shared state (the locked counter). The strategy places one shared_state where
+// all its workers see it (the heap for threads, a MAP_SHARED mapping for processes), so shared_state must be
+// constructible in place there and must work across processes (process-shared locks, lock-free atomics).
+// finish() turns the shared state and the combined per-chunk results into the total.
+template <class K>
+concept stateful_kernel = kernel_base<K> && requires(const K& k, chunk c, typename K::shared_state& s) {
+    requires std::is_default_constructible_v<typename K::shared_state>;
+    { k.run(c, s) } -> std::same_as<typename K::result>;
+    { k.finish(s, typename K::result{}) } -> std::same_as<typename K::result>;
+};
+
+template <class K>
+concept kernel = plain_kernel<K> || stateful_kernel<K>;
+
+namespace detail {
+
+struct no_state {};
+
+// The state a strategy must provide for kernel K: K::shared_state, or nothing.
+template <class K>
+struct state_of {
+    using type = no_state;
+};
+template <stateful_kernel K>
+struct state_of<K> {
+    using type = typename K::shared_state;
+};
+template <class K>
+using state_t = typename state_of<K>::type;
+
+// Runs one chunk, passing the shared state to kernels that have one. Strategies call this, never run().
+template <kernel K>
+[[nodiscard]] typename K::result run_chunk(const K& k, chunk c, state_t<K>& s) {
+    if constexpr (stateful_kernel<K>)
+        return k.run(c, s);
+    else
+        return (void)s, k.run(c);
+}
+
+// Turns the combined per-chunk results into the total.
+template <kernel K>
+[[nodiscard]] typename K::result finish(const K& k, state_t<K>& s, typename K::result combined) {
+    if constexpr (stateful_kernel<K>)
+        return k.finish(s, combined);
+    else
+        return (void)s, combined;
+}
+
+}  // namespace detail
+}  // namespace parbench

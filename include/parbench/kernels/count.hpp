@@ -1,0 +1,28 @@
+#pragma once
+// count: increment a counter once per element (seeds 000 and 001). The barrier keeps every increment.
+
+#include <cstdint>
+#include <string_view>
+
+#include "../chunk.hpp"
+#include "../detail/barrier.hpp"
+
+namespace parbench::kernels {
+
+struct count {
+    using result = std::uint64_t;
+    static constexpr std::string_view name = "count";
+
+    [[nodiscard]] result run(chunk c) const noexcept {
+        result counter = 0;
+        for (std::uint64_t i = c.begin; i < c.end; ++i) {
+            detail::keep(counter);
+            ++counter;
+        }
+        return counter;
+    }
+    [[nodiscard]] static constexpr result combine(result a, result b) noexcept { return a + b; }
+    [[nodiscard]] constexpr result expected(std::uint64_t n) const noexcept { return n; }
+};
+
+}  // namespace parbench::kernels

@@ -1,0 +1,40 @@
+#pragma once
+// random_max: the max of n random doubles in [0, 1) (seed 002). Element i's value is splitmix64(i + key * 2^40), so
+// the total is the same however [0, n) is cut, and keys give disjoint streams for n < 2^40 (key 0 is plain
+// splitmix64(i), which tools/cpython_reference.py computes too). Like the seed's list comprehension, each chunk materialises its values
+// into a buffer before taking the max: the allocation and the memory traffic are part of the work.
+
+#include <algorithm>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "../chunk.hpp"
+#include "../detail/splitmix.hpp"
+
+namespace parbench::kernels {
+
+struct random_max {
+    using result = double;  // the max; 0.0 for an empty range (all values are >= 0, so it is max's identity)
+    static constexpr std::string_view name = "random_max";
+
+    std::uint64_t key = 0;
+
+    [[nodiscard]] double value(std::uint64_t i) const noexcept {
+        return detail::to_unit_double(detail::splitmix64(i + (key << 40)));
+    }
+    [[nodiscard]] result run(chunk c) const {
+        std::vector<double> values(c.size());
+        for (std::uint64_t i = c.begin; i < c.end; ++i) values[i - c.begin] = value(i);
+        return values.empty() ? 0.0 : *std::max_element(values.begin(), values.end());
+    }
+    [[nodiscard]] static constexpr result combine(result a, result b) noexcept { return a < b ? b : a; }
+    // No closed form: the oracle is the same generator, read once, without a buffer.
+    [[nodiscard]] result expected(std::uint64_t n) const noexcept {
+        double best = 0.0;
+        for (std::uint64_t i = 0; i < n; ++i) best = std::max(best, value(i));
+        return best;
+    }
+};
+
+}  // namespace parbench::kernels
