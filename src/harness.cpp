@@ -1,0 +1,102 @@
+#include "harness.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <map>
+#include <mutex>
+
+namespace parbench::bench {
+namespace {
+
+std::atomic<bool> g_error{false};
+std::mutex g_baseline_mutex;
+std::map<std::string, double, std::less<>> g_baselines;
+
+std::string baseline_key(std::string_view kernel, std::uint64_t n) {
+    return std::string(kernel) + "/n:" + std::to_string(n);
+}
+
+}  // namespace
+
+std::vector<unsigned> worker_sweep(profile p, unsigned hw) {
+    std::vector<unsigned> w;
+    if (p == profile::quick) {
+        w = {1, 2, hw, 2 * hw};
+    } else {
+        for (unsigned x = 1; x <= 2 * hw; x *= 2) w.push_back(x);
+        w.push_back(hw);
+    }
+    std::sort(w.begin(), w.end());
+    w.erase(std::unique(w.begin(), w.end()), w.end());
+    return w;
+}
+
+const std::vector<unsigned>& workers_in_force() {
+    static const std::vector<unsigned> w = current_options().workers
+                                               ? *current_options().workers
+                                               : worker_sweep(current_options().sweep, hardware_threads());
+    return w;
+}
+
+double min_time_for(profile p) {
+    switch (p) {
+        case profile::quick: return 0.02;
+        case profile::normal: return 0.1;
+        case profile::full: return 0.5;
+    }
+    return 0.1;
+}
+
+void note_error() { g_error.store(true); }
+bool any_error() { return g_error.load(); }
+
+void set_baseline(std::string_view kernel, std::uint64_t n, double seconds) {
+    std::lock_guard lock(g_baseline_mutex);
+    g_baselines[baseline_key(kernel, n)] = seconds;
+}
+
+std::optional<double> baseline(std::string_view kernel, std::uint64_t n) {
+    std::lock_guard lock(g_baseline_mutex);
+    const auto it = g_baselines.find(baseline_key(kernel, n));
+    if (it == g_baselines.end()) return std::nullopt;
+    return it->second;
+}
+
+namespace detail {
+
+void fail(benchmark::State& state, const std::string& why) {
+    note_error();
+    state.SkipWithError(why.c_str());
+}
+
+void spin_for(std::chrono::nanoseconds d) noexcept {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until) {
+    }
+}
+
+void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,
+                  bool is_baseline, double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib) {
+    using benchmark::Counter;
+    const usage after = usage::now();
+    state.SetItemsProcessed(static_cast<std::int64_t>(n) * static_cast<std::int64_t>(state.iterations()));
+    if (is_baseline) set_baseline(kernel, n, seconds_per_iteration);
+    if (const auto base = baseline(kernel, n); base && seconds_per_iteration > 0) {
+        const double speedup = *base / seconds_per_iteration;
+        state.counters["speedup"] = speedup;
+        state.counters["efficiency"] = speedup / workers;
+    }
+    state.counters["csw_voluntary"] =
+        Counter(static_cast<double>(after.voluntary - before.voluntary), Counter::kAvgIterations);
+    state.counters["csw_involuntary"] =
+        Counter(static_cast<double>(after.involuntary - before.involuntary), Counter::kAvgIterations);
+    // A child's peak counts only if it was reached during this benchmark.
+    const std::int64_t children =
+        after.children_peak_rss_kib > before.children_peak_rss_kib ? after.children_peak_rss_kib : 0;
+    state.counters["peak_rss"] = Counter(static_cast<double>(std::max(self_peak_kib, children)) * 1024.0,
+                                         Counter::kDefaults, Counter::OneK::kIs1024);
+    if (workers > hardware_threads()) state.SetLabel("oversubscribed");
+}
+
+}  // namespace detail
+}  // namespace parbench::bench

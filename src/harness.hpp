@@ -1,0 +1,165 @@
+#pragma once
+// The benchmark matrix: add_kernel<K, strategies...>(kernel, sizes) registers one kernel under every strategy,
+// worker count and size of the current profile, with names <kernel>/<strategy>/workers:W/n:N/real_time.
+// Every run checks its total; a wrong total or a failed worker is a benchmark error, never a time.
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "machine.hpp"
+#include "options.hpp"
+#include "parbench/parbench.hpp"
+
+namespace parbench::bench {
+
+// Sizes of one kernel, per profile.
+struct sizes {
+    std::vector<std::uint64_t> quick;
+    std::vector<std::uint64_t> normal;
+    std::vector<std::uint64_t> full;
+
+    [[nodiscard]] const std::vector<std::uint64_t>& of(profile p) const {
+        return p == profile::quick ? quick : p == profile::full ? full : normal;
+    }
+};
+
+template <class... S>
+struct strategy_list {};
+
+// Workers 1, 2, 4, ... up to 2x the hardware threads, plus the hardware thread count (quick: 1, 2, hw, 2hw).
+[[nodiscard]] std::vector<unsigned> worker_sweep(profile p, unsigned hw);
+// The worker counts this run uses: --parbench_workers, or the sweep.
+[[nodiscard]] const std::vector<unsigned>& workers_in_force();
+
+// How long one iteration of a benchmark should at least run, per profile, unless --benchmark_min_time is given.
+[[nodiscard]] double min_time_for(profile p);
+
+void note_error();
+[[nodiscard]] bool any_error();
+
+// Sequential's seconds per iteration for (kernel, n), the baseline of speedup and efficiency.
+void set_baseline(std::string_view kernel, std::uint64_t n, double seconds);
+[[nodiscard]] std::optional<double> baseline(std::string_view kernel, std::uint64_t n);
+
+namespace detail {
+
+// Test knob --parbench_test_wrong_total: the kernel skips its last element, so its total is wrong while every
+// strategy runs it for real.
+template <plain_kernel K>
+struct wrong_total {
+    using result = typename K::result;
+    static constexpr std::string_view name = K::name;
+    K inner;
+    std::uint64_t skip;
+
+    [[nodiscard]] result run(chunk c) const {
+        if (c.begin <= skip && skip < c.end)
+            return K::combine(inner.run({c.begin, skip}), inner.run({skip + 1, c.end}));
+        return inner.run(c);
+    }
+    [[nodiscard]] static result combine(result a, result b) { return K::combine(a, b); }
+    [[nodiscard]] result expected(std::uint64_t n) const { return inner.expected(n); }
+};
+
+template <class R>
+std::string show(const R& r) {
+    std::ostringstream out;
+    out.precision(17);
+    out << r;
+    return out.str();
+}
+
+void fail(benchmark::State& state, const std::string& why);
+void spin_for(std::chrono::nanoseconds d) noexcept;
+void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,
+                  bool is_baseline, double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
+
+// The measured loop: one strategy object built outside it, one run per iteration, each total checked.
+template <class S, kernel K>
+void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
+    using clock = std::chrono::steady_clock;
+    try {
+        S strategy(workers);
+        const auto expected = k.expected(n);
+        reset_peak_rss();
+        const usage before = usage::now();
+        const auto t0 = clock::now();
+        for (auto _ : state) {
+            const auto start = clock::now();
+            const auto total = strategy.run(k, n);
+            if (slowdown > 0) spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
+            if (!(total == expected)) {
+                fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
+                return;
+            }
+            benchmark::DoNotOptimize(total);
+        }
+        const double seconds = std::chrono::duration<double>(clock::now() - t0).count() /
+                               static_cast<double>(state.iterations());
+        set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, seconds, before,
+                     peak_rss_kib());
+    } catch (const std::exception& e) {
+        fail(state, e.what());
+    }
+}
+
+template <class S, kernel K>
+void add_one(const K& k, std::uint64_t n, unsigned workers) {
+    const auto& o = current_options();
+    const double slow = o.slow && o.slow->kernel == K::name ? o.slow->fraction : 0.0;
+    const std::string name = std::string(K::name) + "/" + std::string(S::name) + "/workers:" +
+                             std::to_string(workers) + "/n:" + std::to_string(n);
+    auto* b = benchmark::RegisterBenchmark(name.c_str(), [k, n, workers, slow](benchmark::State& state) {
+        measure<S>(state, k, n, workers, slow);
+    });
+    b->UseRealTime();
+    if (!o.min_time_given) b->MinTime(min_time_for(o.sweep));
+}
+
+template <kernel K, class... S>
+void add_all(const K& k, const sizes& s, strategy_list<S...>) {
+    for (const std::uint64_t n : s.of(current_options().sweep)) {
+        // Sequential comes first at each n: later strategies read its time as their baseline.
+        (
+            [&] {
+                if constexpr (S::sweeps_workers) {
+                    for (const unsigned w : workers_in_force()) add_one<S>(k, n, w);
+                } else {
+                    add_one<S>(k, n, 1);
+                }
+            }(),
+            ...);
+    }
+}
+
+}  // namespace detail
+
+// Registers kernel k under every strategy in Strategies at every size of the current profile.
+template <class Strategies, kernel K>
+void add_kernel(const K& k, const sizes& s) {
+    const auto& o = current_options();
+    if (o.wrong_total && *o.wrong_total == K::name) {
+        if constexpr (plain_kernel<K>) {
+            for (const std::uint64_t n : s.of(o.sweep))
+                detail::add_all(detail::wrong_total<K>{k, n == 0 ? 0 : n - 1}, sizes{{n}, {n}, {n}}, Strategies{});
+            return;
+        } else {
+            throw std::invalid_argument("--parbench_test_wrong_total supports kernels without shared state only");
+        }
+    }
+    detail::add_all(k, s, Strategies{});
+}
+
+// Defined in bench/: registers the whole matrix for the current options.
+void register_matrix();
+
+}  // namespace parbench::bench

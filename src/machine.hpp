@@ -1,0 +1,64 @@
+#pragma once
+// What bench_parallel reads off the machine and the process: hardware threads and resource usage.
+
+#include <sched.h>
+#include <sys/resource.h>
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+#include <thread>
+
+namespace parbench::bench {
+
+// The CPUs this process may run on (its affinity mask), which is what its workers can use; falls back to
+// hardware_concurrency where the mask cannot be read.
+[[nodiscard]] inline unsigned hardware_threads() noexcept {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) {
+        const int n = CPU_COUNT(&set);
+        if (n > 0) return static_cast<unsigned>(n);
+    }
+    const unsigned hc = std::thread::hardware_concurrency();
+    return hc == 0 ? 1 : hc;
+}
+
+// Context switches of this process and of its reaped children (wait4/waitpid fold a child's usage into
+// RUSAGE_CHILDREN), so strategies that fork are counted too; and the largest child's peak RSS so far.
+struct usage {
+    std::int64_t voluntary = 0;
+    std::int64_t involuntary = 0;
+    std::int64_t children_peak_rss_kib = 0;
+
+    [[nodiscard]] static usage now() noexcept {
+        rusage self{};
+        rusage children{};
+        getrusage(RUSAGE_SELF, &self);
+        getrusage(RUSAGE_CHILDREN, &children);
+        return {self.ru_nvcsw + children.ru_nvcsw, self.ru_nivcsw + children.ru_nivcsw, children.ru_maxrss};
+    }
+};
+
+// This process's peak RSS (VmHWM) since the last reset_peak_rss(), in KiB; 0 if /proc cannot be read.
+// Resetting (Linux >= 4.0) makes the figure this benchmark's own instead of the whole program's high-water mark.
+inline bool reset_peak_rss() noexcept {
+    std::ofstream clear("/proc/self/clear_refs");
+    clear << "5";
+    return static_cast<bool>(clear.flush());
+}
+[[nodiscard]] inline std::int64_t peak_rss_kib() {
+    std::ifstream status("/proc/self/status");
+    std::string key;
+    while (status >> key) {
+        if (key == "VmHWM:") {
+            std::int64_t kib = 0;
+            status >> kib;
+            return kib;
+        }
+        status.ignore(1 << 12, '\n');
+    }
+    return 0;
+}
+
+}  // namespace parbench::bench

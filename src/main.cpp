@@ -1,0 +1,73 @@
+// bench_parallel: parses its own flags, registers the matrix for the chosen profile, runs Google Benchmark and
+// exits non-zero if any run errored.
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include "harness.hpp"
+#include "machine.hpp"
+#include "options.hpp"
+#include "parbench/version.hpp"
+
+namespace {
+
+void help() {
+    parbench::bench::print_help();
+    benchmark::PrintDefaultHelp();
+}
+
+std::string compiler() {
+#if defined(__clang__)
+    return "clang " __clang_version__;
+#elif defined(__GNUC__)
+    return "gcc " __VERSION__;
+#else
+    return "unknown";
+#endif
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    namespace pb = parbench::bench;
+    try {
+        pb::set_current_options(pb::parse_options(argc, argv));
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_parallel: %s\n", e.what());
+        return 2;
+    }
+    benchmark::Initialize(&argc, argv, help);
+    if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+
+    const auto& o = pb::current_options();
+    benchmark::AddCustomContext("hardware_threads", std::to_string(pb::hardware_threads()));
+    benchmark::AddCustomContext("compiler", compiler());
+    benchmark::AddCustomContext("build_type", PARBENCH_BUILD_TYPE);
+    benchmark::AddCustomContext("parbench_version", parbench::version);
+    benchmark::AddCustomContext("parbench_profile", std::string(pb::to_string(o.sweep)));
+    if (o.wrong_total) benchmark::AddCustomContext("parbench_test_wrong_total", *o.wrong_total);
+    if (o.slow)
+        benchmark::AddCustomContext("parbench_test_slowdown", o.slow->kernel + ":" + std::to_string(o.slow->fraction));
+
+    try {
+        pb::register_matrix();
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_parallel: %s\n", e.what());
+        return 2;
+    }
+    const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    if (ran == 0) {
+        std::fprintf(stderr, "bench_parallel: no benchmark matched --benchmark_filter='%s'\n",
+                     benchmark::GetBenchmarkFilter().c_str());
+        return 1;
+    }
+    if (pb::any_error()) {
+        std::fprintf(stderr, "bench_parallel: at least one run errored (see ERROR OCCURRED above)\n");
+        return 1;
+    }
+    return 0;
+}

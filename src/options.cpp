@@ -1,0 +1,119 @@
+#include "options.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <stdexcept>
+
+#include "parbench/error.hpp"
+
+namespace parbench::bench {
+namespace {
+
+options g_options;
+
+bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
+
+// "--name=value" -> value, if arg is that flag.
+std::optional<std::string_view> value_of(std::string_view arg, std::string_view name) {
+    if (!starts_with(arg, name) || arg.size() <= name.size() || arg[name.size()] != '=') return std::nullopt;
+    return arg.substr(name.size() + 1);
+}
+
+profile parse_profile(std::string_view v) {
+    if (v == "quick") return profile::quick;
+    if (v == "default") return profile::normal;
+    if (v == "full") return profile::full;
+    throw std::invalid_argument("--parbench_profile must be quick, default or full, got '" + std::string(v) + "'");
+}
+
+unsigned parse_unsigned(std::string_view v, std::string_view flag) {
+    unsigned out = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc{} || end != v.data() + v.size() || out == 0 || out > max_workers)
+        throw std::invalid_argument(std::string(flag) + ": '" + std::string(v) + "' is not a worker count in [1, " +
+                                    std::to_string(max_workers) + "]");
+    return out;
+}
+
+std::vector<unsigned> parse_workers(std::string_view v) {
+    std::vector<unsigned> out;
+    while (!v.empty()) {
+        const auto comma = v.find(',');
+        out.push_back(parse_unsigned(v.substr(0, comma), "--parbench_workers"));
+        v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
+    }
+    if (out.empty()) throw std::invalid_argument("--parbench_workers needs a list such as 1,2,4");
+    return out;
+}
+
+slowdown parse_slowdown(std::string_view v) {
+    const auto colon = v.find(':');
+    if (colon == std::string_view::npos || colon == 0)
+        throw std::invalid_argument("--parbench_test_slowdown takes KERNEL:FRACTION, e.g. count:0.10");
+    slowdown s{std::string(v.substr(0, colon)), 0.0};
+    const auto f = v.substr(colon + 1);
+    const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), s.fraction);
+    if (ec != std::errc{} || end != f.data() + f.size() || !(s.fraction >= 0.0 && s.fraction <= 10.0))
+        throw std::invalid_argument("--parbench_test_slowdown: fraction '" + std::string(f) +
+                                    "' must be a number in [0, 10]");
+    return s;
+}
+
+}  // namespace
+
+std::string_view to_string(profile p) noexcept {
+    switch (p) {
+        case profile::quick: return "quick";
+        case profile::normal: return "default";
+        case profile::full: return "full";
+    }
+    return "default";
+}
+
+options parse_options(int& argc, char** argv) {
+    options o;
+    int kept = 1;
+    for (int i = 1; i < argc; ++i) {
+        const std::string_view arg = argv[i];
+        if (starts_with(arg, "--benchmark_min_time")) o.min_time_given = true;
+        if (!starts_with(arg, "--parbench_")) {
+            argv[kept++] = argv[i];
+            continue;
+        }
+        if (auto v = value_of(arg, "--parbench_profile"))
+            o.sweep = parse_profile(*v);
+        else if (auto w = value_of(arg, "--parbench_workers"))
+            o.workers = parse_workers(*w);
+        else if (auto k = value_of(arg, "--parbench_test_wrong_total"))
+            o.wrong_total = std::string(*k);
+        else if (auto s = value_of(arg, "--parbench_test_slowdown"))
+            o.slow = parse_slowdown(*s);
+        else
+            throw std::invalid_argument("unknown flag '" + std::string(arg) + "' (see --help)");
+    }
+    argc = kept;
+    argv[argc] = nullptr;
+    return o;
+}
+
+void print_help() {
+    std::puts(
+        "bench_parallel: how the ways of running work in parallel compare on this machine.\n"
+        "\n"
+        "parbench flags:\n"
+        "  --parbench_profile=quick|default|full  sweep size: quick (CI smoke, < 1 min on 2 cores),\n"
+        "                                         default (a person's run, minutes), full (long)\n"
+        "  --parbench_workers=W[,W...]            worker counts instead of the machine-sized sweep\n"
+        "  --parbench_test_wrong_total=KERNEL     test knob: KERNEL drops its last element (the run must error)\n"
+        "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL takes (1+F) times as long\n"
+        "\n"
+        "Names are <kernel>/<strategy>/workers:<W>/n:<N>/real_time; select with --benchmark_filter=REGEX.\n"
+        "The exit status is non-zero if any run errored (wrong total, failed worker) or a flag is unknown.\n"
+        "\n"
+        "Google Benchmark flags:");
+}
+
+const options& current_options() { return g_options; }
+void set_current_options(options o) { g_options = std::move(o); }
+
+}  // namespace parbench::bench
