@@ -1,0 +1,24 @@
+#pragma once
+// Every strategy the tests cover. A new strategy joins the equality, error and argument tests by one entry here.
+
+#include <gtest/gtest.h>
+
+#include "parbench/parbench.hpp"
+
+namespace parbench::test {
+
+using all_strategies = ::testing::Types<strategies::sequential, strategies::single_thread, strategies::threads,
+                                        strategies::thread_pool>;
+
+// gtest prints the strategy's own name instead of a mangled type.
+struct strategy_name {
+    template <class S>
+    static std::string GetName(int) {
+        std::string n(S::name);
+        for (auto& c : n)
+            if (c == '.') c = '_';
+        return n;
+    }
+};
+
+}  // namespace parbench::test
