@@ -40,8 +40,8 @@ const std::vector<unsigned>& workers_in_force() {
 
 double min_time_for(profile p) {
     switch (p) {
-        case profile::quick: return 0.02;
-        case profile::normal: return 0.1;
+        case profile::quick: return 0.1;
+        case profile::normal: return 0.2;
         case profile::full: return 0.5;
     }
     return 0.1;

@@ -122,7 +122,6 @@ void add_one(const K& k, std::uint64_t n, unsigned workers) {
         measure<S>(state, k, n, workers, slow);
     });
     b->UseRealTime();
-    if (!o.min_time_given) b->MinTime(min_time_for(o.sweep));
 }
 
 template <kernel K, class... S>

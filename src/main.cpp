@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <exception>
 #include <string>
+#include <vector>
 
 #include "harness.hpp"
 #include "machine.hpp"
@@ -39,6 +40,17 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_parallel: %s\n", e.what());
         return 2;
     }
+    // The profile's min time goes in as a flag rather than per benchmark: Benchmark::MinTime() would put
+    // "/min_time:..." into every name, and names are the key reports and CI history match on.
+    std::string min_time = "--benchmark_min_time=" + std::to_string(pb::min_time_for(pb::current_options().sweep));
+    std::vector<char*> args;
+    args.reserve(static_cast<std::size_t>(argc) + 2);
+    args.push_back(argv[0]);
+    if (!pb::current_options().min_time_given) args.push_back(min_time.data());
+    for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
+    args.push_back(nullptr);
+    argc = static_cast<int>(args.size()) - 1;
+    argv = args.data();
     benchmark::Initialize(&argc, argv, help);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
 
