@@ -586,13 +586,28 @@ def selected_classes(names):
     return [by_name[n] for n in names]
 
 
+def tool_python():
+    """The interpreter the tools run under: their shebang (Debian's /usr/bin/python3), not necessarily ours."""
+    with open(tool("parbench-report")) as f:
+        return f.readline()[2:].strip()
+
+
+def missing_modules(python, modules):
+    probe = "import importlib.util, sys; sys.stdout.write(' '.join(m for m in sys.argv[1:] " \
+            "if importlib.util.find_spec(m) is None))"
+    return run([python, "-c", probe, *modules]).stdout.split()
+
+
 def main():
     classes = selected_classes(sys.argv[1:])
-    needed = sorted({module for c in classes for module in c.requires})
-    missing = [m for m in needed if importlib.util.find_spec(m) is None]
+    python = tool_python()
+    if not os.access(python, os.X_OK):
+        print(f"SKIP: {python}, the tools' interpreter, is not installed")
+        return 77
+    missing = missing_modules(python, sorted({module for c in classes for module in c.requires}))
     if missing:
-        print(f"SKIP: {sys.executable} cannot import {', '.join(missing)} "
-              f"(on Debian: apt-get install {' '.join('python3-' + m for m in missing)})")
+        print(f"SKIP: {python} (the tools' interpreter) cannot import {', '.join(missing)}; on Debian: "
+              f"apt-get install {' '.join('python3-' + m for m in missing)}")
         return 77
     suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in classes)
     result = unittest.TextTestRunner(verbosity=2).run(suite)
