@@ -108,12 +108,21 @@ class KernelId:
 
     @property
     def suite(self):
-        return "cpython" if self.strategy.startswith(CPYTHON_PREFIX) else "native"
+        return suite_of(self.strategy)
 
     @property
     def baseline(self):
-        """The strategy this one's speedup is measured against (its own language's sequential loop)."""
-        return CPYTHON_PREFIX + "sequential" if self.suite == "cpython" else "sequential"
+        return baseline_of(self.strategy)
+
+
+def suite_of(strategy):
+    """'cpython' for the CPython reference run's strategies, 'native' for bench_parallel's."""
+    return "cpython" if strategy.startswith(CPYTHON_PREFIX) else "native"
+
+
+def baseline_of(strategy):
+    """The strategy a speedup is measured against: the sequential loop of the same suite."""
+    return CPYTHON_PREFIX + "sequential" if suite_of(strategy) == "cpython" else "sequential"
 
 
 def parse_kernel_name(name):
