@@ -24,9 +24,12 @@ GB_ENTRY_KEYS = {
     "aggregate_name", "aggregate_unit", "error_occurred", "error_message", "big_o", "rms",
 }
 
-# bench_parallel kernel benchmarks: <kernel>/<strategy>/workers:W/n:N[/real_time]
+# bench_parallel kernel benchmarks: <kernel>/<strategy>/workers:W/n:N[/real_time], where Google Benchmark may
+# insert the segments it derives from a benchmark's settings (MinTime gives /min_time:0.020, and so on).
 KERNEL_NAME_RE = re.compile(
-    r"^(?P<kernel>[^/]+)/(?P<strategy>[^/]+)/workers:(?P<workers>\d+)/n:(?P<n>\d+)(?:/real_time)?$")
+    r"^(?P<kernel>[^/]+)/(?P<strategy>[^/]+)/workers:(?P<workers>\d+)/n:(?P<n>\d+)"
+    r"(?:/(?:min_time|min_warmup_time|iterations|repeats|threads):[^/]+)*"
+    r"(?:/(?:process_time|manual_time))?(?:/real_time)?$")
 # Families that are never kernel benchmarks even if a future name happens to match the pattern above.
 OTHER_FAMILIES = {"overhead", "gil"}
 CPYTHON_PREFIX = "cpython."

@@ -225,6 +225,20 @@ class ReportTests(ToolTestCase):
             self.assertNotIn(f"### {name.split('/')[0]}\n", text)
         self.assertIn("csw_voluntary=", others)
 
+    def test_kernel_names(self):
+        kid = gb.parse_kernel_name("locked_counter.coarse/processes.pipe/workers:4/n:1000000/real_time")
+        self.assertEqual((kid.kernel, kid.strategy, kid.workers, kid.n),
+                         ("locked_counter.coarse", "processes.pipe", 4, 1_000_000))
+        # segments Google Benchmark adds for MinTime/Iterations/Repetitions settings
+        kid = gb.parse_kernel_name("count/threads/workers:2/n:1000/min_time:0.020/repeats:3/real_time")
+        self.assertEqual((kid.kernel, kid.strategy, kid.workers, kid.n), ("count", "threads", 2, 1000))
+        self.assertEqual(gb.parse_kernel_name("count/cpython.threads/workers:2/n:20000000/real_time").baseline,
+                         "cpython.sequential")
+        for other in ("overhead/dispatch/thread_pool/workers:2", "overhead/ipc/pipe/bytes:4096",
+                      "gil/random_max/workers:2/switch_us:5000/real_time",
+                      "overhead/spawn/workers:2/n:10/real_time", "count/threads/workers:2/n:1000/bogus:1"):
+            self.assertIsNone(gb.parse_kernel_name(other), other)
+
     def test_crossover_interpolation(self):
         cross = self.report.find_crossover
         # ratio = (n / 1000) ** -0.30103 is a straight line in log-log space: exact crossover at n = 1000.
