@@ -1,0 +1,632 @@
+#!/usr/bin/python3
+"""Tests of the Python tools: parbench-report, parbench-compare, parbench-merge and ab-bench.sh.
+
+Run: /usr/bin/python3 test/tools/test_tools.py [TestClass ...]   (ctest runs one class per test)
+Exit status 77 means skipped: a module the selected tests need (scipy, matplotlib) is missing.
+
+The tools run as subprocesses, exactly as a user or CI runs them; the pure functions (crossover, tally,
+worsening) are also tested directly by loading the tool scripts as modules. Expected values are computed from
+the fixtures' own numbers, not copied from a tool's output.
+"""
+
+import importlib.machinery
+import importlib.util
+import json
+import math
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import unittest
+from collections import Counter, defaultdict
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+TOOLS = os.path.join(ROOT, "tools")
+FIXTURES = os.path.join(HERE, "fixtures")
+FAKE_BENCH = os.path.join(HERE, "fake_bench_parallel.py")
+UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
+BAD_INPUTS = ("empty.json", "not_json.json", "not_gb.json")
+
+sys.path.insert(0, TOOLS)
+sys.path.insert(0, FIXTURES)
+import make_fixtures  # noqa: E402  (sentinels and the regressed benchmark's name)
+import parbench_gb as gb  # noqa: E402
+
+
+def fixture(name):
+    return os.path.join(FIXTURES, name)
+
+
+def tool(name):
+    return os.path.join(TOOLS, name)
+
+
+def run(cmd, cwd=None, env=None, timeout=300):
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def load_tool(name):
+    """Import a tool script (no .py suffix) as a module to test its functions."""
+    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), tool(name))
+    spec = importlib.util.spec_from_loader(loader.name, loader)
+    module = importlib.util.module_from_spec(spec)
+    loader.exec_module(module)
+    return module
+
+
+def raw_samples(path):
+    """name -> {repetition index: ns} of the good iteration entries, straight from the JSON."""
+    with open(path) as f:
+        doc = json.load(f)
+    out = defaultdict(dict)
+    for e in doc["benchmarks"]:
+        if e["run_type"] == "iteration" and not e.get("error_occurred"):
+            out[e["name"]][e["repetition_index"]] = e["real_time"] * UNIT_NS[e["time_unit"]]
+    return out
+
+
+def raw_errored(path):
+    with open(path) as f:
+        return {e["name"] for e in json.load(f)["benchmarks"] if e.get("error_occurred")}
+
+
+def sentinel_texts():
+    """Ways a leaked sentinel number could be printed (raw, rounded, or formatted by the tools)."""
+    texts = set()
+    for ns in (make_fixtures.ERROR_SENTINEL_NS, make_fixtures.PARTIAL_SENTINEL_NS):
+        texts |= {gb.format_time_ns(ns).split()[0], f"{ns:.0f}", f"{ns:,.0f}", str(int(ns))}
+    return texts | {"42.4", "21.2"}
+
+
+def md_section(text, title):
+    """The lines of one '## title' or '### title' section of a Markdown document."""
+    m = re.search(rf"^(#+) {re.escape(title)}(?:\s.*)?$", text, re.M)
+    if not m:
+        return ""
+    level = len(m.group(1))
+    rest = text[m.end():]
+    end = re.search(rf"^#{{1,{level}}} ", rest, re.M)
+    return rest[: end.start()] if end else rest
+
+
+class ToolTestCase(unittest.TestCase):
+    requires = ()
+
+    def setUp(self):
+        self.tmp = tempfile.mkdtemp(prefix="parbench-tools-test-")
+        self.addCleanup(shutil.rmtree, self.tmp, True)
+
+
+# --------------------------------------------------------------------------------------------- refusal
+
+class RefusalTests(ToolTestCase):
+    """Every tool refuses input that is not Google Benchmark JSON: one line on stderr, exit 2."""
+
+    def check_refusal(self, cmd, bad):
+        r = run(cmd)
+        self.assertEqual(r.returncode, 2, f"{cmd}: {r.stderr}")
+        lines = r.stderr.strip().splitlines()
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertIn(bad, lines[0])
+        self.assertEqual(r.stdout, "")
+
+    def test_report_refuses(self):
+        for bad in BAD_INPUTS:
+            with self.subTest(bad=bad):
+                self.check_refusal([tool("parbench-report"), fixture("run_reps.json"), fixture(bad)], bad)
+
+    def test_compare_refuses_on_either_side(self):
+        for bad in BAD_INPUTS:
+            with self.subTest(bad=bad):
+                self.check_refusal([tool("parbench-compare"), fixture(bad), fixture("ab_base.json")], bad)
+                self.check_refusal([tool("parbench-compare"), fixture("ab_base.json"), fixture(bad)], bad)
+
+    def test_merge_refuses(self):
+        for bad in BAD_INPUTS:
+            with self.subTest(bad=bad):
+                self.check_refusal([tool("parbench-merge"), fixture("single_rep.json"), fixture(bad)], bad)
+
+    def test_missing_file_and_json_list(self):
+        listing = os.path.join(self.tmp, "list.json")
+        with open(listing, "w") as f:
+            json.dump([{"name": "x"}], f)
+        for path in (os.path.join(self.tmp, "absent.json"), listing):
+            with self.subTest(path=path):
+                self.check_refusal([tool("parbench-report"), path], os.path.basename(path))
+
+    def test_entry_without_name_is_refused(self):
+        broken = os.path.join(self.tmp, "broken.json")
+        with open(broken, "w") as f:
+            json.dump({"context": {}, "benchmarks": [{"real_time": 1.0}]}, f)
+        self.check_refusal([tool("parbench-report"), broken], "broken.json")
+
+
+# --------------------------------------------------------------------------------------------- report
+
+class ReportTests(ToolTestCase):
+    requires = ("matplotlib",)
+
+    @classmethod
+    def setUpClass(cls):
+        cls.report = load_tool("parbench-report")
+
+    def write_report(self, *inputs, extra=(), env=None):
+        out = os.path.join(self.tmp, "out", "report.md")
+        r = run([tool("parbench-report"), "--out", out, *extra, *map(fixture, inputs)], env=env)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, encoding="utf-8") as f:
+            return f.read(), os.path.dirname(out), r
+
+    def test_markdown_and_pngs(self):
+        text, out_dir, _ = self.write_report("run_reps.json", "cpython_ref.json")
+        kernels = {gb.parse_kernel_name(n).kernel for n in raw_samples(fixture("run_reps.json"))
+                   if gb.parse_kernel_name(n)}
+        links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+        for kernel in kernels:
+            self.assertIn(f"### {kernel}\n", text)
+            for kind in ("speedup", "time"):
+                self.assertIn(f"{kernel}-{kind}.png", links)
+        for link in links:
+            with open(os.path.join(out_dir, link), "rb") as f:
+                self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", link)
+
+    def test_cells_are_medians_in_normalised_units(self):
+        text, _, _ = self.write_report("run_reps.json")
+        samples = raw_samples(fixture("run_reps.json"))
+        # n = 100,000,000 is written in ms, the others in ns: both must come out as the median in ns.
+        for name in ("count/threads/workers:8/n:100000000/real_time", "count/threads/workers:2/n:1000/real_time"):
+            kid = gb.parse_kernel_name(name)
+            median = statistics.median(samples[name].values())
+            seq = statistics.median(samples[f"count/sequential/workers:1/n:{kid.n}/real_time"].values())
+            table = md_section(text, f"count, n = {kid.n:,}")
+            row = next(line for line in table.splitlines() if line.startswith(f"| `{kid.strategy}` |"))
+            cells = [c.strip() for c in row.strip("|").split("|")]
+            header = [c.strip().rstrip("†") for c in table.strip().splitlines()[0].strip("|").split("|")]
+            cell = cells[header.index(str(kid.workers))]
+            self.assertEqual(cell, f"{gb.format_time_ns(median)} · {self.report.format_speedup(seq / median)}")
+
+    def test_oversubscribed_columns_marked(self):
+        text, _, _ = self.write_report("run_reps.json")
+        self.assertIn("| 8† |", md_section(text, "count, n = 1,000"))
+        self.assertNotIn("| 4† |", text)
+
+    def test_errored_runs_never_appear_as_numbers(self):
+        text, out_dir, _ = self.write_report("run_errored.json")
+        errored = raw_errored(fixture("run_errored.json"))
+        self.assertTrue(errored)
+        section = md_section(text, "Errored runs")
+        for name in errored:
+            self.assertIn(f"`{name}`", section)
+            kid = gb.parse_kernel_name(name)
+            table = md_section(text, f"{kid.kernel}, n = {kid.n:,}")
+            self.assertRegex(table, rf"\| `{re.escape(kid.strategy)}` \|[^\n]*\*\*error\*\*")
+        for leaked in sentinel_texts():
+            self.assertNotIn(leaked, text, "a number of an errored run reached the report")
+        tally = md_section(text, "Winner tally")
+        self.assertNotIn("processes.pipe", tally)
+
+    def test_errored_runs_are_not_plotted(self):
+        _, out_dir, _ = self.write_report("run_errored.json")
+        # sum_range has nothing but its baseline and a failed run: nothing to plot.
+        self.assertFalse(os.path.exists(os.path.join(out_dir, "sum_range-speedup.png")))
+        self.assertTrue(os.path.exists(os.path.join(out_dir, "count-speedup.png")))
+
+    def test_other_families_in_their_own_table(self):
+        text, _, _ = self.write_report("run_reps.json")
+        others = md_section(text, "Other benchmarks")
+        names = [n for n in raw_samples(fixture("run_reps.json")) if gb.parse_kernel_name(n) is None]
+        self.assertTrue(names)
+        for name in names:
+            self.assertIn(f"`{name}`", others)
+            self.assertNotIn(f"### {name.split('/')[0]}\n", text)
+        self.assertIn("csw_voluntary=", others)
+
+    def test_kernel_names(self):
+        kid = gb.parse_kernel_name("locked_counter.coarse/processes.pipe/workers:4/n:1000000/real_time")
+        self.assertEqual((kid.kernel, kid.strategy, kid.workers, kid.n),
+                         ("locked_counter.coarse", "processes.pipe", 4, 1_000_000))
+        # segments Google Benchmark adds for MinTime/Iterations/Repetitions settings
+        kid = gb.parse_kernel_name("count/threads/workers:2/n:1000/min_time:0.020/repeats:3/real_time")
+        self.assertEqual((kid.kernel, kid.strategy, kid.workers, kid.n), ("count", "threads", 2, 1000))
+        self.assertEqual(gb.parse_kernel_name("count/cpython.threads/workers:2/n:20000000/real_time").baseline,
+                         "cpython.sequential")
+        for other in ("overhead/dispatch/thread_pool/workers:2", "overhead/ipc/pipe/bytes:4096",
+                      "gil/random_max/workers:2/switch_us:5000/real_time",
+                      "overhead/spawn/workers:2/n:10/real_time", "count/threads/workers:2/n:1000/bogus:1"):
+            self.assertIsNone(gb.parse_kernel_name(other), other)
+
+    def test_crossover_interpolation(self):
+        cross = self.report.find_crossover
+        # ratio = (n / 1000) ** -0.30103 is a straight line in log-log space: exact crossover at n = 1000.
+        exact = cross([(100, 2.0), (10_000, 0.5)])
+        self.assertEqual(exact.kind, "between")
+        self.assertAlmostEqual(exact.n, 1000.0, places=6)
+        self.assertAlmostEqual(cross([(10, 4.0), (1000, 0.25)]).n, 100.0, places=6)
+        self.assertEqual(cross([(100, 2.0), (1000, 1.5)]).kind, "never")
+        self.assertEqual(cross([(100, 1.0), (1000, 1.0)]).kind, "never")   # a tie is not a win
+        below = cross([(100, 0.9), (1000, 0.5)])
+        self.assertEqual((below.kind, below.n, below.holds), ("below", 100, True))
+        unstable = cross([(10, 3.0), (100, 0.5), (1000, 1.2)])
+        self.assertEqual(unstable.kind, "between")
+        self.assertFalse(unstable.holds)
+        self.assertEqual(cross([]).kind, "none")
+        self.assertEqual(cross([(1000, 0.5), (10, 2.0)]).kind, "between")  # order of points does not matter
+
+    def test_crossover_in_report_matches_fixture(self):
+        text, _, _ = self.write_report("run_reps.json", "cpython_ref.json")
+        samples = raw_samples(fixture("run_reps.json"))
+        sizes = sorted({gb.parse_kernel_name(n).n for n in samples if n.startswith("count/")})
+
+        def med(strategy, w, n):
+            return statistics.median(samples[f"count/{strategy}/workers:{w}/n:{n}/real_time"].values())
+        ratios = [med("thread_pool", 4, n) / med("sequential", 1, n) for n in sizes]
+        i = next(k for k, r in enumerate(ratios) if r < 1)
+        self.assertGreater(i, 0, "the fixture should lose at its smallest n")
+        lx = [math.log(sizes[i - 1]), math.log(sizes[i])]
+        ly = [math.log(ratios[i - 1]), math.log(ratios[i])]
+        expected = math.exp(lx[0] - ly[0] * (lx[1] - lx[0]) / (ly[1] - ly[0]))
+        self.assertIn(f"| `thread_pool` | 4 | `sequential` | ≈ {round(expected):,} |",
+                      md_section(text, "count").split("#### Winner")[0])
+        self.assertRegex(text, r"\| `cpython.threads` \| 2 \| `cpython.sequential` \| never")
+
+    def test_tally_function(self):
+        mk = gb.Benchmark
+        a, b, c, solo = mk("a"), mk("b"), mk("c"), mk("solo")
+        for rnd, (ta, tb, tc) in enumerate([(1, 2, 0.1), (3, 2, 0.1), (1, 5, 0.1)]):
+            a.samples.append(gb.Sample((0, rnd), ta, {}))
+            b.samples.append(gb.Sample((0, rnd), tb, {}))
+            c.samples.append(gb.Sample((0, rnd), tc, {}))
+        c.errors.append(((0, 3), "wrong total"))     # errored: never a winner although fastest
+        solo.samples.append(gb.Sample((1, 0), 1, {}))  # alone in its round: no contest
+        wins, rounds = self.report.winner_tally({"A": a, "B": b, "C": c, "S": solo})
+        self.assertEqual((wins, rounds), (Counter({"A": 2, "B": 1}), 3))
+
+    def test_tally_in_report_matches_fixture(self):
+        text, _, _ = self.write_report("run_reps.json")
+        samples = raw_samples(fixture("run_reps.json"))
+        n = 1_000_000
+        by_rep = defaultdict(dict)
+        for name, reps in samples.items():
+            kid = gb.parse_kernel_name(name)
+            if kid and kid.kernel == "count" and kid.n == n:
+                label = kid.strategy if kid.strategy == "sequential" else f"{kid.strategy} ×{kid.workers}"
+                for rep, t in reps.items():
+                    by_rep[rep][label] = t
+        expected = Counter(min(times, key=times.get) for times in by_rep.values())
+        row = next(line for line in md_section(text, "count").split("#### Winner tally")[1].splitlines()
+                   if line.startswith(f"| {n:,} |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        self.assertEqual(int(cells[2]), len(by_rep))
+        got = Counter({m.group(1): int(m.group(2)) for m in re.finditer(r"`([^`]+)` (\d+)", cells[3])})
+        self.assertEqual(got, expected)
+
+    def test_recommendation_per_kernel(self):
+        text, _, _ = self.write_report("run_reps.json", "cpython_ref.json")
+        samples = raw_samples(fixture("run_reps.json"))
+        recs = md_section(text, "Recommendations for this machine")
+        for kernel in ("count", "locked_counter.coarse"):
+            line = next(line for line in recs.splitlines() if line.startswith(f"- **{kernel}** (C++)"))
+            kids = [gb.parse_kernel_name(n) for n in samples]
+            kids = [k for k in kids if k and k.kernel == kernel]
+            n_max = max(k.n for k in kids)
+            best = min((k for k in kids if k.n == n_max),
+                       key=lambda k: statistics.median(samples[f"{kernel}/{k.strategy}/workers:{k.workers}/n:{n_max}"
+                                                               "/real_time"].values()))
+            self.assertIn(f"at n = {n_max:,} **`{best.strategy} ×{best.workers}`** wins", line)
+        self.assertIn("- **count** (CPython reference)", recs)
+
+    def test_without_matplotlib_still_writes_markdown(self):
+        fake = os.path.join(self.tmp, "nompl", "matplotlib")
+        os.makedirs(fake)
+        with open(os.path.join(fake, "__init__.py"), "w") as f:
+            f.write("raise ImportError('matplotlib hidden by the test')\n")
+        env = dict(os.environ, PYTHONPATH=os.path.dirname(fake))
+        text, out_dir, r = self.write_report("run_reps.json", env=env)
+        self.assertIn("Plots skipped", text)
+        self.assertIn("Plots skipped", r.stderr)
+        self.assertIn("### count", text)
+        self.assertFalse([f for f in os.listdir(out_dir) if f.endswith(".png")])
+
+    def test_stdout_without_out(self):
+        r = run([tool("parbench-report"), fixture("run_reps.json")], cwd=self.tmp)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertTrue(r.stdout.startswith("# parbench report"))
+        self.assertEqual(os.listdir(self.tmp), [])
+
+    def test_aggregates_only_uses_gb_medians(self):
+        text, _, _ = self.write_report("aggregates_only.json")
+        with open(fixture("aggregates_only.json")) as f:
+            medians = {e["run_name"]: e["real_time"] * UNIT_NS[e["time_unit"]] for e in json.load(f)["benchmarks"]
+                       if e.get("aggregate_name") == "median"}
+        name = "count/threads/workers:2/n:1000000/real_time"
+        self.assertIn(gb.format_time_ns(medians[name]), md_section(text, "count, n = 1,000,000"))
+        self.assertNotIn("Winner tally", text)  # no per-repetition data, no tally
+
+
+# --------------------------------------------------------------------------------------------- compare
+
+class CompareTests(ToolTestCase):
+    requires = ("scipy",)
+
+    def compare(self, base, head, *extra):
+        return run([tool("parbench-compare"), *extra, fixture(base), fixture(head)])
+
+    def verdicts(self, stdout):
+        """benchmark -> verdict from the 'All compared benchmarks' table."""
+        rows = re.findall(r"^\| `([^`]+)` \|.*\| ([^|]+) \|$", md_section(stdout, "All compared benchmarks"), re.M)
+        return {name: verdict.strip().strip("*") for name, verdict in rows}
+
+    def test_aa_pair_passes(self):
+        r = self.compare("ab_base.json", "ab_head_aa.json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("**Result: no regression**", r.stdout)
+        self.assertNotIn("REGRESSION", r.stdout)
+        self.assertEqual(len(self.verdicts(r.stdout)), len(raw_samples(fixture("ab_base.json"))))
+
+    def test_twenty_percent_regression_fails_on_that_benchmark_only(self):
+        r = self.compare("ab_base.json", "ab_head_regress.json")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        regressed = {n for n, v in self.verdicts(r.stdout).items() if v == "REGRESSION"}
+        self.assertEqual(regressed, {make_fixtures.REGRESSED})
+        self.assertIn(f"`{make_fixtures.REGRESSED}`", md_section(r.stdout, "Regressions"))
+
+    def test_derived_metrics_lower_is_worse(self):
+        for metric in ("speedup", "efficiency"):
+            with self.subTest(metric=metric):
+                r = self.compare("ab_base.json", "ab_head_regress.json", f"--metric={metric}")
+                self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+                regressed = {n for n, v in self.verdicts(r.stdout).items() if v == "REGRESSION"}
+                self.assertEqual(regressed, {make_fixtures.REGRESSED})
+                self.assertIn("higher is better", r.stdout)
+                # overhead benchmarks carry no speedup: listed, not compared
+                self.assertIn("overhead/ipc/pipe/bytes:4096", md_section(r.stdout, f"Without `{metric}`"))
+
+    def test_improvement_does_not_fail(self):
+        r = self.compare("ab_head_regress.json", "ab_base.json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(self.verdicts(r.stdout)[make_fixtures.REGRESSED], "improvement")
+
+    def test_threshold_and_alpha_options(self):
+        r = self.compare("ab_base.json", "ab_head_regress.json", "--threshold", "0.5")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        self.assertEqual(self.verdicts(r.stdout)[make_fixtures.REGRESSED], "slower, under threshold")
+        r = self.compare("ab_base.json", "ab_head_regress.json", "--alpha", "1e-9")
+        self.assertEqual(r.returncode, 0, r.stdout)
+        for bad in (["--alpha", "0"], ["--alpha", "1.5"], ["--threshold", "-0.1"], ["--metric", "cpu_time"]):
+            with self.subTest(bad=bad):
+                self.assertEqual(self.compare("ab_base.json", "ab_head_regress.json", *bad).returncode, 2)
+
+    def test_new_missing_and_errored_sections(self):
+        r = self.compare("ab_base.json", "ab_head_changes.json")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        base, head = raw_samples(fixture("ab_base.json")), raw_samples(fixture("ab_head_changes.json"))
+        errored = raw_errored(fixture("ab_head_changes.json"))
+        head_names = set(head) | errored
+        for title, names in (("New in head", head_names - set(base)), ("Missing in head", set(base) - head_names),
+                             ("Errored benchmarks", errored)):
+            section = md_section(r.stdout, title)
+            self.assertTrue(names, title)
+            self.assertEqual(set(re.findall(r"`([^`]+/[^`]+)`", section)), names, title)
+        for name in errored:
+            self.assertNotIn(name, self.verdicts(r.stdout))
+        for leaked in sentinel_texts():
+            self.assertNotIn(leaked, r.stdout)
+        self.assertEqual(self.compare("ab_base.json", "ab_head_changes.json", "--strict").returncode, 1)
+
+    def test_too_few_repetitions_is_an_input_error(self):
+        r = self.compare("single_rep.json", "single_rep.json")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("at least 2 repetitions", r.stderr)
+        r = self.compare("aggregates_only.json", "aggregates_only.json")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("aggregates only", r.stderr)
+
+    def test_warns_under_nine_repetitions(self):
+        r = self.compare("run_reps.json", "run_reps.json")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("only 5 repetitions", r.stderr)
+        self.assertIn("only 5 repetitions", r.stdout)
+        r = self.compare("ab_base.json", "ab_head_aa.json")
+        self.assertNotIn("warning", r.stderr)
+
+    def test_unreachable_alpha_is_said(self):
+        merged = os.path.join(self.tmp, "two.json")
+        m = run([tool("parbench-merge"), "--out", merged, fixture("single_rep.json"), fixture("single_rep.json")])
+        self.assertEqual(m.returncode, 0, m.stderr)
+        r = run([tool("parbench-compare"), merged, merged])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("no regression can be detected", r.stderr)
+
+    def test_nothing_in_common_is_an_input_error(self):
+        r = self.compare("ab_base.json", "cpython_ref.json")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no benchmark name in common", r.stderr)
+
+    def test_out_file_and_help(self):
+        out = os.path.join(self.tmp, "summary.md")
+        r = self.compare("ab_base.json", "ab_head_regress.json", "--out", out)
+        with open(out) as f:
+            self.assertEqual(f.read(), r.stdout)
+        h = run([tool("parbench-compare"), "--help"])
+        self.assertEqual(h.returncode, 0)
+        for text in ("0  no regression", "1  at least one regression", "2  usage or input error", "one-sided"):
+            self.assertIn(text, h.stdout)
+
+    def test_worse_by(self):
+        compare = load_tool("parbench-compare")
+        self.assertAlmostEqual(compare.worse_by(100.0, 120.0, higher_is_better=False), 0.20)
+        self.assertAlmostEqual(compare.worse_by(2.0, 1.6, higher_is_better=True), 0.20)
+        self.assertAlmostEqual(compare.worse_by(100.0, 80.0, higher_is_better=False), -0.20)
+        self.assertEqual(compare.smallest_p(3, 3), 1 / 20)
+
+
+# --------------------------------------------------------------------------------------------- merge
+
+class MergeTests(ToolTestCase):
+
+    def test_rounds_become_repetitions(self):
+        rounds = [fixture("single_rep.json"), fixture("run_errored.json"), fixture("single_rep.json")]
+        out = os.path.join(self.tmp, "merged.json")
+        r = run([tool("parbench-merge"), "--out", out, *rounds])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out) as f:
+            merged = json.load(f)
+        self.assertFalse([e for e in merged["benchmarks"] if e["run_type"] == "aggregate"])
+        expected = Counter()
+        for path in rounds:
+            with open(path) as f:
+                expected.update(e["name"] for e in json.load(f)["benchmarks"] if e["run_type"] == "iteration")
+        got = defaultdict(list)
+        for e in merged["benchmarks"]:
+            got[e["name"]].append(e)
+        self.assertEqual({n: len(es) for n, es in got.items()}, dict(expected))
+        for name, entries in got.items():
+            self.assertEqual([e["repetition_index"] for e in entries], list(range(len(entries))), name)
+            self.assertTrue(all(e["repetitions"] == len(entries) for e in entries), name)
+        self.assertEqual(raw_errored(out), raw_errored(fixture("run_errored.json")))
+        self.assertEqual(merged["context"]["parbench_merged_rounds"], str(len(rounds)))
+
+    def test_aggregates_only_round_is_refused(self):
+        r = run([tool("parbench-merge"), fixture("single_rep.json"), fixture("aggregates_only.json")])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("aggregates only", r.stderr)
+
+
+# --------------------------------------------------------------------------------------------- A/B
+
+class AbBenchTests(ToolTestCase):
+    """tools/ab-bench.sh with a fake bench_parallel (no compiler needed), and once through git + cmake."""
+    requires = ("scipy",)
+
+    def ab(self, *args, cwd=None):
+        out = os.path.join(self.tmp, "ab-out")
+        r = run(["bash", tool("ab-bench.sh"), *args, "--out", out, "--no-report"], cwd=cwd or self.tmp)
+        return r, out
+
+    def fake_ab(self, *args):
+        return self.ab("base-ref", "head-ref", "--base-bin", FAKE_BENCH, "--head-bin", FAKE_BENCH, *args)
+
+    def test_head_flags_slow_only_head_and_the_gate_fails(self):
+        r, out = self.fake_ab("--rounds", "9", "--head-flags=--parbench_test_slowdown=count:0.25")
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        rounds = sorted(os.listdir(os.path.join(out, "rounds")))
+        expected = [f"{side}-{i:02d}.json" for side in ("base", "head") for i in range(1, 10)]
+        self.assertEqual([f for f in rounds if f.endswith(".json")], expected)
+        for side, has_flag in (("base", False), ("head", True)):
+            with open(os.path.join(out, f"{side}.json")) as f:
+                doc = json.load(f)
+            self.assertEqual("parbench_test_slowdown" in doc["context"], has_flag, side)
+            self.assertEqual(doc["context"]["parbench_profile"], "quick")
+            self.assertEqual({e["repetitions"] for e in doc["benchmarks"]}, {9})
+        with open(os.path.join(out, "compare.md")) as f:
+            regressions = md_section(f.read(), "Regressions")
+        names = set(re.findall(r"`([^`]+)`", regressions))
+        self.assertTrue(names and all(n.startswith("count/") for n in names), names)
+
+    def test_aa_passes(self):
+        r, out = self.fake_ab("--rounds", "9")
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertIn("**Result: no regression**", r.stdout)
+
+    def test_bench_flags_reach_both_sides(self):
+        r, out = self.fake_ab("--rounds", "3", "--bench-flags", "--benchmark_filter=^sum_range/")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        for side in ("base", "head"):
+            names = set(raw_samples(os.path.join(out, f"{side}.json")))
+            self.assertTrue(names and all(n.startswith("sum_range/") for n in names), names)
+
+    def test_crash_without_json_is_exit_2(self):
+        r, _ = self.fake_ab("--rounds", "2", "--head-flags=--fake_crash")
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("wrote no JSON", r.stderr)
+
+    def test_errored_head_is_reported_not_compared(self):
+        r, out = self.fake_ab("--rounds", "3", "--head-flags=--fake_error=count/threads")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("count/threads/workers:2/n:100000/real_time", md_section(r.stdout, "Errored benchmarks"))
+
+    def test_usage_errors(self):
+        for args in ([], ["only-one"], ["a", "b", "--rounds", "0"], ["a", "b", "--bogus"], ["a", "b", "--rounds"]):
+            with self.subTest(args=args):
+                r = run(["bash", tool("ab-bench.sh"), *args], cwd=self.tmp)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn("ab-bench.sh:", r.stderr)
+
+    @unittest.skipUnless(shutil.which("git") and shutil.which("cmake"), "needs git and cmake")
+    def test_builds_two_refs_in_worktrees(self):
+        repo = os.path.join(self.tmp, "repo")
+        os.makedirs(repo)
+        shutil.copy(FAKE_BENCH, os.path.join(repo, "fake.py"))
+        with open(os.path.join(repo, "CMakeLists.txt"), "w") as f:
+            f.write("cmake_minimum_required(VERSION 3.16)\nproject(fakebench NONE)\n"
+                    "add_custom_target(bench_parallel ALL COMMAND ${CMAKE_COMMAND} -E copy "
+                    "${CMAKE_SOURCE_DIR}/fake.py ${CMAKE_BINARY_DIR}/bench_parallel)\n")
+        git = ["git", "-c", "user.name=t", "-c", "user.email=t@t.invalid", "-C", repo]
+        for cmd in (["init", "-q"], ["add", "."], ["commit", "-qm", "base"], ["tag", "base"]):
+            self.assertEqual(run(git + cmd).returncode, 0)
+        with open(os.path.join(repo, "fake.py")) as f:
+            slower = f.read().replace("BUILTIN_SLOWDOWN = {}", 'BUILTIN_SLOWDOWN = {"sum_range": 0.3}')
+        with open(os.path.join(repo, "fake.py"), "w") as f:
+            f.write(slower)
+        self.assertEqual(run(git + ["commit", "-qam", "slower sum_range"]).returncode, 0)
+        r, out = self.ab("base", "HEAD", "--rounds", "9", cwd=repo)
+        self.assertEqual(r.returncode, 1, r.stdout + r.stderr)
+        with open(os.path.join(out, "compare.md")) as f:
+            names = set(re.findall(r"`([^`]+)`", md_section(f.read(), "Regressions")))
+        self.assertTrue(names and all(n.startswith("sum_range/") for n in names), names)
+        worktrees = run(git + ["worktree", "list"]).stdout.strip().splitlines()
+        self.assertEqual(len(worktrees), 1, worktrees)  # the temporary worktrees are gone
+        r, _ = self.ab("HEAD", "HEAD", "--rounds", "9", cwd=repo)
+        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        r, _ = self.ab("base", "no-such-ref", cwd=repo)
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("no-such-ref", r.stderr)
+
+
+# --------------------------------------------------------------------------------------------- main
+
+def selected_classes(names):
+    classes = [RefusalTests, ReportTests, CompareTests, MergeTests, AbBenchTests]
+    if not names:
+        return classes
+    by_name = {c.__name__: c for c in classes}
+    unknown = [n for n in names if n not in by_name]
+    if unknown:
+        sys.exit(f"unknown test class: {', '.join(unknown)} (known: {', '.join(by_name)})")
+    return [by_name[n] for n in names]
+
+
+def tool_python():
+    """The interpreter the tools run under: their shebang (Debian's /usr/bin/python3), not necessarily ours."""
+    with open(tool("parbench-report")) as f:
+        return f.readline()[2:].strip()
+
+
+def missing_modules(python, modules):
+    probe = "import importlib.util, sys; sys.stdout.write(' '.join(m for m in sys.argv[1:] " \
+            "if importlib.util.find_spec(m) is None))"
+    return run([python, "-c", probe, *modules]).stdout.split()
+
+
+def main():
+    classes = selected_classes(sys.argv[1:])
+    python = tool_python()
+    if not os.access(python, os.X_OK):
+        print(f"SKIP: {python}, the tools' interpreter, is not installed")
+        return 77
+    missing = missing_modules(python, sorted({module for c in classes for module in c.requires}))
+    if missing:
+        print(f"SKIP: {python} (the tools' interpreter) cannot import {', '.join(missing)}; on Debian: "
+              f"apt-get install {' '.join('python3-' + m for m in missing)}")
+        return 77
+    suite = unittest.TestSuite(unittest.defaultTestLoader.loadTestsFromTestCase(c) for c in classes)
+    result = unittest.TextTestRunner(verbosity=2).run(suite)
+    return 0 if result.wasSuccessful() else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
