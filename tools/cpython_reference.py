@@ -421,8 +421,14 @@ class ProcessPool(ThreadPool):
         return self.total(results, self.counter)
 
     def dead_workers(self):
-        for p in self.processes:
-            p.join(1.0)
+        """Exit codes of the pool's workers, once the pool's own thread has reaped them.
+
+        That thread and this one race to waitpid() the same children; the loser sees
+        no exit code yet, so poll until every code is known (or 2 s have passed).
+        """
+        deadline = time.monotonic() + 2.0
+        while any(p.exitcode is None for p in self.processes) and time.monotonic() < deadline:
+            time.sleep(0.01)
         dead = [describe_exit("pool worker %d" % i, p)
                 for i, p in enumerate(self.processes) if p.exitcode not in (None, 0)]
         return "; " + "; ".join(dead) if dead else ""
