@@ -37,7 +37,9 @@ Each run submits W balanced chunks (sizes differ by at most one).
 
 Timing follows Google Benchmark with UseRealTime(): iterations grow until a batch takes
 --min-time, the mean wall time per iteration of the last batch is reported, and with
---repetitions the first repetition's iteration count is reused. cpu_time is the calling
+--repetitions the first repetition's iteration count is reused. Pools are created and
+warmed up again for each repetition. --interleave runs the repetitions in shuffled
+rounds, which spreads a noisy machine's slow phases over all benchmarks. cpu_time is the calling
 thread's CPU time (GB's default timer), which misses workers: read real_time.
 
 Every run checks its total against the expected one. A wrong total, a worker that
@@ -54,6 +56,7 @@ import json
 import multiprocessing
 import os
 import platform
+import random
 import re
 import socket
 import statistics
@@ -604,34 +607,59 @@ def aggregate_entries(runs):
     return entries
 
 
-def run_benchmark(bench, family, instance, args, log):
-    """All repetitions of one benchmark; returns its JSON entries."""
-    kernel = KERNELS[bench.kernel]
-    strategy = STRATEGIES[bench.strategy](kernel, bench.n, bench.workers,
-                                          args.sleep_ms / 1e3, args.inject_fault)
-    expected = expected_total(kernel, bench.n, args.sleep_ms / 1e3)
-    runs, iterations = [], None
-    for rep in range(args.repetitions):
+class BenchmarkRun:
+    """One benchmark's repetitions: each sets its strategy up, measures, closes it."""
+
+    def __init__(self, bench, family, instance, args):
+        self.bench, self.family, self.instance = bench, family, instance
+        self.repetitions, self.min_time = args.repetitions, args.min_time
+        kernel = KERNELS[bench.kernel]
+        sleep_s = args.sleep_ms / 1e3
+        self.strategy = STRATEGIES[bench.strategy](kernel, bench.n, bench.workers,
+                                                   sleep_s, args.inject_fault)
+        self.expected = expected_total(kernel, bench.n, sleep_s)
+        self.runs, self.iterations = [], None
+
+    def repetition(self, rep, log):
+        bench = self.bench
+        ids = (bench, self.family, self.instance, self.repetitions, rep)
         try:
-            strategy.setup()
+            self.strategy.setup()
         except Exception as exc:
             message = "setup failed: %s: %s" % (type(exc).__name__, exc)
-            runs.append(error_entry(bench, family, instance, args.repetitions, rep, 0, message))
+            self.runs.append(error_entry(*ids, 0, message))
             log("%-72s ERROR %s" % (bench.name, message))
-            continue
+            return
         try:
-            iters, real, cpu = measure(strategy, expected, args.min_time, iterations)
-            iterations = iters
-            runs.append(iteration_entry(bench, family, instance, args.repetitions,
-                                        rep, iters, real, cpu))
-            log("%-72s %12.3f %s %8d" % (bench.name, runs[-1]["real_time"], TIME_UNIT, iters))
+            iters, real, cpu = measure(self.strategy, self.expected, self.min_time,
+                                       self.iterations)
+            self.iterations = iters
+            self.runs.append(iteration_entry(*ids, iters, real, cpu))
+            log("%-72s %12.3f %s %8d" % (bench.name, self.runs[-1]["real_time"],
+                                          TIME_UNIT, iters))
         except RunError as err:
-            runs.append(error_entry(bench, family, instance, args.repetitions,
-                                    rep, err.iterations, str(err)))
+            self.runs.append(error_entry(*ids, err.iterations, str(err)))
             log("%-72s ERROR %s" % (bench.name, err))
         finally:
-            strategy.close()
-    return runs + aggregate_entries(runs)
+            self.strategy.close()
+
+    def entries(self):
+        runs = sorted(self.runs, key=lambda r: r["repetition_index"])
+        return runs + aggregate_entries(runs)
+
+
+def schedule(runners, repetitions, interleave):
+    """(runner, repetition) in GB's order: all repetitions of a benchmark together, or
+    with --interleave, one round per repetition in a shuffled order, so that a slow
+    phase of a noisy machine spreads over all benchmarks instead of hitting one."""
+    if not interleave:
+        return [(r, rep) for r in runners for rep in range(repetitions)]
+    order = []
+    for rep in range(repetitions):
+        round_ = list(runners)
+        random.shuffle(round_)
+        order.extend((r, rep) for r in round_)
+    return order
 
 
 # ---------------------------------------------------------------- context and CLI
@@ -676,6 +704,7 @@ def context(args):
         ("multiprocessing_start_method", multiprocessing.get_start_method()),
         ("processes_results_channel", "multiprocessing.Array"),
         ("min_time", args.min_time),
+        ("interleaved_repetitions", args.interleave),
         ("sleep_ms", args.sleep_ms),
     ])
 
@@ -737,6 +766,9 @@ def parse_args(argv):
                         help="seconds a batch of iterations must last (default 0.5)")
     parser.add_argument("--sleep-ms", type=non_negative_float, metavar="MS",
                         help="sleep per task of sleep_tasks (default 1; 3000 with --seed-sizes)")
+    parser.add_argument("--interleave", action="store_true",
+                        help="run the repetitions in shuffled rounds (like GB's "
+                             "--benchmark_enable_random_interleaving)")
     parser.add_argument("--list", action="store_true", help="print the names and exit")
     parser.add_argument("--inject-fault", choices=["crash", "wrong"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -791,9 +823,13 @@ def main(argv=None):
     def log(line):
         print(line, file=sys.stderr, flush=True)
 
+    runners = [BenchmarkRun(bench, family, instance, args)
+               for bench, (family, instance) in zip(benches, family_indices(benches))]
+    for runner, rep in schedule(runners, args.repetitions, args.interleave):
+        runner.repetition(rep, log)
     document = collections.OrderedDict([("context", context(args)), ("benchmarks", [])])
-    for bench, (family, instance) in zip(benches, family_indices(benches)):
-        document["benchmarks"].extend(run_benchmark(bench, family, instance, args, log))
+    for runner in runners:
+        document["benchmarks"].extend(runner.entries())
     write_json(document, args.out)
     errors = [e for e in document["benchmarks"] if e.get("error_occurred")]
     if errors:

@@ -110,6 +110,17 @@ class Repetitions(unittest.TestCase):
             self.assertNotIn("repetition_index", e)
         self.assertEqual(aggregates[-1]["aggregate_unit"], "percentage")
 
+    def test_interleaved_repetitions_are_grouped_per_benchmark(self):
+        proc = run_script("--quick", "--repetitions", "2", "--interleave", "--filter",
+                          r"^sleep_tasks/cpython\.(sequential|threads)/workers:1/")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        entries = json.loads(proc.stdout)["benchmarks"]
+        self.assertEqual([(e["name"].split("/")[1], e.get("repetition_index"))
+                          for e in entries if e["run_type"] == "iteration"],
+                         [("cpython.sequential", 0), ("cpython.sequential", 1),
+                          ("cpython.threads", 0), ("cpython.threads", 1)])
+        self.assertEqual(len(entries), 2 * (2 + 4))
+
 
 class Faults(unittest.TestCase):
     """A failed run must be an error entry and a non-zero exit, never a time."""
