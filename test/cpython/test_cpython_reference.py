@@ -1,0 +1,212 @@
+#!/usr/bin/env python3
+"""Tests of tools/cpython_reference.py (standard library only; run by ctest).
+
+The script is run as a program in --quick mode with tight filters, as a person or a
+report tool would, and its Google Benchmark JSON is checked. A few kernel facts are
+checked by importing it, so that CPython totals stay comparable with C++ ones.
+"""
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import unittest
+
+sys.dont_write_bytecode = True  # no __pycache__ next to the sources
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+SCRIPT = os.path.join(HERE, os.pardir, os.pardir, "tools", "cpython_reference.py")
+NAME = re.compile(r"^(count|sum_range|random_max|locked_counter\.coarse|sleep_tasks)"
+                  r"/cpython\.(sequential|threads|processes|thread_pool|process_pool)"
+                  r"/workers:[1-9][0-9]*/n:[0-9]+/real_time$")
+CONTEXT_KEYS = ["date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
+                "cpu_scaling_enabled", "caches", "load_avg", "library_build_type",
+                "python_version", "python_implementation", "switch_interval",
+                "hardware_threads"]
+ENTRY_KEYS = ["name", "family_index", "per_family_instance_index", "run_name", "run_type",
+              "repetitions", "repetition_index", "threads", "iterations", "real_time",
+              "cpu_time", "time_unit"]
+
+
+def run_script(*args, timeout=100):
+    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+    return subprocess.run([sys.executable, SCRIPT] + list(args), env=env, timeout=timeout,
+                          stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          universal_newlines=True)
+
+
+def load_module():
+    spec = importlib.util.spec_from_file_location("cpython_reference", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+class QuickRun(unittest.TestCase):
+    """One quick run over every kernel and strategy at 2 workers."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.proc = run_script("--quick", "--workers", "2", "--filter", "workers:(1|2)/")
+        cls.doc = json.loads(cls.proc.stdout) if cls.proc.returncode == 0 else None
+
+    def setUp(self):
+        self.assertEqual(self.proc.returncode, 0, self.proc.stderr)
+
+    def test_context(self):
+        context = self.doc["context"]
+        for key in CONTEXT_KEYS:
+            self.assertIn(key, context)
+        self.assertIs(context["cpu_scaling_enabled"], False)
+        self.assertEqual(context["library_build_type"], "release")
+        self.assertEqual(context["caches"], [])
+        self.assertGreater(context["switch_interval"], 0)
+
+    def test_every_kernel_and_strategy_ran_without_error(self):
+        entries = self.doc["benchmarks"]
+        names = [e["name"] for e in entries]
+        self.assertEqual(len(names), 5 * 5)  # 5 kernels x (sequential + 4 at W=2)
+        self.assertEqual(len(set(names)), len(names))
+        for entry in entries:
+            self.assertRegex(entry["name"], NAME)
+            self.assertNotIn("error_occurred", entry, entry.get("error_message"))
+
+    def test_entry_shape(self):
+        for entry in self.doc["benchmarks"]:
+            self.assertEqual(list(entry)[:len(ENTRY_KEYS)], ENTRY_KEYS)
+            self.assertEqual(entry["run_name"], entry["name"])
+            self.assertEqual(entry["run_type"], "iteration")
+            self.assertEqual(entry["threads"], 1)
+            self.assertGreaterEqual(entry["iterations"], 1)
+            self.assertGreater(entry["real_time"], 0)
+            self.assertGreater(entry["items_per_second"], 0)
+            self.assertIn(entry["time_unit"], ("ns", "us", "ms", "s"))
+
+    def test_family_indices(self):
+        seen = {}
+        for entry in self.doc["benchmarks"]:
+            family = tuple(entry["name"].split("/")[:2])
+            seen.setdefault(family, entry["family_index"])
+            self.assertEqual(seen[family], entry["family_index"])
+        self.assertEqual(sorted(seen.values()), list(range(len(seen))))
+
+
+class Repetitions(unittest.TestCase):
+    def test_aggregates_follow_the_repetitions(self):
+        proc = run_script("--quick", "--filter", "^count/cpython.sequential/", "--repetitions", "3")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        entries = json.loads(proc.stdout)["benchmarks"]
+        runs = [e for e in entries if e["run_type"] == "iteration"]
+        aggregates = [e for e in entries if e["run_type"] == "aggregate"]
+        self.assertEqual([e["repetition_index"] for e in runs], [0, 1, 2])
+        self.assertEqual(len({e["iterations"] for e in runs}), 1)
+        self.assertEqual([e["aggregate_name"] for e in aggregates],
+                         ["mean", "median", "stddev", "cv"])
+        for e in aggregates:
+            self.assertEqual(e["name"], e["run_name"] + "_" + e["aggregate_name"])
+            self.assertEqual(e["iterations"], 3)
+            self.assertNotIn("repetition_index", e)
+        self.assertEqual(aggregates[-1]["aggregate_unit"], "percentage")
+
+    def test_interleaved_repetitions_are_grouped_per_benchmark(self):
+        proc = run_script("--quick", "--repetitions", "2", "--interleave", "--filter",
+                          r"^sleep_tasks/cpython\.(sequential|threads)/workers:1/")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        entries = json.loads(proc.stdout)["benchmarks"]
+        self.assertEqual([(e["name"].split("/")[1], e.get("repetition_index"))
+                          for e in entries if e["run_type"] == "iteration"],
+                         [("cpython.sequential", 0), ("cpython.sequential", 1),
+                          ("cpython.threads", 0), ("cpython.threads", 1)])
+        self.assertEqual(len(entries), 2 * (2 + 4))
+
+
+class Faults(unittest.TestCase):
+    """A failed run must be an error entry and a non-zero exit, never a time."""
+
+    def assert_all_errors(self, proc, expected_fragments):
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        entries = json.loads(proc.stdout)["benchmarks"]
+        self.assertEqual(len(entries), len(expected_fragments))
+        for entry, fragments in zip(entries, expected_fragments):
+            self.assertIs(entry["error_occurred"], True, entry["name"])
+            self.assertEqual(entry["real_time"], 0.0)
+            self.assertNotIn("items_per_second", entry)
+            for fragment in fragments:
+                self.assertIn(fragment, entry["error_message"])
+
+    def test_crashed_workers(self):
+        proc = run_script("--quick", "--inject-fault=crash", "--filter",
+                          r"^count/cpython\.(threads|processes|thread_pool|process_pool)/workers:2/")
+        self.assert_all_errors(proc, [
+            ["thread worker 0 raised", "RuntimeError"],
+            ["process worker 0", "exited with code 3"],
+            ["task 0 raised", "RuntimeError"],
+            ["BrokenProcessPool", "exited with code 3"],
+        ])
+
+    def test_wrong_totals(self):
+        proc = run_script("--quick", "--inject-fault=wrong", "--filter",
+                          r"^(random_max|locked_counter\.coarse)/cpython\.(sequential|processes)/")
+        self.assert_all_errors(proc, [["wrong total"]] * 6)
+
+
+class BadArguments(unittest.TestCase):
+    def test_exit_status_2_with_a_message(self):
+        for args in (["--workers", "0"], ["--workers", "two"], ["--min-time", "-1"],
+                     ["--repetitions", "0"], ["--filter", "("], ["--quick", "--seed-sizes"],
+                     ["--quick", "--filter", "no-such-benchmark"], ["--no-such-option"]):
+            with self.subTest(args=args):
+                proc = run_script(*args)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn("error:", proc.stderr)
+                self.assertEqual(proc.stdout, "")
+
+    def test_list_prints_names_only(self):
+        proc = run_script("--quick", "--list", "--filter", "sleep_tasks")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        names = proc.stdout.split()
+        self.assertTrue(names)
+        for name in names:
+            self.assertRegex(name, NAME)
+            self.assertTrue(name.startswith("sleep_tasks/"))
+
+
+class Kernels(unittest.TestCase):
+    """Facts that keep CPython's totals equal to the C++ kernels' totals."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.m = load_module()
+
+    def test_split_is_balanced(self):
+        for n, parts in [(10, 3), (2, 5), (0, 2), (7, 7), (100, 1)]:
+            chunks = self.m.split(n, parts)
+            sizes = [e - b for b, e in chunks]
+            self.assertEqual(len(chunks), parts)
+            self.assertEqual(sum(sizes), n)
+            self.assertLessEqual(max(sizes) - min(sizes), 1)
+            self.assertEqual(chunks[0][0], 0)
+            self.assertEqual(chunks[-1][1], n)
+
+    def test_splitmix64_matches_the_reference_finaliser(self):
+        # splitmix64 seeded with 0 first yields 0xE220A8397B1DCDAF.
+        self.assertEqual(self.m.splitmix64_unit(0), (0xE220A8397B1DCDAF >> 11) * 2.0 ** -53)
+        self.assertEqual(self.m.random_max_chunk(0, 1, None), self.m.splitmix64_unit(0))
+
+    def test_totals_do_not_depend_on_the_split(self):
+        m, n = self.m, 1001
+        for kernel in ("count", "sum_range", "random_max"):
+            k = m.KERNELS[kernel]
+            expected = m.expected_total(k, n, 0.0)
+            for parts in (1, 2, 3, 7, 2000):
+                results = [k.chunk(b, e, None) for b, e in m.split(n, parts)]
+                self.assertEqual(k.combine(results), expected, (kernel, parts))
+        self.assertEqual(m.random_max_chunk(5, 5, None), 0.0)
+        self.assertEqual(m.expected_total(m.KERNELS["sum_range"], n, 0), n * (n - 1) // 2)
+        self.assertEqual(m.expected_total(m.KERNELS["sleep_tasks"], 3, 0), 6)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
