@@ -1,4 +1,5 @@
-// The benchmark matrix. Adding a strategy is one entry in `all`; adding a kernel is one add_kernel line.
+// The benchmark matrix. Adding a strategy is one entry in `all` (strategies.hpp); adding a kernel is one
+// add_kernel line.
 // Sizes run from "start-up dominates" to "work dominates"; the seeds' own sizes are included where they fit.
 
 #include <algorithm>
@@ -6,14 +7,11 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "strategies.hpp"
 
 namespace parbench::bench {
 
 namespace k = parbench::kernels;
-namespace s = parbench::strategies;
-
-using all = strategy_list<s::sequential, s::single_thread, s::threads, s::thread_pool>;
-
 namespace {
 
 constexpr std::uint64_t pow2(unsigned e) { return std::uint64_t{1} << e; }
@@ -27,7 +25,7 @@ std::vector<std::uint64_t> powers(unsigned from, unsigned to, unsigned step, std
 
 }  // namespace
 
-void register_matrix() {
+PARBENCH_FAMILY(0, matrix) {
     // seed 000 counts to 100,000; seed 001 counts to 2e9 in C.
     add_kernel<all>(k::count{}, {powers(10, 26, 16), powers(10, 26, 4, {100'000}), powers(10, 30, 2, {2'000'000'000})});
     // seed 003 sums 0..5e8.

@@ -99,4 +99,28 @@ void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_
 }
 
 }  // namespace detail
+
+namespace {
+struct family_entry {
+    int order;
+    const char* name;
+    void (*add)();
+};
+// A function-local static: families register during static initialisation, in no fixed order across files.
+std::vector<family_entry>& families() {
+    static std::vector<family_entry> all;
+    return all;
+}
+}  // namespace
+
+family::family(int order, const char* name, void (*add)()) { families().push_back({order, name, add}); }
+
+void register_families() {
+    auto list = families();
+    std::stable_sort(list.begin(), list.end(), [](const family_entry& a, const family_entry& b) {
+        return a.order < b.order || (a.order == b.order && std::string_view(a.name) < b.name);
+    });
+    for (const auto& f : list) f.add();
+}
+
 }  // namespace parbench::bench

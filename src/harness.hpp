@@ -158,7 +158,18 @@ void add_kernel(const K& k, const sizes& s) {
     detail::add_all(k, s, Strategies{});
 }
 
-// Defined in bench/: registers the whole matrix for the current options.
-void register_matrix();
+// A family of benchmarks (the kernel matrix, gil/..., overhead/...) registers itself from its own file in bench/
+// with PARBENCH_FAMILY(order, name) { ... }; main() calls every family's body, lowest order first, once the
+// options are parsed. The order fixes the order of the output: the matrix is 0.
+struct family {
+    family(int order, const char* name, void (*add)());
+};
+void register_families();
+
+#define PARBENCH_FAMILY(order, name)                                                        \
+    static void parbench_family_##name();                                                   \
+    static const ::parbench::bench::family parbench_family_reg_##name{order, #name,         \
+                                                                      &parbench_family_##name}; \
+    static void parbench_family_##name()
 
 }  // namespace parbench::bench

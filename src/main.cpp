@@ -65,7 +65,7 @@ int main(int argc, char** argv) {
         benchmark::AddCustomContext("parbench_test_slowdown", o.slow->kernel + ":" + std::to_string(o.slow->fraction));
 
     try {
-        pb::register_matrix();
+        pb::register_families();
     } catch (const std::exception& e) {
         std::fprintf(stderr, "bench_parallel: %s\n", e.what());
         return 2;

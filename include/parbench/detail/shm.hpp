@@ -1,0 +1,73 @@
+#pragma once
+// Anonymous MAP_SHARED memory: what a parent and the children it forks afterwards all see at the same address.
+
+#include <sys/mman.h>
+
+#include <cstddef>
+#include <new>
+#include <utility>
+
+#include "fd.hpp"
+
+namespace parbench::detail {
+
+// Owns one anonymous shared mapping of `size` bytes (rounded up to pages by the kernel), zero-filled.
+class shared_mapping {
+public:
+    shared_mapping() noexcept = default;
+    explicit shared_mapping(std::size_t size) : size_(size) {
+        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw_errno("mmap(MAP_SHARED)");
+        data_ = p;
+    }
+    shared_mapping(shared_mapping&& o) noexcept
+        : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
+    shared_mapping& operator=(shared_mapping&& o) noexcept {
+        if (this != &o) {
+            unmap();
+            data_ = std::exchange(o.data_, nullptr);
+            size_ = std::exchange(o.size_, 0);
+        }
+        return *this;
+    }
+    ~shared_mapping() { unmap(); }
+    shared_mapping(const shared_mapping&) = delete;
+    shared_mapping& operator=(const shared_mapping&) = delete;
+
+    [[nodiscard]] void* data() const noexcept { return data_; }
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+private:
+    void unmap() noexcept {
+        if (data_ != nullptr) ::munmap(data_, size_);
+        data_ = nullptr;
+    }
+    void* data_ = nullptr;
+    std::size_t size_ = 0;
+};
+
+// One T constructed in its own shared mapping, destroyed with it. T must be usable from several processes:
+// no pointers into one process's heap, process-shared locks, lock-free atomics.
+template <class T>
+class shared_object {
+public:
+    template <class... Args>
+    explicit shared_object(Args&&... args) : map_(sizeof(T)) {
+        ptr_ = ::new (map_.data()) T(std::forward<Args>(args)...);
+    }
+    ~shared_object() {
+        if (ptr_ != nullptr) ptr_->~T();
+    }
+    shared_object(const shared_object&) = delete;
+    shared_object& operator=(const shared_object&) = delete;
+
+    [[nodiscard]] T& operator*() const noexcept { return *ptr_; }
+    [[nodiscard]] T* operator->() const noexcept { return ptr_; }
+    [[nodiscard]] T* get() const noexcept { return ptr_; }
+
+private:
+    shared_mapping map_;
+    T* ptr_ = nullptr;
+};
+
+}  // namespace parbench::detail
