@@ -496,6 +496,54 @@ class MergeTests(ToolTestCase):
         self.assertIn("aggregates only", r.stderr)
 
 
+# ------------------------------------------------------------------------------------------ gate rates
+
+class GateRatesTests(ToolTestCase):
+    """parbench-gate-rates on synthetic rounds whose answer is known: A rounds vary by +-2%, B rounds are
+    the same but with count 30% slower, so every A/A gate must pass and every A/B gate must catch count."""
+    requires = ("scipy",)
+    NAMES = {"count/sequential/workers:1/n:1024/real_time": 10_000.0,
+             "count/threads/workers:2/n:1024/real_time": 40_000.0,
+             "sum_range/sequential/workers:1/n:1024/real_time": 12_000.0}
+
+    def rounds(self, prefix, count, slow):
+        paths = []
+        for i in range(count):
+            w = make_fixtures.Writer(seed=f"{prefix}{i}", noise=0.02)
+            for name, ns in self.NAMES.items():
+                factor = 1.0 + slow if name.startswith("count/") else 1.0
+                w.add(name, [ns * factor * w.jitter(name, 0)], aggregates=False)
+            path = os.path.join(self.tmp, f"{prefix}-{i}.json")
+            w.dump(path, make_fixtures.context())
+            paths.append(path)
+        return paths
+
+    def test_known_answers(self):
+        a, b = self.rounds("A", 12, 0.0), self.rounds("B", 6, 0.30)
+        r = run([tool("parbench-gate-rates"), "--rounds", "5", "--gates", "40", "--slowed", "^count/",
+                 "--threshold", "0.10", "--a", *a, "--b", *b])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("A/A false alarms per benchmark 0/120 = 0.00%", r.stdout)
+        self.assertIn("gates with any false alarm 0/40 = 0.00%", r.stdout)
+        self.assertIn("detection of the slowdown (^count/) 80/80 = 100.00%", r.stdout)
+
+    def test_slowdown_under_threshold_is_not_detected(self):
+        a, b = self.rounds("A", 10, 0.0), self.rounds("B", 5, 0.05)
+        r = run([tool("parbench-gate-rates"), "--rounds", "5", "--gates", "10", "--threshold", "0.10",
+                 "--a", *a, "--b", *b])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("detection of the slowdown (^count/) 0/20 = 0.00%", r.stdout)
+
+    def test_input_errors(self):
+        a = self.rounds("A", 4, 0.0)
+        r = run([tool("parbench-gate-rates"), "--rounds", "3", "--a", *a])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("at least 6 --a rounds", r.stderr)
+        r = run([tool("parbench-gate-rates"), "--rounds", "2", "--a", *a[:3], fixture("not_json.json")])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn("not_json.json", r.stderr)
+
+
 # --------------------------------------------------------------------------------------------- A/B
 
 class AbBenchTests(ToolTestCase):
@@ -590,7 +638,7 @@ class AbBenchTests(ToolTestCase):
 # --------------------------------------------------------------------------------------------- main
 
 def selected_classes(names):
-    classes = [RefusalTests, ReportTests, CompareTests, MergeTests, AbBenchTests]
+    classes = [RefusalTests, ReportTests, CompareTests, MergeTests, AbBenchTests, GateRatesTests]
     if not names:
         return classes
     by_name = {c.__name__: c for c in classes}
