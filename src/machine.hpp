@@ -9,20 +9,12 @@
 #include <string>
 #include <thread>
 
+#include "parbench/detail/spin.hpp"
+
 namespace parbench::bench {
 
-// The CPUs this process may run on (its affinity mask), which is what its workers can use; falls back to
-// hardware_concurrency where the mask cannot be read.
-[[nodiscard]] inline unsigned hardware_threads() noexcept {
-    cpu_set_t set;
-    CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) {
-        const int n = CPU_COUNT(&set);
-        if (n > 0) return static_cast<unsigned>(n);
-    }
-    const unsigned hc = std::thread::hardware_concurrency();
-    return hc == 0 ? 1 : hc;
-}
+// The CPUs this process may run on (its affinity mask), which is what its workers can use.
+[[nodiscard]] inline unsigned hardware_threads() noexcept { return parbench::detail::available_cpus(); }
 
 // Context switches of this process and of its reaped children (wait4/waitpid fold a child's usage into
 // RUSAGE_CHILDREN), so strategies that fork are counted too; and the largest child's peak RSS so far.
