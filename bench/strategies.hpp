@@ -8,6 +8,7 @@ namespace parbench::bench {
 
 namespace s = parbench::strategies;
 
-using all = strategy_list<s::sequential, s::single_thread, s::threads, s::thread_pool>;
+using all = strategy_list<s::sequential, s::single_thread, s::threads, s::thread_pool,
+                          s::processes_pipe, s::processes_shm, s::process_pool>;
 
 }  // namespace parbench::bench

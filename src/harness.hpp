@@ -88,14 +88,14 @@ template <class S, kernel K>
 void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
     using clock = std::chrono::steady_clock;
     try {
-        S strategy(workers);
+        std::optional<S> strategy(std::in_place, workers);
         const auto expected = k.expected(n);
         reset_peak_rss();
         const usage before = usage::now();
         const auto t0 = clock::now();
         for (auto _ : state) {
             const auto start = clock::now();
-            const auto total = strategy.run(k, n);
+            const auto total = strategy->run(k, n);
             if (slowdown > 0) spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
             if (!(total == expected)) {
                 fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
@@ -105,8 +105,9 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
         }
         const double seconds = std::chrono::duration<double>(clock::now() - t0).count() /
                                static_cast<double>(state.iterations());
-        set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, seconds, before,
-                     peak_rss_kib());
+        const std::int64_t self_peak = peak_rss_kib();
+        strategy.reset();  // a pool reaps its worker processes here, so RUSAGE_CHILDREN counts them
+        set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, seconds, before, self_peak);
     } catch (const std::exception& e) {
         fail(state, e.what());
     }

@@ -8,7 +8,8 @@
 namespace parbench::test {
 
 using all_strategies = ::testing::Types<strategies::sequential, strategies::single_thread, strategies::threads,
-                                        strategies::thread_pool>;
+                                        strategies::thread_pool, strategies::processes_pipe,
+                                        strategies::processes_shm, strategies::process_pool>;
 
 // gtest prints the strategy's own name instead of a mangled type.
 struct strategy_name {

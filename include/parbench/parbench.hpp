@@ -12,6 +12,8 @@
 #include "kernels/sleep_tasks.hpp"
 #include "kernels/sum_range.hpp"
 
+#include "strategies/process_pool.hpp"
+#include "strategies/processes.hpp"
 #include "strategies/sequential.hpp"
 #include "strategies/single_thread.hpp"
 #include "strategies/thread_pool.hpp"

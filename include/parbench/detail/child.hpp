@@ -1,0 +1,232 @@
+#pragma once
+// Child processes, written once: fork a body that dies with its parent, leave without touching the parent's
+// inherited state, and reap with or without a deadline.
+
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <algorithm>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "../error.hpp"
+#include "fd.hpp"
+
+namespace parbench::detail {
+
+// Exit codes a child uses for its own failures, distinct from what a body normally returns (0).
+inline constexpr int exit_uncaught = 70;  // an exception escaped the body (EX_SOFTWARE)
+inline constexpr int exit_orphaned = 71;  // the parent was gone before the child started
+inline constexpr int exit_unsent = 72;    // the child could not send its result
+
+// Leaves the process now: _exit runs no atexit handlers or static destructors and flushes no stdio buffer, so a
+// child never writes the parent's pending output a second time.
+[[noreturn]] inline void leave(int code) noexcept { ::_exit(code); }
+
+// Forks a child that runs `int body()` and leaves with its return value (exit_uncaught if it throws). The child
+// gets SIGKILL when the parent dies. Linux sends that signal when the *thread* that forked exits, so fork from a
+// thread that outlives the child. Returns the child's pid; throws std::system_error if fork fails.
+template <class F>
+pid_t fork_child(F&& body) {
+    static_assert(std::is_convertible_v<std::invoke_result_t<F&>, int>, "a child body returns its exit code");
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw_errno("fork");
+    if (pid > 0) return pid;
+    // The parent may have died between fork and prctl; then the death signal would never come.
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) leave(exit_orphaned);
+    try {
+        leave(static_cast<int>(body()));
+    } catch (...) {
+        leave(exit_uncaught);
+    }
+}
+
+namespace child_detail {
+inline pid_t wait_eintr(pid_t pid, int* status, int flags) noexcept {
+    for (;;) {
+        const pid_t r = ::waitpid(pid, status, flags);
+        if (r >= 0 || errno != EINTR) return r;
+    }
+}
+}  // namespace child_detail
+
+// Waits for the child to end; returns its raw wait status. Throws std::system_error if pid is not our child.
+inline int reap(pid_t pid) {
+    int status = 0;
+    if (child_detail::wait_eintr(pid, &status, 0) < 0) throw_errno("waitpid");
+    return status;
+}
+
+// Waits at most `timeout` for the child to end: its raw wait status, or nullopt if it is still running (it is
+// then neither killed nor reaped). Sleeps in poll on a pidfd, so the status arrives as soon as the child ends.
+inline std::optional<int> reap_for(pid_t pid, std::chrono::nanoseconds timeout) {
+    using clock = std::chrono::steady_clock;
+    const auto deadline = clock::now() + timeout;
+    int status = 0;
+    const unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, pid, 0)));
+    for (;;) {
+        const pid_t r = child_detail::wait_eintr(pid, &status, WNOHANG);
+        if (r < 0) throw_errno("waitpid");
+        if (r == pid) return status;
+        const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
+        if (left.count() <= 0) return std::nullopt;
+        if (pidfd) {
+            pollfd p{pidfd.get(), POLLIN, 0};
+            (void)::poll(&p, 1, static_cast<int>(std::min<long long>(left.count(), 1 << 30)));  // EINTR: loop
+        } else {  // kernels before 5.3: poll the status instead
+            std::this_thread::sleep_for(std::min<std::chrono::nanoseconds>(left, std::chrono::milliseconds(1)));
+        }
+    }
+}
+
+// Kills the child with SIGKILL and reaps it; for cleanup paths, so it never throws.
+inline void kill_and_reap(pid_t pid) noexcept {
+    if (pid <= 0) return;
+    ::kill(pid, SIGKILL);
+    int status = 0;
+    (void)child_detail::wait_eintr(pid, &status, 0);
+}
+
+// A wait status in words: "exit code 3", "signal 9 (Killed)".
+[[nodiscard]] inline std::string describe_status(int status) {
+    if (WIFEXITED(status)) return "exit code " + std::to_string(WEXITSTATUS(status));
+    if (WIFSIGNALED(status)) {
+        const int sig = WTERMSIG(status);
+        const char* name = ::sigdescr_np(sig);
+        return "signal " + std::to_string(sig) + " (" + (name != nullptr ? name : "unknown") + ")" +
+               (WCOREDUMP(status) ? ", core dumped" : "");
+    }
+    return "wait status " + std::to_string(status);
+}
+
+// The worker_error for a child that ended with `status` (a failure), e.g. "worker 1 of 2 failed: signal: 9 (Killed)".
+[[nodiscard]] inline worker_error status_error(unsigned worker, unsigned workers, int status) {
+    if (WIFSIGNALED(status))
+        return {worker, workers, failure::signal, describe_status(status).substr(7), WTERMSIG(status)};
+    if (WIFEXITED(status))
+        return {worker, workers, failure::exit_code, std::to_string(WEXITSTATUS(status)), WEXITSTATUS(status)};
+    return {worker, workers, failure::lost, describe_status(status), status};
+}
+
+// Children forked together and waited for together. Each is watched through a pidfd, so a wait wakes the moment
+// any child ends; whatever is still running when the group is cleared or destroyed is killed and reaped.
+class child_group {
+public:
+    child_group() = default;
+    ~child_group() { kill_all(); }
+    child_group(const child_group&) = delete;
+    child_group& operator=(const child_group&) = delete;
+
+    // Forks one more child running body (see fork_child); its index is the number of children forked before it.
+    template <class F>
+    void fork(F&& body) {
+        pids_.reserve(pids_.size() + 1);  // nothing below may throw once the child exists
+        polls_.reserve(polls_.size() + 1);
+        const pid_t pid = fork_child(std::forward<F>(body));
+        const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+        if (fd < 0) {
+            const int err = errno;
+            kill_and_reap(pid);
+            throw_errno("pidfd_open", err);
+        }
+        pids_.push_back(pid);
+        polls_.push_back({fd, POLLIN, 0});
+    }
+
+    [[nodiscard]] std::size_t size() const noexcept { return pids_.size(); }
+    // The child's pid, or -1 once it has been reaped.
+    [[nodiscard]] pid_t pid(std::size_t i) const noexcept { return pids_[i]; }
+    [[nodiscard]] std::size_t running() const noexcept {
+        std::size_t n = 0;
+        for (const pid_t p : pids_) n += p > 0 ? 1 : 0;
+        return n;
+    }
+
+    struct ended {
+        std::size_t index;
+        int status;  // raw wait status
+    };
+    // Waits at most `timeout` for any running child to end, reaps it and says which; nullopt on timeout or when
+    // none is running.
+    std::optional<ended> wait_any(std::chrono::milliseconds timeout) {
+        using clock = std::chrono::steady_clock;
+        const auto deadline = clock::now() + timeout;
+        for (;;) {
+            if (running() == 0) return std::nullopt;
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
+            const int rc = ::poll(polls_.data(), polls_.size(),
+                                  static_cast<int>(std::clamp<long long>(left, 0, 1 << 30)));
+            if (rc < 0 && errno != EINTR) throw_errno("poll");
+            for (std::size_t i = 0; rc > 0 && i < polls_.size(); ++i) {
+                if (polls_[i].fd < 0 || polls_[i].revents == 0) continue;
+                int status = 0;
+                if (child_detail::wait_eintr(pids_[i], &status, WNOHANG) == pids_[i]) {
+                    forget(i);
+                    return ended{i, status};
+                }
+            }
+            if (left <= 0) return std::nullopt;
+        }
+    }
+
+    // Waits for every child, at most `timeout` in all. Returns nullopt once all have exited with status 0;
+    // otherwise the first failure (the others are then killed and reaped), or {a child still running, -1} if
+    // the deadline passed first (all are then killed and reaped).
+    std::optional<ended> wait_all(std::chrono::nanoseconds timeout) {
+        using clock = std::chrono::steady_clock;
+        const auto deadline = clock::now() + timeout;
+        while (running() > 0) {
+            const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now());
+            const auto e = wait_any(std::max(left, std::chrono::milliseconds(0)));
+            if (e && e->status == 0) continue;
+            if (e) {
+                kill_all();
+                return e;
+            }
+            if (clock::now() < deadline) continue;  // poll woke early (EINTR)
+            std::size_t hung = 0;
+            while (pids_[hung] <= 0) ++hung;
+            kill_all();
+            return ended{hung, -1};
+        }
+        return std::nullopt;
+    }
+
+    // Kills and reaps every child still running, then forgets them all.
+    void kill_all() noexcept {
+        for (const pid_t p : pids_)
+            if (p > 0) ::kill(p, SIGKILL);
+        for (std::size_t i = 0; i < pids_.size(); ++i) {
+            int status = 0;
+            if (pids_[i] > 0) (void)child_detail::wait_eintr(pids_[i], &status, 0);
+            forget(i);
+        }
+        pids_.clear();
+        polls_.clear();
+    }
+
+private:
+    void forget(std::size_t i) noexcept {
+        pids_[i] = -1;
+        if (polls_[i].fd >= 0) ::close(polls_[i].fd);
+        polls_[i].fd = -1;
+    }
+
+    std::vector<pid_t> pids_;
+    std::vector<pollfd> polls_;  // pidfds, -1 once reaped (poll skips negative descriptors)
+};
+
+}  // namespace parbench::detail

@@ -1,0 +1,214 @@
+#pragma once
+// processes.pipe and processes.shm: each run forks one worker process per chunk, like multiprocessing.Process.
+// A worker sends its result back through a pipe (pipe, like multiprocessing.Queue) or writes it to its slot in a
+// MAP_SHARED mapping (shm, like multiprocessing.Value); the parent combines. A kernel with shared state gets it
+// in a MAP_SHARED mapping. A worker that throws, exits non-zero, dies of a signal or outlives the deadline
+// becomes a worker_error; the other workers are then killed and every child is reaped before run() returns.
+
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "../detail/child.hpp"
+#include "../detail/fd.hpp"
+#include "../detail/fork_join.hpp"
+#include "../detail/shm.hpp"
+
+namespace parbench::detail {
+
+// How long a run may take before its workers count as hung; generous, for the benchmark's biggest sizes.
+inline constexpr std::chrono::milliseconds default_deadline = std::chrono::minutes(2);
+
+// What a worker process sends back: its result or the message of the exception its kernel threw. Plain bytes,
+// so it crosses a pipe or lives in shared memory as is.
+template <class R>
+struct child_outcome {
+    R value{};
+    std::uint32_t threw = 0;
+    char message[244] = {};
+
+    void set_error(const char* what) noexcept {
+        threw = 1;
+        std::strncpy(message, what, sizeof message - 1);
+    }
+};
+
+// The exception a kernel threw, in words, or "unknown exception"; never throws.
+inline const char* current_exception_message() noexcept {
+    try {
+        throw;
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
+// Runs chunk i of kernel k in a worker process and fills `out`. Returns the worker's exit status.
+template <kernel K>
+int run_in_child(const K& k, chunk c, state_t<K>& state, child_outcome<typename K::result>& out) noexcept {
+    try {
+        out.value = run_chunk(k, c, state);
+        return 0;
+    } catch (...) {
+        out.set_error(current_exception_message());
+        return exit_uncaught;
+    }
+}
+
+// The worker_error for worker i that ended with `status`; a worker whose kernel threw (exit_uncaught with a
+// message) is an exception, with the kernel's message.
+template <class R>
+worker_error child_failure(unsigned i, unsigned workers, int status, const child_outcome<R>* outcome) {
+    if (outcome != nullptr && outcome->threw != 0 && WIFEXITED(status) && WEXITSTATUS(status) == exit_uncaught)
+        return {i, workers, failure::exception, std::string(outcome->message, strnlen(outcome->message, sizeof outcome->message))};
+    return status_error(i, workers, status);
+}
+
+// Transport: results through one pipe per worker.
+struct pipe_results {
+    static constexpr std::string_view name = "processes.pipe";
+
+    template <class R>
+    class channel {
+        static_assert(sizeof(child_outcome<R>) <= 4096, "an outcome must fit PIPE_BUF, so its write is atomic");
+
+    public:
+        explicit channel(unsigned workers) { reads_.reserve(workers); }
+        // Called in the parent before forking worker i; the pipe's write end is then the worker's alone.
+        void before_fork(unsigned) { pending_ = make_pipe(); }
+        void after_fork(unsigned) {
+            pending_.write.reset();
+            reads_.push_back(std::move(pending_.read));
+        }
+        // In worker i: sends the outcome. A short or failed write shows as a lost worker in the parent.
+        int send(unsigned, const child_outcome<R>& out, int status) noexcept {
+            return write_full(pending_.write.get(), &out, sizeof out) ? status : exit_unsent;
+        }
+        // In the parent, once worker i has exited: its outcome, or nullopt if it sent none.
+        std::optional<child_outcome<R>> receive(unsigned i) {
+            child_outcome<R> out;
+            if (read_full(reads_[i].get(), &out, sizeof out) != static_cast<ssize_t>(sizeof out)) return std::nullopt;
+            return out;
+        }
+
+    private:
+        pipe_fds pending_;
+        std::vector<unique_fd> reads_;
+    };
+};
+
+// Transport: results in one slot per worker of a MAP_SHARED mapping.
+struct shm_results {
+    static constexpr std::string_view name = "processes.shm";
+
+    template <class R>
+    class channel {
+        using slot = padded<child_outcome<R>>;
+
+    public:
+        explicit channel(unsigned workers) : map_(sizeof(slot) * workers) {
+            for (unsigned i = 0; i < workers; ++i) ::new (slots() + i) slot();
+        }
+        void before_fork(unsigned) {}
+        void after_fork(unsigned) {}
+        int send(unsigned i, const child_outcome<R>& out, int status) noexcept {
+            slots()[i].value = out;
+            return status;
+        }
+        // waitpid orders the worker's writes before this read.
+        std::optional<child_outcome<R>> receive(unsigned i) { return slots()[i].value; }
+
+    private:
+        slot* slots() const noexcept { return static_cast<slot*>(map_.data()); }
+        shared_mapping map_;
+    };
+};
+
+// Kernel K's shared state where worker processes see it: a MAP_SHARED mapping, or nothing for a plain kernel.
+template <kernel K>
+struct process_state {
+    shared_object<state_t<K>> shared;
+    state_t<K>& get() noexcept { return *shared; }
+};
+template <kernel K>
+    requires(!stateful_kernel<K>)
+struct process_state<K> {
+    no_state none;
+    no_state& get() noexcept { return none; }
+};
+
+// One fork per worker per run; Transport carries the results back.
+template <class Transport>
+class fork_per_run {
+public:
+    static constexpr std::string_view name = Transport::name;
+    static constexpr bool sweeps_workers = true;
+
+    explicit fork_per_run(unsigned workers, std::chrono::milliseconds deadline = default_deadline)
+        : workers_(workers), deadline_(deadline) {
+        check_workers(workers);
+    }
+
+    template <kernel K>
+    typename K::result run(const K& k, std::uint64_t n) const {
+        using result = typename K::result;
+        typename Transport::template channel<result> channel(workers_);
+        process_state<K> shared;
+        state_t<K>& state = shared.get();
+
+        child_group children;
+        for (unsigned i = 0; i < workers_; ++i) {
+            channel.before_fork(i);
+            children.fork([&, i] {
+                child_outcome<result> out;
+                const int status = run_in_child(k, chunk_of(n, workers_, i), state, out);
+                return channel.send(i, out, status);
+            });
+            channel.after_fork(i);
+        }
+        if (const auto bad = children.wait_all(deadline_)) {
+            const auto i = static_cast<unsigned>(bad->index);
+            if (bad->status < 0)
+                throw worker_error(i, workers_, failure::timeout,
+                                   "no result within " + std::to_string(deadline_.count()) + " ms",
+                                   static_cast<int>(deadline_.count()));
+            const auto out = channel.receive(i);
+            throw child_failure(i, workers_, bad->status, out ? &*out : nullptr);
+        }
+        std::optional<result> total;
+        for (unsigned i = 0; i < workers_; ++i) {
+            const auto out = channel.receive(i);
+            if (!out) throw worker_error(i, workers_, failure::lost, "exited without sending a result");
+            total = total ? K::combine(*total, out->value) : out->value;
+        }
+        return finish(k, state, *total);
+    }
+
+    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
+    [[nodiscard]] std::chrono::milliseconds deadline() const noexcept { return deadline_; }
+
+private:
+    unsigned workers_;
+    std::chrono::milliseconds deadline_;
+};
+
+}  // namespace parbench::detail
+
+namespace parbench::strategies {
+
+struct processes_pipe : detail::fork_per_run<detail::pipe_results> {
+    using fork_per_run::fork_per_run;
+};
+struct processes_shm : detail::fork_per_run<detail::shm_results> {
+    using fork_per_run::fork_per_run;
+};
+
+}  // namespace parbench::strategies

@@ -1,0 +1,307 @@
+// Worker processes under faults: a worker killed by a signal, one that exits non-zero, a kernel that throws in a
+// child and one that hangs past the deadline each become a worker_error within a second, with every other child
+// killed and reaped; the pool keeps serving; 1,000 runs leak no child, descriptor or mapping; workers die with
+// their parent; signals that interrupt the parent's waits change nothing.
+
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "parbench/detail/child.hpp"
+#include "parbench/detail/fd.hpp"
+#include "strategies.hpp"
+
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+namespace d = parbench::detail;
+
+enum class fault { none, signal, exit_code, exception, hang, report_pid_and_hang };
+
+// A kernel whose chunk holding element `bad` commits `what` at once, while every other chunk sleeps `others`
+// first: a run can only end quickly if the strategy kills the survivors.
+struct faulty {
+    using result = std::uint64_t;
+    static constexpr std::string_view name = "faulty";
+    fault what = fault::none;
+    std::uint64_t bad = 0;
+    std::chrono::milliseconds others{0};
+    int fd = -1;  // report_pid_and_hang: each worker writes its pid here
+
+    result run(parbench::chunk c) const {
+        const bool mine = c.begin <= bad && bad < c.end;
+        if (what == fault::report_pid_and_hang) {
+            const pid_t self = ::getpid();
+            if (!d::write_full(fd, &self, sizeof self)) throw std::runtime_error("cannot report pid");
+            for (;;) ::pause();
+        }
+        if (!mine) {
+            std::this_thread::sleep_for(others);
+            return c.size();
+        }
+        switch (what) {
+            case fault::signal: ::raise(SIGKILL); break;
+            case fault::exit_code: d::leave(3);
+            case fault::exception: throw std::runtime_error("kernel failed at " + std::to_string(bad));
+            case fault::hang:
+                for (;;) ::pause();
+            default: break;
+        }
+        return c.size();
+    }
+    static result combine(result a, result b) { return a + b; }
+    result expected(std::uint64_t n) const { return n; }
+};
+static_assert(parbench::kernel<faulty>);
+
+// True when this process has no child left, running or zombie.
+bool no_children() {
+    int status = 0;
+    return ::waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
+}
+
+std::size_t open_fds() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+}
+
+std::size_t mappings() {
+    std::ifstream maps("/proc/self/maps");
+    std::size_t n = 0;
+    for (std::string line; std::getline(maps, line);) ++n;
+    return n;
+}
+
+template <class S>
+class processes : public ::testing::Test {};
+using process_strategies = ::testing::Types<parbench::strategies::processes_pipe, parbench::strategies::processes_shm,
+                                            parbench::strategies::process_pool>;
+TYPED_TEST_SUITE(processes, process_strategies, parbench::test::strategy_name);
+
+// Runs a kernel that faults in chunk 2 of 4 while the other chunks sleep 20 s; returns the error.
+template <class S>
+parbench::worker_error fault_in_worker_2(S& strategy, fault what) {
+    const auto t0 = clock_type::now();
+    try {
+        (void)strategy.run(faulty{what, 250, 20s}, 400);
+    } catch (const parbench::worker_error& e) {
+        EXPECT_LT(clock_type::now() - t0, 1s) << "the error took too long: survivors were not killed";
+        EXPECT_EQ(e.worker(), 2u) << e.what();
+        EXPECT_EQ(e.workers(), 4u) << e.what();
+        EXPECT_TRUE(no_children()) << "a worker was left behind";
+        return e;
+    }
+    ADD_FAILURE() << "no worker_error";
+    return {0, 0, parbench::failure::lost, "none"};
+}
+
+TYPED_TEST(processes, a_worker_killed_by_a_signal_is_a_worker_error) {
+    TypeParam strategy(4);
+    const auto e = fault_in_worker_2(strategy, fault::signal);
+    EXPECT_EQ(e.cause(), parbench::failure::signal);
+    EXPECT_EQ(e.detail(), SIGKILL);
+    EXPECT_NE(std::string(e.what()).find("worker 2 of 4 failed: signal: 9 (Killed)"), std::string::npos) << e.what();
+    EXPECT_EQ(strategy.run(parbench::kernels::count{}, 1000), 1000u) << "the strategy must keep serving";
+}
+
+TYPED_TEST(processes, a_worker_that_exits_non_zero_is_a_worker_error) {
+    TypeParam strategy(4);
+    const auto e = fault_in_worker_2(strategy, fault::exit_code);
+    EXPECT_EQ(e.cause(), parbench::failure::exit_code);
+    EXPECT_EQ(e.detail(), 3);
+    EXPECT_NE(std::string(e.what()).find("worker 2 of 4 failed: exit code: 3"), std::string::npos) << e.what();
+    EXPECT_EQ(strategy.run(parbench::kernels::sum_range{}, 1000), 499500u);
+}
+
+TYPED_TEST(processes, a_kernel_that_throws_in_a_child_sends_its_message) {
+    TypeParam strategy(4);
+    // The pool waits for the other chunks of the run (its workers survive an exception), so they sleep briefly.
+    try {
+        (void)strategy.run(faulty{fault::exception, 250, 10ms}, 400);
+        FAIL() << "no exception";
+    } catch (const parbench::worker_error& e) {
+        EXPECT_EQ(e.cause(), parbench::failure::exception);
+        EXPECT_EQ(e.worker(), 2u);
+        EXPECT_NE(std::string(e.what()).find("worker 2 of 4 failed: exception: kernel failed at 250"),
+                  std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(strategy.run(parbench::kernels::count{}, 1000), 1000u);
+}
+
+TYPED_TEST(processes, a_worker_that_hangs_past_the_deadline_is_a_timeout) {
+    TypeParam strategy(3, 200ms);
+    const auto t0 = clock_type::now();
+    try {
+        (void)strategy.run(faulty{fault::hang, 5, 0ms}, 9);  // worker 1 hangs, 0 and 2 finish at once
+        FAIL() << "no exception";
+    } catch (const parbench::worker_error& e) {
+        const auto took = clock_type::now() - t0;
+        EXPECT_GE(took, 200ms);
+        EXPECT_LT(took, 1200ms);
+        EXPECT_EQ(e.cause(), parbench::failure::timeout);
+        EXPECT_EQ(e.worker(), 1u) << e.what();
+        EXPECT_EQ(e.detail(), 200);
+        EXPECT_NE(std::string(e.what()).find("timeout: no result within 200 ms"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(no_children());
+    EXPECT_EQ(strategy.run(parbench::kernels::count{}, 1000), 1000u);
+}
+
+TYPED_TEST(processes, every_locked_counter_totals_n_in_shared_memory) {
+    TypeParam strategy(3);
+    namespace k = parbench::kernels;
+    EXPECT_EQ(strategy.run(k::locked_counter_coarse{}, 30'001), 30'001u);
+    EXPECT_EQ(strategy.run(k::locked_counter_fine{}, 30'001), 30'001u);
+    EXPECT_EQ(strategy.run(k::locked_counter_atomic{}, 30'001), 30'001u);
+    EXPECT_EQ(strategy.run(k::locked_counter_sharded{}, 30'001), 30'001u);
+}
+
+TYPED_TEST(processes, a_thousand_runs_leak_no_child_descriptor_or_mapping) {
+    {
+        TypeParam warm(2);  // first use allocates what stays allocated (gtest, the allocator, ASan)
+        for (int i = 0; i < 3; ++i) {
+            (void)warm.run(parbench::kernels::count{}, 100);
+            EXPECT_THROW((void)warm.run(faulty{fault::signal, 0, 0ms}, 2), parbench::worker_error);
+        }
+    }
+    const std::size_t fds = open_fds();
+    const std::size_t maps = mappings();
+    {
+        TypeParam strategy(2);
+        for (int i = 0; i < 1000; ++i) {
+            if (i % 100 == 99) {  // the error paths must not leak either
+                EXPECT_THROW((void)strategy.run(faulty{fault::signal, 1, 0ms}, 2), parbench::worker_error);
+                EXPECT_THROW((void)strategy.run(faulty{fault::exception, 0, 0ms}, 2), parbench::worker_error);
+            } else {
+                ASSERT_EQ(strategy.run(parbench::kernels::locked_counter_fine{}, 10), 10u);
+            }
+        }
+    }
+    EXPECT_TRUE(no_children());
+    EXPECT_EQ(open_fds(), fds);
+    EXPECT_EQ(mappings(), maps);
+}
+
+TYPED_TEST(processes, workers_die_with_a_parent_killed_by_sigkill) {
+    // This process adopts its orphaned grandchildren, so it can reap them and see how they ended.
+    ASSERT_EQ(::prctl(PR_SET_CHILD_SUBREAPER, 1), 0);
+    struct restore {
+        ~restore() { ::prctl(PR_SET_CHILD_SUBREAPER, 0); }
+    } restore_subreaper;
+    auto pids = d::make_pipe();
+    const int fd = pids.write.get();
+    const pid_t parent = d::fork_child([fd] {
+        TypeParam strategy(2);
+        (void)strategy.run(faulty{fault::report_pid_and_hang, 0, 0ms, fd}, 2);
+        return 0;
+    });
+    pids.write.reset();
+    pid_t workers[2] = {};
+    ASSERT_EQ(d::read_full(pids.read.get(), workers, sizeof workers), static_cast<ssize_t>(sizeof workers));
+    ::kill(parent, SIGKILL);
+    const int parent_status = d::reap(parent);
+    EXPECT_TRUE(WIFSIGNALED(parent_status)) << d::describe_status(parent_status);
+    for (const pid_t w : workers) {
+        const auto status = d::reap_for(w, 1s);
+        ASSERT_TRUE(status.has_value()) << "worker " << w << " outlived its parent";
+        EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) << d::describe_status(*status);
+    }
+    EXPECT_TRUE(no_children());
+}
+
+// A signal without SA_RESTART every 200 us interrupts the parent's poll, read, futex and waitpid calls.
+TYPED_TEST(processes, signals_interrupting_the_parent_change_no_result) {
+    struct sigaction sa {};
+    sa.sa_handler = [](int) {};
+    ASSERT_EQ(::sigaction(SIGALRM, &sa, nullptr), 0);
+    itimerval every{{0, 200}, {0, 200}};
+    ASSERT_EQ(::setitimer(ITIMER_REAL, &every, nullptr), 0);
+    {
+        TypeParam strategy(3);
+        for (int i = 0; i < 100; ++i)
+            ASSERT_EQ(strategy.run(parbench::kernels::sleep_tasks{std::chrono::microseconds(300)}, 6), 21u);
+    }
+    itimerval off{};
+    ::setitimer(ITIMER_REAL, &off, nullptr);
+    sa.sa_handler = SIG_DFL;
+    ::sigaction(SIGALRM, &sa, nullptr);
+}
+
+TEST(process_pool, a_worker_killed_while_idle_fails_one_run_then_the_pool_serves_again) {
+    parbench::strategies::process_pool pool(2);
+    EXPECT_EQ(pool.run(parbench::kernels::count{}, 100), 100u);
+    const pid_t victim = pool.pid(1);
+    ASSERT_GT(victim, 0);
+    ASSERT_EQ(::kill(victim, SIGKILL), 0);
+    try {
+        (void)pool.run(parbench::kernels::count{}, 100);
+        FAIL() << "no exception";
+    } catch (const parbench::worker_error& e) {
+        EXPECT_EQ(e.worker(), 1u);
+        EXPECT_EQ(e.cause(), parbench::failure::signal);
+        EXPECT_EQ(e.detail(), SIGKILL);
+    }
+    for (int i = 0; i < 10; ++i) EXPECT_EQ(pool.run(parbench::kernels::count{}, 100), 100u);
+    EXPECT_NE(pool.pid(1), victim);
+}
+
+TEST(process_pool, workers_are_reused_across_runs) {
+    parbench::strategies::process_pool pool(3);
+    const pid_t first = pool.pid(0);
+    for (int i = 0; i < 100; ++i) EXPECT_EQ(pool.run(parbench::kernels::sum_range{}, 100), 4950u);
+    EXPECT_EQ(pool.pid(0), first);
+}
+
+TEST(child, leave_does_not_flush_the_parents_stdio) {
+    auto out = d::make_pipe();
+    const int fd = out.write.get();
+    const pid_t p = d::fork_child([fd] {
+        // A child of a child: its parent has unflushed output, then forks a grandchild that leaves.
+        ::dup2(fd, STDOUT_FILENO);
+        std::fputs("once", stdout);
+        const pid_t g = d::fork_child([] { return 0; });
+        (void)d::reap(g);
+        std::fflush(stdout);
+        return 0;
+    });
+    out.write.reset();
+    EXPECT_EQ(d::reap(p), 0);
+    char buf[64] = {};
+    const auto got = d::read_full(out.read.get(), buf, sizeof buf - 1);
+    EXPECT_EQ(std::string(buf, static_cast<std::size_t>(got)), "once");
+}
+
+TEST(child, statuses_in_words) {
+    EXPECT_EQ(d::describe_status(d::reap(d::fork_child([] { return 3; }))), "exit code 3");
+    EXPECT_EQ(d::describe_status(d::reap(d::fork_child([]() -> int { throw std::runtime_error("x"); }))),
+              "exit code " + std::to_string(d::exit_uncaught));
+    const pid_t sleeper = d::fork_child([] {
+        ::pause();
+        return 0;
+    });
+    EXPECT_FALSE(d::reap_for(sleeper, 20ms).has_value());
+    ::kill(sleeper, SIGKILL);
+    const auto status = d::reap_for(sleeper, 1s);
+    ASSERT_TRUE(status.has_value());
+    EXPECT_EQ(d::describe_status(*status), "signal 9 (Killed)");
+    EXPECT_TRUE(no_children());
+}
+
+}  // namespace
