@@ -1,5 +1,6 @@
 # Runs bench_parallel for one CASE and checks its exit status and its JSON.
 # -DBENCH=<program> -DCASE=<name> -DOUT=<json path>
+cmake_policy(SET CMP0057 NEW)  # if(... IN_LIST ...)
 
 function(run_bench expect_zero)
   file(REMOVE "${OUT}")
@@ -103,6 +104,40 @@ elseif(CASE STREQUAL "no_match")
   if(NOT stderr MATCHES "no benchmark matched")
     message(FATAL_ERROR "unclear message: ${stderr}")
   endif()
+
+elseif(CASE STREQUAL "overhead")
+  # Every overhead/ benchmark of bench/overhead.cpp (ping_pong and ipc have their own case) runs clean and
+  # reports its per-operation counter.
+  run_bench(TRUE --parbench_profile=quick "--benchmark_filter=^overhead/(start|dispatch|dispatch_work|contention)/"
+            ${json_out})
+  read_json()
+  if(count LESS 20)
+    message(FATAL_ERROR "expected every overhead benchmark, got ${count}")
+  endif()
+  math(EXPR last "${count} - 1")
+  set(seen "")
+  foreach(i RANGE ${last})
+    string(JSON name GET "${json}" benchmarks ${i} name)
+    string(JSON err ERROR_VARIABLE none GET "${json}" benchmarks ${i} error_occurred)
+    if(err)
+      message(FATAL_ERROR "${name} errored")
+    endif()
+    string(JSON ns ERROR_VARIABLE no_ns GET "${json}" benchmarks ${i} ns_per_op)
+    string(JSON us ERROR_VARIABLE no_us GET "${json}" benchmarks ${i} us_per_op)
+    if(no_ns AND no_us)
+      message(FATAL_ERROR "${name} has neither ns_per_op nor us_per_op")
+    endif()
+    if(name MATCHES "^overhead/([a-z_]+)/")
+      list(APPEND seen ${CMAKE_MATCH_1})
+    endif()
+  endforeach()
+  foreach(kind start dispatch dispatch_work contention)
+    if(NOT kind IN_LIST seen)
+      message(FATAL_ERROR "no overhead/${kind}/ benchmark ran")
+    endif()
+  endforeach()
+  string(JSON peers GET "${json}" context parbench_peers)
+  message(STATUS "ok: ${count} overhead runs, peers: ${peers}")
 
 else()
   message(FATAL_ERROR "unknown CASE ${CASE}")
