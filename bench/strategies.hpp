@@ -3,12 +3,14 @@
 // here (plus its line in test/strategies.hpp for the equality tests).
 
 #include "harness.hpp"
+#include "parbench/peers.hpp"
 
 namespace parbench::bench {
 
 namespace s = parbench::strategies;
 
-using all = strategy_list<s::sequential, s::single_thread, s::threads, s::thread_pool,
-                          s::processes_pipe, s::processes_shm, s::process_pool>;
+// with_peers appends openmp and tbb where the build has them.
+using all = with_peers<strategy_list<s::sequential, s::single_thread, s::threads, s::thread_pool,
+                                     s::processes_pipe, s::processes_shm, s::process_pool>>;
 
 }  // namespace parbench::bench

@@ -11,6 +11,7 @@
 #include "harness.hpp"
 #include "machine.hpp"
 #include "options.hpp"
+#include "parbench/peers.hpp"
 #include "parbench/version.hpp"
 
 namespace {
@@ -60,6 +61,7 @@ int main(int argc, char** argv) {
     benchmark::AddCustomContext("build_type", PARBENCH_BUILD_TYPE);
     benchmark::AddCustomContext("parbench_version", parbench::version);
     benchmark::AddCustomContext("parbench_profile", std::string(pb::to_string(o.sweep)));
+    benchmark::AddCustomContext("parbench_peers", parbench::peers_description());
     if (o.wrong_total) benchmark::AddCustomContext("parbench_test_wrong_total", *o.wrong_total);
     if (o.slow)
         benchmark::AddCustomContext("parbench_test_slowdown", o.slow->kernel + ":" + std::to_string(o.slow->fraction));

@@ -17,3 +17,4 @@ step(${CMAKE_COMMAND} -S "${CONSUMER_SRC}" -B "${build}" -G "${GENERATOR}"
      -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON)
 step(${CMAKE_COMMAND} --build "${build}")
 step("${build}/consumer")
+step("${build}/consumer_peers")

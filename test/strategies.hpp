@@ -4,12 +4,15 @@
 #include <gtest/gtest.h>
 
 #include "parbench/parbench.hpp"
+#include "parbench/peers.hpp"
 
 namespace parbench::test {
 
-using all_strategies = ::testing::Types<strategies::sequential, strategies::single_thread, strategies::threads,
-                                        strategies::thread_pool, strategies::processes_pipe,
-                                        strategies::processes_shm, strategies::process_pool>;
+// with_peers appends openmp and tbb where the build has them.
+using all_strategies =
+    with_peers<::testing::Types<strategies::sequential, strategies::single_thread, strategies::threads,
+                                strategies::thread_pool, strategies::processes_pipe, strategies::processes_shm,
+                                strategies::process_pool>>;
 
 // gtest prints the strategy's own name instead of a mangled type.
 struct strategy_name {

@@ -19,6 +19,8 @@
 #include "strategies/thread_pool.hpp"
 #include "strategies/threads.hpp"
 
+#include "peers.hpp"  // openmp, tbb: only where the build has them
+
 namespace parbench {
 
 // Runs kernel k over [0, n) with a strategy S built for `workers` workers, e.g.

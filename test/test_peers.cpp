@@ -1,0 +1,109 @@
+// The peer strategies, openmp and tbb, where the build has them: their totals in the situations that are theirs
+// alone (a smaller OpenMP team than asked for, TBB's cap on threads), and with_peers' list arithmetic. The
+// equality and error suites cover them like every other strategy (test/strategies.hpp).
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
+#include "parbench/parbench.hpp"
+#include "parbench/peers.hpp"
+
+#if defined(PARBENCH_HAS_OPENMP)
+#include <omp.h>
+#endif
+
+namespace k = parbench::kernels;
+
+namespace {
+
+template <class... S>
+struct list {};
+struct a {};
+struct b {};
+
+#if defined(PARBENCH_HAS_OPENMP) && defined(PARBENCH_HAS_TBB)
+static_assert(std::is_same_v<parbench::with_peers<list<a, b>>,
+                             list<a, b, parbench::strategies::openmp, parbench::strategies::tbb>>);
+#elif defined(PARBENCH_HAS_OPENMP)
+static_assert(std::is_same_v<parbench::with_peers<list<a, b>>, list<a, b, parbench::strategies::openmp>>);
+#elif defined(PARBENCH_HAS_TBB)
+static_assert(std::is_same_v<parbench::with_peers<list<a, b>>, list<a, b, parbench::strategies::tbb>>);
+#else
+static_assert(std::is_same_v<parbench::with_peers<list<a, b>>, list<a, b>>);
+#endif
+
+TEST(peers, description_names_what_was_built) {
+    const std::string d = parbench::peers_description();
+#if defined(PARBENCH_HAS_OPENMP)
+    EXPECT_NE(d.find("openmp (OpenMP "), std::string::npos) << d;
+#endif
+#if defined(PARBENCH_HAS_TBB)
+    EXPECT_NE(d.find("tbb (oneTBB "), std::string::npos) << d;
+#endif
+#if !defined(PARBENCH_HAS_OPENMP) && !defined(PARBENCH_HAS_TBB)
+    EXPECT_EQ(d, "none");
+#endif
+}
+
+#if defined(PARBENCH_HAS_OPENMP)
+TEST(peers_openmp, totals_for_many_workers) {
+    for (const unsigned w : {1u, 2u, 5u, 32u}) {
+        parbench::strategies::openmp s(w);
+        for (const std::uint64_t n : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{w}, std::uint64_t{100'003}}) {
+            EXPECT_EQ(s.run(k::count{}, n), n) << "w=" << w << " n=" << n;
+            EXPECT_EQ(s.run(k::sum_range{}, n), k::sum_range{}.expected(n)) << "w=" << w << " n=" << n;
+            EXPECT_EQ(s.run(k::locked_counter_fine{}, n), n) << "w=" << w << " n=" << n;
+        }
+    }
+}
+
+// Nested inside a parallel region (nesting is off by default) the team has one thread: every chunk still runs.
+TEST(peers_openmp, a_smaller_team_than_asked_still_runs_every_chunk) {
+    std::vector<std::uint64_t> totals(2);
+#pragma omp parallel for num_threads(2)
+    for (int t = 0; t < 2; ++t)
+        totals[static_cast<std::size_t>(t)] = parbench::strategies::openmp(8).run(k::count{}, 1000);
+    EXPECT_EQ(totals[0], 1000u);
+    EXPECT_EQ(totals[1], 1000u);
+}
+
+TEST(peers_openmp, from_several_caller_threads) {
+    std::vector<std::uint64_t> totals(3);
+    {
+        std::vector<std::jthread> callers;
+        for (std::size_t t = 0; t < totals.size(); ++t)
+            callers.emplace_back([&totals, t] {
+                parbench::strategies::openmp s(4);
+                for (int r = 0; r < 50; ++r) totals[t] += s.run(k::count{}, 100);
+            });
+    }
+    for (const auto total : totals) EXPECT_EQ(total, 5000u);
+}
+#endif
+
+#if defined(PARBENCH_HAS_TBB)
+TEST(peers_tbb, totals_for_many_workers) {
+    for (const unsigned w : {1u, 2u, 5u, 64u}) {
+        parbench::strategies::tbb s(w);
+        for (const std::uint64_t n : {std::uint64_t{0}, std::uint64_t{1}, std::uint64_t{w}, std::uint64_t{100'003}}) {
+            EXPECT_EQ(s.run(k::count{}, n), n) << "w=" << w << " n=" << n;
+            EXPECT_EQ(s.run(k::sum_range{}, n), k::sum_range{}.expected(n)) << "w=" << w << " n=" << n;
+            EXPECT_EQ(s.run(k::locked_counter_fine{}, n), n) << "w=" << w << " n=" << n;
+        }
+    }
+}
+
+TEST(peers_tbb, one_arena_reused_across_runs) {
+    parbench::strategies::tbb s(4);
+    std::uint64_t total = 0;
+    for (int r = 0; r < 2000; ++r) total += s.run(k::count{}, 64);
+    EXPECT_EQ(total, 2000u * 64u);
+}
+#endif
+
+}  // namespace
