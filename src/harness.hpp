@@ -83,12 +83,13 @@ void spin_for(std::chrono::nanoseconds d) noexcept;
 void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,
                   bool is_baseline, double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
 
-// The measured loop: one strategy object built outside it, one run per iteration, each total checked.
+// The measured loop over a strategy built outside it: one run per iteration, each total checked, then the
+// counters. False when the run errored (already reported). Families with their own strategy arguments call this.
 template <class S, kernel K>
-void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
+bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_t n, unsigned workers,
+                  double slowdown = 0) {
     using clock = std::chrono::steady_clock;
     try {
-        S strategy(workers);
         const auto expected = k.expected(n);
         reset_peak_rss();
         const usage before = usage::now();
@@ -99,7 +100,7 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
             if (slowdown > 0) spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
             if (!(total == expected)) {
                 fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
-                return;
+                return false;
             }
             benchmark::DoNotOptimize(total);
         }
@@ -107,6 +108,19 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
                                static_cast<double>(state.iterations());
         set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, seconds, before,
                      peak_rss_kib());
+        return true;
+    } catch (const std::exception& e) {
+        fail(state, e.what());
+        return false;
+    }
+}
+
+// The matrix's loop: the strategy is built from the worker count, outside the timing.
+template <class S, kernel K>
+void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
+    try {
+        S strategy(workers);
+        measure_with(state, strategy, k, n, workers, slowdown);
     } catch (const std::exception& e) {
         fail(state, e.what());
     }

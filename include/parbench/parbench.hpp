@@ -12,6 +12,7 @@
 #include "kernels/sleep_tasks.hpp"
 #include "kernels/sum_range.hpp"
 
+#include "strategies/gil_threads.hpp"
 #include "strategies/sequential.hpp"
 #include "strategies/single_thread.hpp"
 #include "strategies/thread_pool.hpp"
