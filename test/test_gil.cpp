@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <string_view>
 #include <thread>
 
 #include "parbench/detail/gil.hpp"
@@ -148,6 +149,37 @@ TEST(gil_threads, totals_at_every_switch_interval) {
         EXPECT_EQ(s.run(parbench::kernels::sleep_tasks{50us}, 20), 210u);
         EXPECT_GE(s.gil_stats().switches, 2u);  // both workers held the lock at some point
     }
+}
+
+// The point of the lock: kernel work (the slices between eval breakers) never overlaps, whatever the workers.
+struct exclusive_probe {
+    using result = std::uint64_t;
+    static constexpr std::string_view name = "exclusive_probe";
+    std::atomic<int>* inside;
+    std::atomic<int>* overlaps;
+
+    result run(parbench::chunk c) const {
+        result done = 0;
+        parbench::detail::in_slices(c, [&](parbench::chunk s) {
+            if (inside->fetch_add(1) != 0) ++*overlaps;
+            for (std::uint64_t i = s.begin; i < s.end; ++i) parbench::detail::keep(++done);
+            inside->fetch_sub(1);
+        });
+        return done;
+    }
+    static result combine(result a, result b) { return a + b; }
+    result expected(std::uint64_t n) const { return n; }
+};
+
+TEST(gil_threads, one_worker_runs_kernel_work_at_a_time) {
+    std::atomic<int> inside{0};
+    std::atomic<int> overlaps{0};
+    for (const unsigned w : {2u, 4u, 16u}) {
+        parbench::strategies::gil_threads s(w, 50us);
+        EXPECT_EQ(s.run(exclusive_probe{&inside, &overlaps}, 1 << 22), 1u << 22);
+        EXPECT_GE(s.gil_stats().switches, w);  // every worker had its turn
+    }
+    EXPECT_EQ(overlaps.load(), 0);
 }
 
 TEST(gil_threads, default_switch_interval_is_cpythons) {
