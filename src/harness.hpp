@@ -83,31 +83,47 @@ void spin_for(std::chrono::nanoseconds d) noexcept;
 void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,
                   bool is_baseline, double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
 
-// The measured loop: one strategy object built outside it, one run per iteration, each total checked.
+// The measured loop over a strategy built outside it: one run per iteration, each total checked, then the
+// counters. False when the run errored (already reported). Families with their own strategy arguments call this.
+// With `owner` (the optional that holds `strategy`), the strategy is destroyed before the final rusage, so a
+// pool's worker processes, reaped in its destructor, count in RUSAGE_CHILDREN.
 template <class S, kernel K>
-void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
+bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_t n, unsigned workers,
+                  double slowdown = 0, std::optional<S>* owner = nullptr) {
     using clock = std::chrono::steady_clock;
     try {
-        std::optional<S> strategy(std::in_place, workers);
         const auto expected = k.expected(n);
         reset_peak_rss();
         const usage before = usage::now();
         const auto t0 = clock::now();
         for (auto _ : state) {
             const auto start = clock::now();
-            const auto total = strategy->run(k, n);
+            const auto total = strategy.run(k, n);
             if (slowdown > 0) spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
             if (!(total == expected)) {
                 fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
-                return;
+                return false;
             }
             benchmark::DoNotOptimize(total);
         }
         const double seconds = std::chrono::duration<double>(clock::now() - t0).count() /
                                static_cast<double>(state.iterations());
         const std::int64_t self_peak = peak_rss_kib();
-        strategy.reset();  // a pool reaps its worker processes here, so RUSAGE_CHILDREN counts them
+        if (owner != nullptr) owner->reset();
         set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, seconds, before, self_peak);
+        return true;
+    } catch (const std::exception& e) {
+        fail(state, e.what());
+        return false;
+    }
+}
+
+// The matrix's loop: the strategy is built from the worker count, outside the timing.
+template <class S, kernel K>
+void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
+    try {
+        std::optional<S> strategy(std::in_place, workers);
+        measure_with(state, *strategy, k, n, workers, slowdown, &strategy);
     } catch (const std::exception& e) {
         fail(state, e.what());
     }

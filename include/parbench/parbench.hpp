@@ -12,6 +12,7 @@
 #include "kernels/sleep_tasks.hpp"
 #include "kernels/sum_range.hpp"
 
+#include "strategies/gil_threads.hpp"
 #include "strategies/process_pool.hpp"
 #include "strategies/processes.hpp"
 #include "strategies/sequential.hpp"

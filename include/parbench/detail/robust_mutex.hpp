@@ -38,6 +38,18 @@ public:
         }
         check(rc, "pthread_mutex_lock");
     }
+    // False if another owner holds it; like lock(), recovers it from a dead owner.
+    bool try_lock() {
+        const int rc = pthread_mutex_trylock(&m_);
+        if (rc == EBUSY) return false;
+        if (rc == EOWNERDEAD) {
+            owner_died_ = true;
+            pthread_mutex_consistent(&m_);
+            return true;
+        }
+        check(rc, "pthread_mutex_trylock");
+        return true;
+    }
     void unlock() noexcept { pthread_mutex_unlock(&m_); }
 
     // True once any locker recovered the mutex from a dead owner.

@@ -6,6 +6,7 @@
 
 #include "../chunk.hpp"
 #include "../detail/barrier.hpp"
+#include "../detail/blocking.hpp"
 
 namespace parbench::kernels {
 
@@ -15,10 +16,12 @@ struct count {
 
     [[nodiscard]] result run(chunk c) const noexcept {
         result counter = 0;
-        for (std::uint64_t i = c.begin; i < c.end; ++i) {
-            detail::keep(counter);
-            ++counter;
-        }
+        detail::in_slices(c, [&](chunk s) {
+            for (std::uint64_t i = s.begin; i < s.end; ++i) {
+                detail::keep(counter);
+                ++counter;
+            }
+        });
         return counter;
     }
     [[nodiscard]] static constexpr result combine(result a, result b) noexcept { return a + b; }

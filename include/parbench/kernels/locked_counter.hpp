@@ -14,6 +14,7 @@
 
 #include "../chunk.hpp"
 #include "../detail/barrier.hpp"
+#include "../detail/blocking.hpp"
 #include "../detail/robust_mutex.hpp"
 
 namespace parbench::kernels {
@@ -39,25 +40,38 @@ struct locked_counter {
 
     // Increments the shared counter once per element; the per-chunk result is unused (0).
     result run(chunk c, shared_state& s) const {
+        // Under an interpreter lock the loops check the eval breaker between slices, and a contended lock is
+        // waited for with the interpreter lock released (lock_blocking), as CPython's Lock.acquire does.
         if constexpr (P == lock_placement::coarse) {
-            std::lock_guard lock(s.mutex);
-            for (std::uint64_t i = c.begin; i < c.end; ++i) {
-                detail::keep(s.locked_count);
-                ++s.locked_count;
-            }
+            detail::lock_blocking(s.mutex);
+            std::lock_guard lock(s.mutex, std::adopt_lock);
+            detail::in_slices(c, [&](chunk part) {
+                for (std::uint64_t i = part.begin; i < part.end; ++i) {
+                    detail::keep(s.locked_count);
+                    ++s.locked_count;
+                }
+            });
         } else if constexpr (P == lock_placement::fine) {
-            for (std::uint64_t i = c.begin; i < c.end; ++i) {
-                std::lock_guard lock(s.mutex);
-                ++s.locked_count;
-            }
+            detail::in_slices(c, [&](chunk part) {
+                for (std::uint64_t i = part.begin; i < part.end; ++i) {
+                    detail::lock_blocking(s.mutex);
+                    std::lock_guard lock(s.mutex, std::adopt_lock);
+                    ++s.locked_count;
+                }
+            });
         } else if constexpr (P == lock_placement::atomic) {
-            for (std::uint64_t i = c.begin; i < c.end; ++i) s.atomic_count.fetch_add(1, std::memory_order_relaxed);
+            detail::in_slices(c, [&](chunk part) {
+                for (std::uint64_t i = part.begin; i < part.end; ++i)
+                    s.atomic_count.fetch_add(1, std::memory_order_relaxed);
+            });
         } else {
             std::uint64_t mine = 0;
-            for (std::uint64_t i = c.begin; i < c.end; ++i) {
-                detail::keep(mine);
-                ++mine;
-            }
+            detail::in_slices(c, [&](chunk part) {
+                for (std::uint64_t i = part.begin; i < part.end; ++i) {
+                    detail::keep(mine);
+                    ++mine;
+                }
+            });
             s.atomic_count.fetch_add(mine, std::memory_order_relaxed);
         }
         return 0;

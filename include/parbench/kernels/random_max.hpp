@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../chunk.hpp"
+#include "../detail/blocking.hpp"
 #include "../detail/splitmix.hpp"
 
 namespace parbench::kernels {
@@ -25,7 +26,9 @@ struct random_max {
     }
     [[nodiscard]] result run(chunk c) const {
         std::vector<double> values(c.size());
-        for (std::uint64_t i = c.begin; i < c.end; ++i) values[i - c.begin] = value(i);
+        detail::in_slices(c, [&](chunk s) {
+            for (std::uint64_t i = s.begin; i < s.end; ++i) values[i - c.begin] = value(i);
+        });
         return values.empty() ? 0.0 : *std::max_element(values.begin(), values.end());
     }
     [[nodiscard]] static constexpr result combine(result a, result b) noexcept { return a < b ? b : a; }

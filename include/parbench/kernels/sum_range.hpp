@@ -8,6 +8,7 @@
 
 #include "../chunk.hpp"
 #include "../detail/barrier.hpp"
+#include "../detail/blocking.hpp"
 
 namespace parbench::kernels {
 
@@ -17,10 +18,12 @@ struct sum_range {
 
     [[nodiscard]] result run(chunk c) const noexcept {
         result sum = 0;
-        for (std::uint64_t i = c.begin; i < c.end; ++i) {
-            detail::keep(sum);
-            sum += i;
-        }
+        detail::in_slices(c, [&](chunk s) {
+            for (std::uint64_t i = s.begin; i < s.end; ++i) {
+                detail::keep(sum);
+                sum += i;
+            }
+        });
         return sum;
     }
     [[nodiscard]] static constexpr result combine(result a, result b) noexcept { return a + b; }
