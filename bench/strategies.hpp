@@ -8,6 +8,6 @@ namespace parbench::bench {
 
 namespace s = parbench::strategies;
 
-using all = strategy_list<s::sequential, s::single_thread, s::threads, s::thread_pool>;
+using all = strategy_list<s::sequential, s::single_thread, s::threads, s::thread_pool, s::thread_pool_condvar>;
 
 }  // namespace parbench::bench

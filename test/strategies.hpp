@@ -8,7 +8,7 @@
 namespace parbench::test {
 
 using all_strategies = ::testing::Types<strategies::sequential, strategies::single_thread, strategies::threads,
-                                        strategies::thread_pool>;
+                                        strategies::thread_pool, strategies::thread_pool_condvar>;
 
 // gtest prints the strategy's own name instead of a mangled type.
 struct strategy_name {
