@@ -33,8 +33,10 @@ public:
     static constexpr std::string_view name = "thread_pool";
     static constexpr bool sweeps_workers = true;
     // How long a waiting thread spins before it parks: longer than the gap between back-to-back runs (a few µs),
-    // far shorter than anything a user would call idle.
+    // far shorter than anything a user would call idle. Past the first pure_spin it yields between checks, so
+    // that a thread it waits for that shares its CPU (a loaded machine) gets to run.
     static constexpr std::chrono::microseconds spin_budget{100};
+    static constexpr std::chrono::microseconds pure_spin{5};
 
     explicit thread_pool(unsigned workers)
         : workers_(workers), spin_(workers <= detail::available_cpus() ? spin_budget : std::chrono::microseconds{0}) {
@@ -97,11 +99,16 @@ private:
     bool spin_until(Pred pred) const noexcept {
         if (pred()) return true;
         if (spin_.count() == 0) return false;
-        const auto deadline = std::chrono::steady_clock::now() + spin_;
+        using clock = std::chrono::steady_clock;
+        const auto start = clock::now();
         for (unsigned i = 1;; ++i) {
             detail::cpu_relax();
             if (pred()) return true;
-            if (i % 64 == 0 && std::chrono::steady_clock::now() >= deadline) return false;
+            if (i % 64 == 0) {
+                const auto spun = clock::now() - start;
+                if (spun >= spin_) return false;
+                if (spun >= pure_spin) std::this_thread::yield();
+            }
         }
     }
 
