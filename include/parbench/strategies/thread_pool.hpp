@@ -33,10 +33,8 @@ public:
     static constexpr std::string_view name = "thread_pool";
     static constexpr bool sweeps_workers = true;
     // How long a waiting thread spins before it parks: longer than the gap between back-to-back runs (a few µs),
-    // far shorter than anything a user would call idle. Past the first pure_spin it yields between checks, so
-    // that a thread it waits for that shares its CPU (a loaded machine) gets to run.
+    // far shorter than anything a user would call idle.
     static constexpr std::chrono::microseconds spin_budget{100};
-    static constexpr std::chrono::microseconds pure_spin{5};
 
     explicit thread_pool(unsigned workers)
         : workers_(workers), spin_(workers <= detail::available_cpus() ? spin_budget : std::chrono::microseconds{0}) {
@@ -72,6 +70,7 @@ public:
         job_ = [](void* ctx, unsigned i) noexcept { (*static_cast<F*>(ctx))(i); };
         ctx_ = &fn;
         pending_.store(static_cast<std::uint32_t>(threads_.size()), std::memory_order_relaxed);
+        caller_cpu_.store(detail::current_cpu(), std::memory_order_relaxed);
         // seq_cst with the parked_ load: either a parking worker sees the new epoch or this sees it parked.
         epoch_.fetch_add(1, std::memory_order_seq_cst);
         if (parked_.load(std::memory_order_seq_cst) != 0) detail::futex_wake(epoch_);
@@ -94,21 +93,21 @@ private:
         const thread_pool* saved_;
     };
 
-    // Spins while pred() is false, for at most the spin budget; true once pred() holds.
+    // Spins while pred() is false, for at most the spin budget; true once pred() holds. Gives up early when the
+    // thread it waits for was last seen on this CPU (a loaded machine puts a woken thread on its waker's CPU):
+    // that thread cannot run until this one stops. (Yielding instead is no help: under EEVDF each sched_yield
+    // pushes the yielder's deadline back a whole slice, and a spinner that yields starves for milliseconds.)
     template <class Pred>
-    bool spin_until(Pred pred) const noexcept {
+    bool spin_until(Pred pred, const std::atomic<int>& other_cpu) const noexcept {
         if (pred()) return true;
         if (spin_.count() == 0) return false;
-        using clock = std::chrono::steady_clock;
-        const auto start = clock::now();
+        const auto deadline = std::chrono::steady_clock::now() + spin_;
         for (unsigned i = 1;; ++i) {
             detail::cpu_relax();
             if (pred()) return true;
-            if (i % 64 == 0) {
-                const auto spun = clock::now() - start;
-                if (spun >= spin_) return false;
-                if (spun >= pure_spin) std::this_thread::yield();
-            }
+            if (i % 64 == 0 && (std::chrono::steady_clock::now() >= deadline ||
+                                detail::current_cpu() == other_cpu.load(std::memory_order_relaxed)))
+                return false;
         }
     }
 
@@ -117,7 +116,8 @@ private:
         std::uint32_t seen = 0;
         for (;;) {
             const auto next = [&] { return epoch_.load(std::memory_order_acquire) != seen; };
-            if (!spin_until(next)) {
+            worker_cpu_.store(detail::current_cpu(), std::memory_order_relaxed);
+            if (!spin_until(next, caller_cpu_)) {
                 parked_.fetch_add(1, std::memory_order_seq_cst);
                 while (epoch_.load(std::memory_order_seq_cst) == seen) detail::futex_wait(epoch_, seen);
                 parked_.fetch_sub(1, std::memory_order_relaxed);
@@ -132,7 +132,7 @@ private:
     }
 
     void wait_for_workers() noexcept {
-        if (spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; })) return;
+        if (spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; }, worker_cpu_)) return;
         caller_parked_.store(true, std::memory_order_seq_cst);
         for (std::uint32_t left; (left = pending_.load(std::memory_order_seq_cst)) != 0;)
             detail::futex_wait(pending_, left);
@@ -155,9 +155,11 @@ private:
     std::atomic<bool> stopping_{false};
     void (*job_)(void*, unsigned) noexcept = nullptr;
     void* ctx_ = nullptr;
+    std::atomic<int> caller_cpu_{-1};  // where the caller last dispatched from
     // What workers write at the end of every run, on its own line: the countdown (a futex word).
     alignas(detail::cache_line) std::atomic<std::uint32_t> pending_{0};
     std::atomic<bool> caller_parked_{false};
+    std::atomic<int> worker_cpu_{-1};  // where a worker last waited (any worker: a hint, not a census)
     // Touched only by workers that park.
     alignas(detail::cache_line) std::atomic<std::uint32_t> parked_{0};
     alignas(detail::cache_line) unsigned workers_;
