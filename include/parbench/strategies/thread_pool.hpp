@@ -8,9 +8,10 @@
 // then parks on the same way. Nothing is allocated and no std::function is built per run. Like a future, a run
 // returns the combined value or raises the first worker's exception.
 //
-// Spinning pays only while the thread that will answer is running on another CPU. So workers spin for at most
-// spin_budget, then park (an idle pool uses no CPU), and a pool with more workers than the process has CPUs does
-// not spin at all: a spinning worker there would take the CPU that the others need.
+// Spinning pays only while the thread that will answer is running on another CPU. So a waiting thread spins for
+// at most spin_budget and then parks (an idle pool uses no CPU), parks at once when the thread it waits for last
+// ran on its own CPU, and a pool with more workers than the process has CPUs does not spin at all: a spinning
+// worker there would take the CPU that the others need. docs/thread_pool.md has the measurements behind this.
 
 #include <atomic>
 #include <chrono>
@@ -105,9 +106,10 @@ private:
         for (unsigned i = 1;; ++i) {
             detail::cpu_relax();
             if (pred()) return true;
-            if (i % 64 == 0 && (std::chrono::steady_clock::now() >= deadline ||
-                                detail::current_cpu() == other_cpu.load(std::memory_order_relaxed)))
-                return false;
+            if (i % 64 != 0) continue;
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            const int other = other_cpu.load(std::memory_order_relaxed);
+            if (other >= 0 && other == detail::current_cpu()) return false;
         }
     }
 
