@@ -1,16 +1,25 @@
-// The pool is reused: 10,000 runs must not leak threads, descriptors or memory (ASan's leak check covers the
-// heap in the sanitizer presets), and a run from inside a worker is refused instead of deadlocking.
+// Both pools are reused: 10,000 runs must not leak threads, descriptors or memory (ASan's leak check covers the
+// heap in the sanitizer presets); a run from inside a run is refused instead of deadlocking; concurrent callers
+// are serialised; oversubscribed pools finish; a pool whose workers have parked still wakes and still joins.
 
 #include <gtest/gtest.h>
 
 #include <dirent.h>
 
+#include <chrono>
 #include <cstdint>
 #include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <type_traits>
+#include <vector>
 
 #include "parbench/parbench.hpp"
 
 namespace {
+
+namespace k = parbench::kernels;
 
 std::size_t entries(const char* dir) {
     std::size_t n = 0;
@@ -21,43 +30,139 @@ std::size_t entries(const char* dir) {
     return n;
 }
 
-TEST(thread_pool, reused_across_10000_runs_without_leaks) {
-    parbench::strategies::thread_pool pool(4);
-    (void)pool.run(parbench::kernels::count{}, 10);
+// Longer than any spin budget, so the workers have parked on their futex or condition variable.
+void until_parked() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
+
+template <class P>
+class pool : public ::testing::Test {};
+using pools = ::testing::Types<parbench::strategies::thread_pool, parbench::strategies::thread_pool_condvar>;
+struct pool_name {
+    template <class P>
+    static std::string GetName(int) {
+        return std::is_same_v<P, parbench::strategies::thread_pool> ? "thread_pool" : "thread_pool_condvar";
+    }
+};
+TYPED_TEST_SUITE(pool, pools, pool_name);
+
+TYPED_TEST(pool, reused_across_10000_runs_without_leaks) {
+    TypeParam p(4);
+    (void)p.run(k::count{}, 10);
     const std::size_t threads = entries("/proc/self/task");
     const std::size_t fds = entries("/proc/self/fd");
-    for (int i = 0; i < 10000; ++i) ASSERT_EQ(pool.run(parbench::kernels::count{}, 1000), 1000u) << "run " << i;
+    for (int i = 0; i < 10000; ++i) ASSERT_EQ(p.run(k::count{}, 1000), 1000u) << "run " << i;
     EXPECT_EQ(entries("/proc/self/task"), threads);
     EXPECT_EQ(entries("/proc/self/fd"), fds);
 }
 
-TEST(thread_pool, pools_come_and_go_without_leaking_threads) {
-    // One pool first: runtimes such as TSan start a helper thread of their own at the first thread creation.
-    { parbench::strategies::thread_pool warm(1); }
+TYPED_TEST(pool, pools_come_and_go_without_leaking_threads) {
+    // One pool with a thread first: runtimes such as TSan start a helper thread of their own at the first thread
+    // creation. (thread_pool(1) starts none: its one worker is the caller.)
+    { TypeParam warm(2); }
     const std::size_t threads = entries("/proc/self/task");
     for (int i = 0; i < 200; ++i) {
-        parbench::strategies::thread_pool pool(3);
-        ASSERT_EQ(pool.run(parbench::kernels::sum_range{}, 100), 4950u);
+        TypeParam p(3);
+        ASSERT_EQ(p.run(k::sum_range{}, 100), 4950u);
     }
     EXPECT_EQ(entries("/proc/self/task"), threads);
 }
 
+template <class P>
 struct reenter {
     using result = std::uint64_t;
     static constexpr std::string_view name = "reenter";
-    parbench::strategies::thread_pool* pool;
-    result run(parbench::chunk c) const { return pool->run(parbench::kernels::count{}, c.size()); }
+    P* pool;
+    result run(parbench::chunk c) const { return pool->run(k::count{}, c.size()); }
     static result combine(result a, result b) { return a + b; }
     result expected(std::uint64_t n) const { return n; }
 };
 
-TEST(thread_pool, a_run_from_its_own_worker_is_an_error_not_a_deadlock) {
-    parbench::strategies::thread_pool pool(2);
-    try {
-        (void)pool.run(reenter{&pool}, 10);
-        FAIL() << "no exception";
-    } catch (const parbench::worker_error& e) {
-        EXPECT_NE(std::string(e.what()).find("from its own worker"), std::string::npos) << e.what();
+TYPED_TEST(pool, a_run_from_its_own_worker_is_an_error_not_a_deadlock) {
+    for (const unsigned w : {1u, 2u, 3u}) {
+        TypeParam p(w);
+        try {
+            (void)p.run(reenter<TypeParam>{&p}, 10);
+            FAIL() << "no exception with " << w << " workers";
+        } catch (const parbench::worker_error& e) {
+            EXPECT_NE(std::string(e.what()).find("from its own worker"), std::string::npos) << e.what();
+        }
+        EXPECT_EQ(p.run(k::count{}, 10), 10u);  // still usable
+    }
+}
+
+// Throws from the chunk that holds element `bad`.
+struct throwing {
+    using result = std::uint64_t;
+    static constexpr std::string_view name = "throwing";
+    std::uint64_t bad = 0;
+    result run(parbench::chunk c) const {
+        if (c.begin <= bad && bad < c.end) throw std::runtime_error("boom");
+        return c.size();
+    }
+    static result combine(result a, result b) { return a + b; }
+    result expected(std::uint64_t n) const { return n; }
+};
+
+TYPED_TEST(pool, an_exception_in_any_chunk_names_its_worker_and_the_pool_goes_on) {
+    TypeParam p(4);
+    for (int round = 0; round < 3; ++round) {
+        for (unsigned w = 0; w < 4; ++w) {  // chunk 0 runs on the caller in thread_pool, the others on workers
+            try {
+                (void)p.run(throwing{w * 100 + 50}, 400);
+                FAIL() << "no exception";
+            } catch (const parbench::worker_error& e) {
+                EXPECT_EQ(e.worker(), w);
+                EXPECT_EQ(e.cause(), parbench::failure::exception);
+            }
+            EXPECT_EQ(p.run(k::count{}, 400), 400u);
+        }
+        until_parked();  // and again from parked workers
+    }
+}
+
+TYPED_TEST(pool, oversubscribed_64_workers_on_this_machine) {
+    TypeParam p(64);
+    for (int i = 0; i < 200; ++i) ASSERT_EQ(p.run(k::count{}, 100'000), 100'000u) << "run " << i;
+    EXPECT_EQ(p.run(k::locked_counter_atomic{}, 6400), 6400u);
+    EXPECT_EQ(p.run(k::count{}, 10), 10u);  // most workers get an empty chunk
+}
+
+TYPED_TEST(pool, concurrent_callers_are_serialised) {
+    TypeParam p(3);
+    std::vector<std::thread> callers;
+    std::vector<int> wrong(4, 0);
+    for (int c = 0; c < 4; ++c)
+        callers.emplace_back([&p, &wrong, c] {
+            for (int i = 0; i < 500; ++i) {
+                const std::uint64_t n = 1000u + static_cast<std::uint64_t>(c);
+                if (p.run(k::sum_range{}, n) != k::sum_range{}.expected(n)) ++wrong[static_cast<std::size_t>(c)];
+            }
+        });
+    for (auto& t : callers) t.join();
+    EXPECT_EQ(wrong, std::vector<int>(4, 0));
+}
+
+TYPED_TEST(pool, parked_workers_wake_for_the_next_run) {
+    TypeParam p(2);
+    for (int i = 0; i < 5; ++i) {
+        until_parked();
+        ASSERT_EQ(p.run(k::count{}, 1000), 1000u);
+    }
+}
+
+TYPED_TEST(pool, destructor_joins_idle_spinning_and_never_used_pools) {
+    { TypeParam never_used(3); }
+    {
+        TypeParam spinning(3);  // destroyed right after a run, while its workers may still spin
+        EXPECT_EQ(spinning.run(k::count{}, 30), 30u);
+    }
+    {
+        TypeParam idle(3);
+        EXPECT_EQ(idle.run(k::count{}, 30), 30u);
+        until_parked();
+    }
+    {
+        TypeParam oversubscribed(64);
+        EXPECT_EQ(oversubscribed.run(k::count{}, 30), 30u);
     }
 }
 

@@ -18,6 +18,7 @@
 #include "strategies/sequential.hpp"
 #include "strategies/single_thread.hpp"
 #include "strategies/thread_pool.hpp"
+#include "strategies/thread_pool_condvar.hpp"
 #include "strategies/threads.hpp"
 
 #include "peers.hpp"  // openmp, tbb: only where the build has them

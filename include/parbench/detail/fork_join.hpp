@@ -47,6 +47,28 @@ struct alignas(cache_line) padded {
     R value{};
 };
 
+// The result slots of one run: inline for the usual few workers, so a pool's run allocates nothing; on the
+// heap past that.
+template <class R>
+class slot_array {
+public:
+    static constexpr unsigned inline_slots = 8;
+    explicit slot_array(unsigned n) {
+        if (n > inline_slots) {
+            heap_ = std::make_unique<padded<R>[]>(n);
+            slots_ = heap_.get();
+        }
+    }
+    slot_array(const slot_array&) = delete;
+    slot_array& operator=(const slot_array&) = delete;
+    R& operator[](unsigned i) noexcept { return slots_[i].value; }
+
+private:
+    padded<R> inline_[inline_slots]{};
+    std::unique_ptr<padded<R>[]> heap_;
+    padded<R>* slots_ = inline_;
+};
+
 // One fork-join run of kernel k over [0, n) cut into `workers` chunks. A strategy supplies how the chunks are
 // started (launch(body) must call body(i) exactly once for each i in [0, workers) and return once all calls
 // returned); this does the slots, the shared state, the errors and the combine.
@@ -54,20 +76,20 @@ template <kernel K, class Launch>
 typename K::result fork_join(const K& k, std::uint64_t n, unsigned workers, Launch&& launch) {
     using result = typename K::result;
     check_workers(workers);
-    auto slots = std::make_unique<padded<result>[]>(workers);
-    auto state = std::make_unique<state_t<K>>();
+    slot_array<result> slots(workers);
+    state_t<K> state{};  // small (a counter and its lock); on the stack, so a run allocates nothing
     first_error errors;
     launch([&](unsigned i) noexcept {
         try {
-            slots[i].value = run_chunk(k, chunk_of(n, workers, i), *state);
+            slots[i] = run_chunk(k, chunk_of(n, workers, i), state);
         } catch (...) {
             errors.capture(i, std::current_exception());
         }
     });
     errors.rethrow_if_any(workers);
-    result total = slots[0].value;
-    for (unsigned i = 1; i < workers; ++i) total = K::combine(total, slots[i].value);
-    return finish(k, *state, total);
+    result total = slots[0];
+    for (unsigned i = 1; i < workers; ++i) total = K::combine(total, slots[i]);
+    return finish(k, state, total);
 }
 
 }  // namespace parbench::detail

@@ -19,6 +19,10 @@ inline void cpu_relax() noexcept {
 #endif
 }
 
+// The CPU this thread is running on (-1 if unknown); cheap (rseq or vDSO). A spinner can tell from it that the
+// thread it waits for last ran on its own CPU, and so cannot run until the spinner stops.
+[[nodiscard]] inline int current_cpu() noexcept { return sched_getcpu(); }
+
 // CPUs in this process's affinity mask (at least 1): taskset and cgroup cpusets count, unlike hardware_concurrency.
 [[nodiscard]] inline unsigned available_cpus() noexcept {
     cpu_set_t set;

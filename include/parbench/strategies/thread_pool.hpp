@@ -1,17 +1,31 @@
 #pragma once
-// thread_pool: persistent workers, started once and reused across runs. A run hands worker i chunk i and waits
-// for all of them; like a future, it returns the combined value or raises the first worker's exception.
-// This is the plain mutex + condition-variable design.
+// thread_pool: persistent workers, started once and reused across runs, with dispatch at the cost of a cache
+// line or two (thread_pool.condvar is the textbook mutex + condition-variable pool, for comparison).
+//
+// A run of W workers starts W-1 pool threads and runs chunk 0 on the calling thread, as OpenMP does. The caller
+// publishes the job and bumps an epoch word; a waiting worker sees the bump while it spins, or is woken from a
+// futex on that word once it has spun past its budget and parked. Completion is a countdown the caller spins on,
+// then parks on the same way. Nothing is allocated and no std::function is built per run. Like a future, a run
+// returns the combined value or raises the first worker's exception.
+//
+// Spinning pays only while the thread that will answer is running on another CPU. So a waiting thread spins for
+// at most spin_budget and then parks (an idle pool uses no CPU), parks at once when the thread it waits for last
+// ran on its own CPU, and a pool with more workers than the process has CPUs does not spin at all: a spinning
+// worker there would take the CPU that the others need. docs/thread_pool.md has the measurements behind this.
 
-#include <condition_variable>
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "../detail/fork_join.hpp"
+#include "../detail/futex.hpp"
+#include "../detail/spin.hpp"
 
 namespace parbench::strategies {
 
@@ -19,18 +33,22 @@ class thread_pool {
 public:
     static constexpr std::string_view name = "thread_pool";
     static constexpr bool sweeps_workers = true;
+    // How long a waiting thread spins before it parks: longer than the gap between back-to-back runs (a few µs),
+    // far shorter than anything a user would call idle.
+    static constexpr std::chrono::microseconds spin_budget{100};
 
-    explicit thread_pool(unsigned workers) : workers_(workers) {
+    explicit thread_pool(unsigned workers)
+        : workers_(workers), spin_(workers <= detail::available_cpus() ? spin_budget : std::chrono::microseconds{0}) {
         detail::check_workers(workers);
-        threads_.reserve(workers);
+        threads_.reserve(workers - 1);
         try {
-            for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this, i] { work(i); });
+            for (unsigned i = 1; i < workers; ++i) threads_.emplace_back([this, i] { work(i); });
         } catch (...) {
             stop();
             throw;
         }
     }
-    // Waits for a run in progress (run() does not return before its workers finish), then joins the workers.
+    // Waits for a run in progress, then stops and joins the workers.
     ~thread_pool() noexcept { stop(); }
     thread_pool(const thread_pool&) = delete;
     thread_pool& operator=(const thread_pool&) = delete;
@@ -40,74 +58,116 @@ public:
         return detail::fork_join(k, n, workers_, [&](auto&& body) { for_each_worker(body); });
     }
 
-    // Calls fn(i) once on worker i for every i in [0, workers()) and returns when all calls have returned.
-    // fn must not throw (fork_join catches inside it). Runs from several callers are serialised.
+    // Calls fn(i) once for every i in [0, workers()): fn(0) on the calling thread, the others on the pool's
+    // threads; returns when all calls have returned. Runs from several callers are serialised; a run from inside
+    // a run of the same pool is a std::logic_error.
     template <class F>
     void for_each_worker(F& fn) {
+        static_assert(std::is_nothrow_invocable_v<F&, unsigned>, "fn runs on pool threads and must not throw");
         if (current_pool == this) throw std::logic_error("parbench: thread_pool::run called from its own worker");
         std::lock_guard run_lock(run_mutex_);
-        {
-            std::lock_guard lock(mutex_);
-            job_ = [](void* ctx, unsigned i) { (*static_cast<F*>(ctx))(i); };
-            ctx_ = &fn;
-            remaining_ = workers_;
-            ++generation_;
-        }
-        start_.notify_all();
-        std::unique_lock lock(mutex_);
-        done_.wait(lock, [this] { return remaining_ == 0; });
+        const in_pool caller(this);
+        if (threads_.empty()) return fn(0u);
+        job_ = [](void* ctx, unsigned i) noexcept { (*static_cast<F*>(ctx))(i); };
+        ctx_ = &fn;
+        pending_.store(static_cast<std::uint32_t>(threads_.size()), std::memory_order_relaxed);
+        caller_cpu_.store(detail::current_cpu(), std::memory_order_relaxed);
+        // seq_cst with the parked_ load: either a parking worker sees the new epoch or this sees it parked.
+        epoch_.fetch_add(1, std::memory_order_seq_cst);
+        if (parked_.load(std::memory_order_seq_cst) != 0) detail::futex_wake(epoch_);
+        fn(0u);
+        wait_for_workers();
     }
 
     [[nodiscard]] unsigned workers() const noexcept { return workers_; }
 
 private:
-    void work(unsigned index) {
-        current_pool = this;
-        std::uint64_t seen = 0;
-        for (;;) {
-            void (*job)(void*, unsigned) = nullptr;
-            void* ctx = nullptr;
-            {
-                std::unique_lock lock(mutex_);
-                start_.wait(lock, [&] { return stopping_ || generation_ != seen; });
-                if (stopping_) return;
-                seen = generation_;
-                job = job_;
-                ctx = ctx_;
-            }
-            job(ctx, index);
-            bool last = false;
-            {
-                std::lock_guard lock(mutex_);
-                last = --remaining_ == 0;
-            }
-            if (last) done_.notify_one();
+    // Marks the thread as inside this pool (a worker, or the caller while it runs chunk 0).
+    class in_pool {
+    public:
+        explicit in_pool(const thread_pool* p) noexcept : saved_(current_pool) { current_pool = p; }
+        ~in_pool() { current_pool = saved_; }
+        in_pool(const in_pool&) = delete;
+        in_pool& operator=(const in_pool&) = delete;
+
+    private:
+        const thread_pool* saved_;
+    };
+
+    // Spins while pred() is false, for at most the spin budget; true once pred() holds. Gives up early when the
+    // thread it waits for was last seen on this CPU (a loaded machine puts a woken thread on its waker's CPU):
+    // that thread cannot run until this one stops. (Yielding instead is no help: under EEVDF each sched_yield
+    // pushes the yielder's deadline back a whole slice, and a spinner that yields starves for milliseconds.)
+    template <class Pred>
+    bool spin_until(Pred pred, const std::atomic<int>& other_cpu) const noexcept {
+        if (pred()) return true;
+        if (spin_.count() == 0) return false;
+        const auto deadline = std::chrono::steady_clock::now() + spin_;
+        for (unsigned i = 1;; ++i) {
+            detail::cpu_relax();
+            if (pred()) return true;
+            if (i % 64 != 0) continue;
+            if (std::chrono::steady_clock::now() >= deadline) return false;
+            const int other = other_cpu.load(std::memory_order_relaxed);
+            if (other >= 0 && other == detail::current_cpu()) return false;
         }
     }
 
-    void stop() noexcept {
-        {
-            std::lock_guard lock(mutex_);
-            stopping_ = true;
+    void work(unsigned index) noexcept {
+        const in_pool self(this);
+        std::uint32_t seen = 0;
+        for (;;) {
+            const auto next = [&] { return epoch_.load(std::memory_order_acquire) != seen; };
+            worker_cpu_.store(detail::current_cpu(), std::memory_order_relaxed);
+            if (!spin_until(next, caller_cpu_)) {
+                parked_.fetch_add(1, std::memory_order_seq_cst);
+                while (epoch_.load(std::memory_order_seq_cst) == seen) detail::futex_wait(epoch_, seen);
+                parked_.fetch_sub(1, std::memory_order_relaxed);
+            }
+            seen = epoch_.load(std::memory_order_acquire);
+            if (stopping_.load(std::memory_order_relaxed)) return;
+            job_(ctx_, index);
+            // The last one out wakes the caller if it has parked; seq_cst pairs with its caller_parked_ store.
+            if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && caller_parked_.load(std::memory_order_seq_cst))
+                detail::futex_wake(pending_);
         }
-        start_.notify_all();
+    }
+
+    void wait_for_workers() noexcept {
+        if (spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; }, worker_cpu_)) return;
+        caller_parked_.store(true, std::memory_order_seq_cst);
+        for (std::uint32_t left; (left = pending_.load(std::memory_order_seq_cst)) != 0;)
+            detail::futex_wait(pending_, left);
+        caller_parked_.store(false, std::memory_order_relaxed);
+    }
+
+    void stop() noexcept {
+        std::lock_guard run_lock(run_mutex_);
+        stopping_.store(true, std::memory_order_relaxed);
+        epoch_.fetch_add(1, std::memory_order_seq_cst);
+        detail::futex_wake(epoch_);
         for (auto& t : threads_)
             if (t.joinable()) t.join();
     }
 
     static inline thread_local const thread_pool* current_pool = nullptr;
 
-    unsigned workers_;
-    std::vector<std::thread> threads_;
-    std::mutex run_mutex_;  // one run at a time
-    std::mutex mutex_;      // guards everything below
-    std::condition_variable start_;
-    std::condition_variable done_;
-    std::uint64_t generation_ = 0;
-    unsigned remaining_ = 0;
-    bool stopping_ = false;
-    void (*job_)(void*, unsigned) = nullptr;
+    // What workers read at every run, on one line: the epoch (a futex word), the job and the stop flag.
+    alignas(detail::cache_line) std::atomic<std::uint32_t> epoch_{0};
+    std::atomic<bool> stopping_{false};
+    void (*job_)(void*, unsigned) noexcept = nullptr;
     void* ctx_ = nullptr;
+    std::atomic<int> caller_cpu_{-1};  // where the caller last dispatched from
+    // What workers write at the end of every run, on its own line: the countdown (a futex word).
+    alignas(detail::cache_line) std::atomic<std::uint32_t> pending_{0};
+    std::atomic<bool> caller_parked_{false};
+    std::atomic<int> worker_cpu_{-1};  // where a worker last waited (any worker: a hint, not a census)
+    // Touched only by workers that park.
+    alignas(detail::cache_line) std::atomic<std::uint32_t> parked_{0};
+    alignas(detail::cache_line) unsigned workers_;
+    std::chrono::microseconds spin_;
+    std::mutex run_mutex_;  // one run at a time
+    std::vector<std::thread> threads_;
 };
 
 }  // namespace parbench::strategies
