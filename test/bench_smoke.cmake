@@ -1,5 +1,6 @@
 # Runs bench_parallel for one CASE and checks its exit status and its JSON.
 # -DBENCH=<program> -DCASE=<name> -DOUT=<json path>
+cmake_policy(SET CMP0057 NEW)  # if(... IN_LIST ...)
 
 function(run_bench expect_zero)
   file(REMOVE "${OUT}")
