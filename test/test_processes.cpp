@@ -179,30 +179,35 @@ TYPED_TEST(processes, every_locked_counter_totals_n_in_shared_memory) {
     EXPECT_EQ(strategy.run(k::locked_counter_sharded{}, 30'001), 30'001u);
 }
 
+// The runs of the leak test: mostly good ones, with failing ones mixed in (the error paths must not leak).
+template <class S>
+void mixed_runs(S& strategy, int runs) {
+    for (int i = 0; i < runs; ++i) {
+        if (i % 100 == 99) {
+            EXPECT_THROW((void)strategy.run(faulty{fault::signal, 1, 0ms}, 2), parbench::worker_error);
+            EXPECT_THROW((void)strategy.run(faulty{fault::exception, 0, 0ms}, 2), parbench::worker_error);
+        } else {
+            ASSERT_EQ(strategy.run(parbench::kernels::locked_counter_fine{}, 10), 10u);
+        }
+    }
+}
+
 TYPED_TEST(processes, a_thousand_runs_leak_no_child_descriptor_or_mapping) {
     {
-        TypeParam warm(2);  // first use allocates what stays allocated (gtest, the allocator, ASan)
-        for (int i = 0; i < 3; ++i) {
-            (void)warm.run(parbench::kernels::count{}, 100);
-            EXPECT_THROW((void)warm.run(faulty{fault::signal, 0, 0ms}, 2), parbench::worker_error);
-        }
+        // First use allocates what stays allocated (gtest, the allocator's arenas, ASan's), so count after it.
+        TypeParam warm(2);
+        mixed_runs(warm, 100);
     }
     const std::size_t fds = open_fds();
     const std::size_t maps = mappings();
     {
         TypeParam strategy(2);
-        for (int i = 0; i < 1000; ++i) {
-            if (i % 100 == 99) {  // the error paths must not leak either
-                EXPECT_THROW((void)strategy.run(faulty{fault::signal, 1, 0ms}, 2), parbench::worker_error);
-                EXPECT_THROW((void)strategy.run(faulty{fault::exception, 0, 0ms}, 2), parbench::worker_error);
-            } else {
-                ASSERT_EQ(strategy.run(parbench::kernels::locked_counter_fine{}, 10), 10u);
-            }
-        }
+        mixed_runs(strategy, 1000);
     }
     EXPECT_TRUE(no_children());
     EXPECT_EQ(open_fds(), fds);
-    EXPECT_EQ(mappings(), maps);
+    // ASan's allocator may still map a region or two of its own; a mapping leaked per run would show as hundreds.
+    EXPECT_LE(mappings(), maps + 8);
 }
 
 TYPED_TEST(processes, workers_die_with_a_parent_killed_by_sigkill) {
