@@ -206,8 +206,7 @@ TYPED_TEST(processes, a_thousand_runs_leak_no_child_descriptor_or_mapping) {
     }
     EXPECT_TRUE(no_children());
     EXPECT_EQ(open_fds(), fds);
-    // ASan's allocator may still map a region or two of its own; a mapping leaked per run would show as hundreds.
-    EXPECT_LE(mappings(), maps + 8);
+    EXPECT_EQ(mappings(), maps);
 }
 
 TYPED_TEST(processes, workers_die_with_a_parent_killed_by_sigkill) {
