@@ -31,9 +31,9 @@ inline constexpr int exit_uncaught = 70;  // an exception escaped the body (EX_S
 inline constexpr int exit_orphaned = 71;  // the parent was gone before the child started
 inline constexpr int exit_unsent = 72;    // the child could not send its result
 
-// Leaves the process now, running no atexit handler, static destructor or stdio flush, so a child never writes
-// the parent's pending output a second time. The raw exit_group rather than _exit: sanitizers intercept _exit
-// and run their own finalisation in the child (under TSan the parent's buffered output came out twice).
+// Leaves the process now: no atexit handlers, no static destructors, no stdio flush, so a child never writes
+// the parent's pending output a second time. The raw exit_group system call, because sanitizers intercept
+// _exit and ThreadSanitizer's version flushes stdout.
 [[noreturn]] inline void leave(int code) noexcept {
     ::syscall(SYS_exit_group, code);
     __builtin_unreachable();
