@@ -22,13 +22,15 @@ struct usage {
     std::int64_t voluntary = 0;
     std::int64_t involuntary = 0;
     std::int64_t children_peak_rss_kib = 0;
+    std::int64_t minor_faults = 0;  // page faults served without I/O: mostly first touches of fresh memory
 
     [[nodiscard]] static usage now() noexcept {
         rusage self{};
         rusage children{};
         getrusage(RUSAGE_SELF, &self);
         getrusage(RUSAGE_CHILDREN, &children);
-        return {self.ru_nvcsw + children.ru_nvcsw, self.ru_nivcsw + children.ru_nivcsw, children.ru_maxrss};
+        return {self.ru_nvcsw + children.ru_nvcsw, self.ru_nivcsw + children.ru_nivcsw, children.ru_maxrss,
+                self.ru_minflt + children.ru_minflt};
     }
 };
 
