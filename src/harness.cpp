@@ -40,7 +40,7 @@ const std::vector<unsigned>& workers_in_force() {
 
 double min_time_for(profile p) {
     switch (p) {
-        case profile::quick: return 0.1;
+        case profile::quick: return 0.04;
         case profile::normal: return 0.2;
         case profile::full: return 0.5;
     }
