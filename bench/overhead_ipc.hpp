@@ -277,29 +277,22 @@ public:
     bool ping() {
         const char c = 'p';
         char r = 0;
-        return pd::write_full(down_.write.get(), &c, 1) && pd::read_full(up_.read.get(), &r, 1) == 1;
+        return pd::write_full(pipes_.down.write.get(), &c, 1) && pd::read_full(pipes_.up.read.get(), &r, 1) == 1;
     }
     int serve() {
         char c = 0;
         for (;;) {
-            const ssize_t r = pd::read_full(down_.read.get(), &c, 1);
+            const ssize_t r = pd::read_full(pipes_.down.read.get(), &c, 1);
             if (r == 0) return peer_ok;  // the caller closed: stop
-            if (r != 1 || !pd::write_full(up_.write.get(), &c, 1)) return peer_io_error;
+            if (r != 1 || !pd::write_full(pipes_.up.write.get(), &c, 1)) return peer_io_error;
         }
     }
-    void stop() { down_.write.reset(); }
-    void in_child() {
-        down_.write.reset();
-        up_.read.reset();
-    }
-    void in_parent() {
-        down_.read.reset();
-        up_.write.reset();
-    }
+    void stop() { pipes_.down.write.reset(); }
+    void in_child() { pipes_.in_child(); }
+    void in_parent() { pipes_.in_parent(); }
 
 private:
-    pd::pipe_fds down_ = pd::make_pipe();
-    pd::pipe_fds up_ = pd::make_pipe();
+    pd::duplex_pipes pipes_;
 };
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -313,24 +306,17 @@ class pipe_channel {
 public:
     static constexpr std::string_view name = "pipe";
     bool send(side s, const void* p, std::size_t n) {
-        return pd::write_full((s == side::caller ? down_.write : up_.write).get(), p, n);
+        return pd::write_full((s == side::caller ? pipes_.down.write : pipes_.up.write).get(), p, n);
     }
     bool recv(side s, void* p, std::size_t n) {
-        return pd::read_full((s == side::caller ? up_.read : down_.read).get(), p, n) ==
+        return pd::read_full((s == side::caller ? pipes_.up.read : pipes_.down.read).get(), p, n) ==
                static_cast<ssize_t>(n);
     }
-    void in_child() {
-        down_.write.reset();
-        up_.read.reset();
-    }
-    void in_parent() {
-        down_.read.reset();
-        up_.write.reset();
-    }
+    void in_child() { pipes_.in_child(); }
+    void in_parent() { pipes_.in_parent(); }
 
 private:
-    pd::pipe_fds down_ = pd::make_pipe();
-    pd::pipe_fds up_ = pd::make_pipe();
+    pd::duplex_pipes pipes_;
 };
 
 // One AF_UNIX stream socket pair, both directions on one descriptor each side.
