@@ -32,7 +32,7 @@ enum class failure {
 }
 
 // A worker failed. The message names the worker, the cause and the detail, e.g.
-// "worker 3 of 4 failed: exception: boom" or "worker 1 of 2 failed: signal 9 (Killed)".
+// "worker 3 of 4 failed: exception: boom" or "worker 1 of 2 failed: signal: 9 (Killed)".
 class worker_error : public std::runtime_error {
 public:
     worker_error(unsigned worker, unsigned workers, failure cause, const std::string& what, int detail = 0)
