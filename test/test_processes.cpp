@@ -33,8 +33,12 @@ namespace d = parbench::detail;
 
 enum class fault { none, signal, exit_code, exception, hang, report_pid_and_hang };
 
+// The test's own process: process_pool runs chunk 0 here, in the caller.
+const pid_t test_process = ::getpid();
+
 // A kernel whose chunk holding element `bad` commits `what` at once, while every other chunk sleeps `others`
-// first: a run can only end quickly if the strategy kills the survivors.
+// first: a run can only end quickly if the strategy kills the survivors. A chunk that runs in the test's own
+// process (process_pool's caller share) does not sleep: it is not a survivor anyone could kill.
 struct faulty {
     using result = std::uint64_t;
     static constexpr std::string_view name = "faulty";
@@ -51,7 +55,7 @@ struct faulty {
             for (;;) ::pause();
         }
         if (!mine) {
-            std::this_thread::sleep_for(others);
+            if (::getpid() != test_process) std::this_thread::sleep_for(others);
             return c.size();
         }
         switch (what) {
@@ -96,8 +100,9 @@ std::size_t mappings() {
 
 template <class S>
 class processes : public ::testing::Test {};
-using process_strategies = ::testing::Types<parbench::strategies::processes_pipe, parbench::strategies::processes_shm,
-                                            parbench::strategies::process_pool>;
+using process_strategies =
+    ::testing::Types<parbench::strategies::processes_pipe, parbench::strategies::processes_shm,
+                     parbench::strategies::process_pool, parbench::strategies::process_pool_executor>;
 TYPED_TEST_SUITE(processes, process_strategies, parbench::test::strategy_name);
 
 // Runs a kernel that faults in chunk 2 of 4 while the other chunks sleep 20 s; returns the error.
@@ -228,11 +233,15 @@ TYPED_TEST(processes, workers_die_with_a_parent_killed_by_sigkill) {
     ::kill(parent, SIGKILL);
     const int parent_status = d::reap(parent);
     EXPECT_TRUE(WIFSIGNALED(parent_status)) << d::describe_status(parent_status);
+    int children = 0;
     for (const pid_t w : workers) {
+        if (w == parent) continue;  // process_pool's worker 0 is the parent itself
+        ++children;
         const auto status = d::reap_for(w, 1s);
         ASSERT_TRUE(status.has_value()) << "worker " << w << " outlived its parent";
         EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) << d::describe_status(*status);
     }
+    EXPECT_GE(children, 1);
     EXPECT_TRUE(no_children());
 }
 
@@ -254,11 +263,17 @@ TYPED_TEST(processes, signals_interrupting_the_parent_change_no_result) {
     ::sigaction(SIGALRM, &sa, nullptr);
 }
 
-TEST(process_pool, a_worker_killed_while_idle_fails_one_run_then_the_pool_serves_again) {
-    parbench::strategies::process_pool pool(2);
+template <class S>
+class pools : public ::testing::Test {};
+using pool_strategies = ::testing::Types<parbench::strategies::process_pool, parbench::strategies::process_pool_executor>;
+TYPED_TEST_SUITE(pools, pool_strategies, parbench::test::strategy_name);
+
+TYPED_TEST(pools, a_worker_killed_while_idle_fails_one_run_then_the_pool_serves_again) {
+    TypeParam pool(2);
     EXPECT_EQ(pool.run(parbench::kernels::count{}, 100), 100u);
     const pid_t victim = pool.pid(1);
     ASSERT_GT(victim, 0);
+    ASSERT_NE(victim, ::getpid());
     ASSERT_EQ(::kill(victim, SIGKILL), 0);
     try {
         (void)pool.run(parbench::kernels::count{}, 100);
@@ -272,11 +287,55 @@ TEST(process_pool, a_worker_killed_while_idle_fails_one_run_then_the_pool_serves
     EXPECT_NE(pool.pid(1), victim);
 }
 
-TEST(process_pool, workers_are_reused_across_runs) {
-    parbench::strategies::process_pool pool(3);
-    const pid_t first = pool.pid(0);
+TYPED_TEST(pools, workers_are_reused_across_runs) {
+    TypeParam pool(3);
+    const pid_t first[3] = {pool.pid(0), pool.pid(1), pool.pid(2)};
     for (int i = 0; i < 100; ++i) EXPECT_EQ(pool.run(parbench::kernels::sum_range{}, 100), 4950u);
-    EXPECT_EQ(pool.pid(0), first);
+    for (unsigned i = 0; i < 3; ++i) EXPECT_EQ(pool.pid(i), first[i]) << "worker " << i;
+}
+
+// With n == workers (chunk i is element i): a mask with bit i set when chunk i ran in the test's own process.
+struct where_chunks_run {
+    using result = std::uint64_t;
+    static constexpr std::string_view name = "where_chunks_run";
+    result run(parbench::chunk c) const { return ::getpid() == test_process ? std::uint64_t{1} << c.begin : 0; }
+    static result combine(result a, result b) { return a + b; }
+    result expected(std::uint64_t) const { return 0; }
+};
+
+TEST(process_pool, the_caller_runs_chunk_0_and_children_the_rest) {
+    parbench::strategies::process_pool pool(3);
+    EXPECT_EQ(pool.pid(0), ::getpid());
+    EXPECT_NE(pool.pid(1), ::getpid());
+    EXPECT_NE(pool.pid(2), ::getpid());
+    EXPECT_NE(pool.pid(1), pool.pid(2));
+    EXPECT_EQ(pool.run(where_chunks_run{}, 3), 1u);  // chunk 0 ran here, chunks 1 and 2 elsewhere
+    parbench::strategies::process_pool_executor executor(3);
+    for (unsigned i = 0; i < 3; ++i) EXPECT_NE(executor.pid(i), ::getpid());
+    EXPECT_EQ(executor.run(where_chunks_run{}, 3), 0u);  // every chunk ran in a child
+}
+
+TEST(process_pool, a_kernel_that_throws_in_the_callers_share_is_worker_0s_error) {
+    parbench::strategies::process_pool pool(3);
+    try {
+        (void)pool.run(faulty{fault::exception, 0, 0ms}, 9);
+        FAIL() << "no exception";
+    } catch (const parbench::worker_error& e) {
+        EXPECT_EQ(e.cause(), parbench::failure::exception);
+        EXPECT_EQ(e.worker(), 0u);
+        EXPECT_NE(std::string(e.what()).find("worker 0 of 3 failed: exception: kernel failed at 0"), std::string::npos)
+            << e.what();
+    }
+    EXPECT_EQ(pool.run(parbench::kernels::count{}, 1000), 1000u);
+    EXPECT_FALSE(no_children()) << "the pool's children must survive an exception";
+}
+
+TEST(process_pool, one_worker_is_the_caller_alone) {
+    parbench::strategies::process_pool pool(1);
+    EXPECT_EQ(pool.pid(0), ::getpid());
+    EXPECT_TRUE(no_children());
+    EXPECT_EQ(pool.run(parbench::kernels::sum_range{}, 1000), 499500u);
+    EXPECT_EQ(pool.run(parbench::kernels::locked_counter_fine{}, 1000), 1000u);
 }
 
 TEST(child, leave_does_not_flush_the_parents_stdio) {
