@@ -3,7 +3,8 @@
 //   overhead/dispatch/<strategy>/workers:W                        one fork-join round trip of W empty tasks
 //   overhead/dispatch_work/<strategy>/workers:W/task_us:T         W tasks of T us each: where work pays for it
 //   overhead/contention/<variant>/workers:W                       W threads hammering shared state
-// dispatch and dispatch_work run every strategy in `all`, so a strategy added there is measured here too.
+//   overhead/idle/<strategy>/workers:W                            CPU burnt between runs, once workers have parked
+// dispatch, dispatch_work and idle run every strategy in `all`, so a strategy added there is measured here too.
 // Each reports its figure as ns_per_op or us_per_op; wrong totals and failed runs are errors, never times.
 
 #include <spawn.h>
@@ -179,6 +180,59 @@ void add_all_dispatch(strategy_list<S...>, const std::vector<unsigned>& dispatch
     (add_dispatch<S>(dispatch_workers, work_workers), ...);
 }
 
+// ---- idle: the CPU a strategy's workers use between runs, after their spin budgets ----------------------------
+
+// Longer than every pool's spin before it parks: ours spin up to 100 us; libgomp, by default, 300,000 pause
+// loops (GOMP_SPINCOUNT), a few milliseconds.
+constexpr auto settle = std::chrono::milliseconds(20);
+constexpr auto idle_window = std::chrono::milliseconds(50);
+
+// Per iteration: one run, `settle` to let the workers park, then the CPU the process and its live children use
+// while the caller sleeps for `idle_window`. idle_cpu_pct: that CPU as a share of one CPU over the window
+// (100 = one CPU busy all the time); it includes the sleeping caller's own wake-up, a few microseconds.
+template <class S>
+void idle(benchmark::State& state, unsigned workers) {
+    try {
+        S strategy(workers);
+        double busy = 0;
+        double window = 0;
+        for (auto _ : state) {
+            const auto total = strategy.run(spin_tasks{}, workers);
+            if (total != workers) {
+                detail::fail(state, "wrong total: got " + std::to_string(total) + ", expected " + std::to_string(workers));
+                return;
+            }
+            std::this_thread::sleep_for(settle);
+            const cpu_clock cpu;  // lists the children outside the window: /proc reads cost hundreds of us
+            const double c0 = cpu.seconds();
+            const auto t0 = clock_type::now();
+            std::this_thread::sleep_for(idle_window);
+            busy += cpu.seconds() - c0;
+            window += std::chrono::duration<double>(clock_type::now() - t0).count();
+        }
+        state.counters["idle_cpu_pct"] = 100.0 * busy / window;
+        if (workers > hardware_threads()) state.SetLabel("oversubscribed");
+    } catch (const std::exception& e) {
+        detail::fail(state, e.what());
+    }
+}
+
+// At as many workers as CPUs (where pools spin) and far past them (where they must not).
+template <class... S>
+void add_all_idle(strategy_list<S...>) {
+    const std::vector<unsigned> many{hardware_threads(), std::max(64u, 4 * hardware_threads())};
+    const std::vector<unsigned> one{1};
+    (
+        [&] {
+            for (const unsigned w : S::sweeps_workers ? many : one) {
+                const std::string name = "overhead/idle/" + std::string(S::name) + "/workers:" + std::to_string(w);
+                benchmark::RegisterBenchmark(name.c_str(), [w](benchmark::State& state) { idle<S>(state, w); })
+                    ->UseRealTime();
+            }
+        }(),
+        ...);
+}
+
 // ---- contention: W threads (a thread_pool's workers) each doing ops_per_worker operations on shared state ----
 
 constexpr std::uint64_t ops_per_worker = 1 << 14;
@@ -335,6 +389,7 @@ PARBENCH_FAMILY(50, overhead) {
     const auto& work_workers = current_options().sweep == profile::quick && !current_options().workers ? hw : w;
     add_all_dispatch(all{}, w, work_workers);
     add_contention<one_atomic_ops, same_line_ops, padded_ops, mutex_ops, shared_ptr_ops>(w);
+    add_all_idle(all{});
 }
 
 }  // namespace parbench::bench

@@ -3,11 +3,15 @@
 
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include <cstdint>
+#include <filesystem>
 #include <fstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "parbench/detail/spin.hpp"
 
@@ -32,6 +36,38 @@ struct usage {
         return {self.ru_nvcsw + children.ru_nvcsw, self.ru_nivcsw + children.ru_nivcsw, children.ru_maxrss,
                 self.ru_minflt + children.ru_minflt};
     }
+};
+
+// CPU time used by this process (all its threads) and by the children it had when built: a process pool's
+// workers, which are not reaped between runs and so are not in RUSAGE_CHILDREN. Building it lists the children
+// (/proc/self/task/*/children) and opens their CPU-time clocks (nanoseconds, unlike /proc's clock ticks), so
+// that seconds() is only a few clock reads; a child that has exited since reads as nothing more.
+class cpu_clock {
+public:
+    cpu_clock() {
+        std::error_code ec;
+        for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+            std::ifstream children(task.path() / "children");
+            for (pid_t pid; children >> pid;) {
+                clockid_t id{};
+                if (clock_getcpuclockid(pid, &id) == 0) clocks_.push_back(id);
+            }
+        }
+    }
+    [[nodiscard]] double seconds() const noexcept {
+        double total = read(CLOCK_PROCESS_CPUTIME_ID);
+        for (const clockid_t id : clocks_) total += read(id);
+        return total;
+    }
+    [[nodiscard]] std::size_t children() const noexcept { return clocks_.size(); }
+
+private:
+    static double read(clockid_t id) noexcept {
+        timespec ts{};
+        if (clock_gettime(id, &ts) != 0) return 0.0;
+        return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+    }
+    std::vector<clockid_t> clocks_;
 };
 
 // This process's peak RSS (VmHWM) since the last reset_peak_rss(), in KiB; 0 if /proc cannot be read.
