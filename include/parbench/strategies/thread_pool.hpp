@@ -15,7 +15,10 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <new>
 #include <mutex>
 #include <stdexcept>
 #include <string_view>
@@ -68,8 +71,7 @@ public:
         std::lock_guard run_lock(run_mutex_);
         const in_pool caller(this);
         if (threads_.empty()) return fn(0u);
-        job_ = [](void* ctx, unsigned i) noexcept { (*static_cast<F*>(ctx))(i); };
-        ctx_ = &fn;
+        publish(fn);
         pending_.store(static_cast<std::uint32_t>(threads_.size()), std::memory_order_relaxed);
         caller_cpu_.store(detail::current_cpu(), std::memory_order_relaxed);
         // seq_cst with the parked_ load: either a parking worker sees the new epoch or this sees it parked.
@@ -82,6 +84,31 @@ public:
     [[nodiscard]] unsigned workers() const noexcept { return workers_; }
 
 private:
+    // Points the workers at fn. A small trivially copyable fn (fork_join's chunk_job) is copied into the pool's
+    // own job line, and only when its bytes changed: back-to-back runs of one kernel then leave that line shared
+    // in every worker's cache instead of pulling it across once per worker per run.
+    template <class F>
+    void publish(F& fn) noexcept {
+        using job_type = std::remove_const_t<F>;
+        if constexpr (std::is_trivially_copyable_v<job_type> && sizeof(job_type) <= sizeof(job_bytes_) &&
+                      alignof(job_type) <= detail::cache_line) {
+            // (Padding may differ between two equal jobs: that costs a rewrite, never a wrong job.)
+            if (job_ != &call<job_type> ||
+                (!std::is_empty_v<job_type> && std::memcmp(job_bytes_, &fn, sizeof(job_type)) != 0)) {
+                std::memcpy(job_bytes_, &fn, sizeof(job_type));
+                job_ = &call<job_type>;
+                ctx_ = job_bytes_;
+            }
+        } else {
+            job_ = &call<F>;
+            ctx_ = const_cast<job_type*>(&fn);
+        }
+    }
+    template <class F>
+    static void call(void* ctx, unsigned i) noexcept {
+        (*std::launder(static_cast<F*>(ctx)))(i);
+    }
+
     // Marks the thread as inside this pool (a worker, or the caller while it runs chunk 0).
     class in_pool {
     public:
@@ -158,6 +185,8 @@ private:
     void (*job_)(void*, unsigned) noexcept = nullptr;
     void* ctx_ = nullptr;
     std::atomic<int> caller_cpu_{-1};  // where the caller last dispatched from
+    // The job, when publish() copied it here: rewritten only when it changes.
+    alignas(detail::cache_line) std::byte job_bytes_[2 * detail::cache_line];
     // What workers write at the end of every run, on its own line: the countdown (a futex word).
     alignas(detail::cache_line) std::atomic<std::uint32_t> pending_{0};
     std::atomic<bool> caller_parked_{false};
@@ -165,9 +194,11 @@ private:
     // Touched only by workers that park.
     alignas(detail::cache_line) std::atomic<std::uint32_t> parked_{0};
     alignas(detail::cache_line) unsigned workers_;
-    std::chrono::microseconds spin_;
-    std::mutex run_mutex_;  // one run at a time
+    std::chrono::microseconds spin_;  // read by every worker each time it starts to spin
     std::vector<std::thread> threads_;
+    // Locked and unlocked by every run's caller: on a line of its own, or each run would pull spin_'s line away
+    // from the workers and back.
+    alignas(detail::cache_line) std::mutex run_mutex_;  // one run at a time
 };
 
 }  // namespace parbench::strategies
