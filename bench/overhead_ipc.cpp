@@ -128,7 +128,7 @@ std::vector<std::size_t> message_sizes(profile p) {
 
 PARBENCH_FAMILY(45, overhead_ipc) {
     // A peer that dies mid-write must give EPIPE, an error we report, not a signal that kills bench_parallel.
-    std::signal(SIGPIPE, SIG_IGN);
+    ipc::ignore_sigpipe();
     const bool pinning = ipc::pin_scope::allowed();
     benchmark::AddCustomContext("parbench_pinning", pinning ? "yes" : "no (sched_setaffinity refused)");
 

@@ -15,6 +15,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -41,6 +42,10 @@ using clock = std::chrono::steady_clock;
 
 // How long either side waits for the other before it gives up.
 inline constexpr std::chrono::nanoseconds patience = 5s;
+
+// A write to a pipe whose reader is gone raises SIGPIPE, which ends the process unless it is ignored; ignored, the
+// write fails with EPIPE and the channel reports a dead peer. bench_parallel and the tests both run this way.
+inline void ignore_sigpipe() noexcept { std::signal(SIGPIPE, SIG_IGN); }
 // Exit codes of a peer body.
 inline constexpr int peer_ok = 0;
 inline constexpr int peer_timeout = 3;

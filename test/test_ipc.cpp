@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstdint>
 #include <string>
 #include <thread>
@@ -169,7 +170,22 @@ TYPED_TEST(Channel, MessagesToAProcess) {
     one_way_counted<TypeParam>(ipc::peer_kind::process, 65'536, 50);
 }
 
-TEST(ChannelFailure, APeerThatDiesFailsTheCallInsteadOfHanging) {
+// Dead-peer tests run as bench_parallel does, with SIGPIPE ignored: a write racing the peer's exit would
+// otherwise kill the test process instead of failing the call (seen once in CI, under load).
+class ChannelFailure : public ::testing::Test {
+protected:
+    void SetUp() override {
+        ::sigaction(SIGPIPE, nullptr, &saved_);
+        ipc::ignore_sigpipe();
+    }
+    void TearDown() override { ::sigaction(SIGPIPE, &saved_, nullptr); }
+
+private:
+    struct sigaction saved_ {};
+};
+using PingPongFailure = ChannelFailure;
+
+TEST_F(ChannelFailure, APeerThatDiesFailsTheCallInsteadOfHanging) {
     ipc::socketpair_channel ch;
     ipc::peer p(ipc::peer_kind::process, ch, [] { return 7; });
     char buf[8] = {};
@@ -177,7 +193,7 @@ TEST(ChannelFailure, APeerThatDiesFailsTheCallInsteadOfHanging) {
     EXPECT_EQ(p.why_failed(), "peer returned 7");
 }
 
-TEST(ChannelFailure, ARingPeerThatDiesIsNoticedAfterThePatience) {
+TEST_F(ChannelFailure, ARingPeerThatDiesIsNoticedAfterThePatience) {
     ipc::shm_ring_channel ch;
     ipc::peer p(ipc::peer_kind::process, ch, [] { return ipc::peer_bad_data; });
     std::uint64_t good = 0;
@@ -229,14 +245,22 @@ TYPED_TEST(PingPong, PinnedToOneCpu) {
     EXPECT_EQ(p.finish(), std::nullopt);
 }
 
-TEST(PingPongFailure, ADeadPipePeerFailsThePing) {
+TEST_F(PingPongFailure, ADeadPipePeerFailsThePing) {
     ipc::pipe_ping_pong m;
     ipc::peer p(ipc::peer_kind::process, m, [] { return 9; });
     EXPECT_FALSE(m.ping());
     EXPECT_EQ(p.why_failed(), "peer returned 9");
 }
 
-TEST(PingPongFailure, AKilledFutexPeerFailsThePingAfterThePatience) {
+// The same race decided the other way every time: the peer is gone before the ping writes (EPIPE, not SIGPIPE).
+TEST_F(PingPongFailure, APipePeerAlreadyGoneFailsThePingWithoutASignal) {
+    ipc::pipe_ping_pong m;
+    ipc::peer p(ipc::peer_kind::process, m, [] { return 9; });
+    EXPECT_EQ(p.finish(), "peer returned 9");
+    EXPECT_FALSE(m.ping());
+}
+
+TEST_F(PingPongFailure, AKilledFutexPeerFailsThePingAfterThePatience) {
     ipc::futex_ping_pong m;
     ipc::peer p(ipc::peer_kind::process, m, [] {
         ::raise(SIGKILL);
