@@ -40,25 +40,13 @@
 
 namespace parbench::detail {
 
-// Spins while `word` equals `old`, for about `budget`; returns its last value (old if the budget ran out).
-// Gives up early when the process that will change word was last seen on this CPU (`other_cpu`): a loaded
-// machine puts a woken process on its waker's CPU, and it cannot run until this one stops spinning.
+// Spins while `word` equals `old`, for about `budget` (detail::spin_until: it also gives up when the process that
+// will change word was last seen on this CPU); returns its last value (old if the budget ran out).
 inline std::uint32_t spin_while(const std::atomic<std::uint32_t>& word, std::uint32_t old,
                                 std::chrono::nanoseconds budget, const std::atomic<int>* other_cpu = nullptr) noexcept {
-    if (budget.count() <= 0) return word.load(std::memory_order_acquire);
-    const auto until = std::chrono::steady_clock::now() + budget;
-    for (unsigned i = 1;; ++i) {
-        const std::uint32_t v = word.load(std::memory_order_acquire);
-        if (v != old) return v;
-        if (i % 64 == 0) {
-            if (std::chrono::steady_clock::now() >= until) return v;
-            if (other_cpu != nullptr) {
-                const int other = other_cpu->load(std::memory_order_relaxed);
-                if (other >= 0 && other == current_cpu()) return v;
-            }
-        }
-        cpu_relax();
-    }
+    std::uint32_t v = old;
+    (void)spin_until([&] { return (v = word.load(std::memory_order_acquire)) != old; }, budget, other_cpu);
+    return v;
 }
 
 // Spins on `word` while it equals `old` for about `budget`, then parks on the futex until it changes or

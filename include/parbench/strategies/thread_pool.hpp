@@ -121,23 +121,10 @@ private:
         const thread_pool* saved_;
     };
 
-    // Spins while pred() is false, for at most the spin budget; true once pred() holds. Gives up early when the
-    // thread it waits for was last seen on this CPU (a loaded machine puts a woken thread on its waker's CPU):
-    // that thread cannot run until this one stops. (Yielding instead is no help: under EEVDF each sched_yield
-    // pushes the yielder's deadline back a whole slice, and a spinner that yields starves for milliseconds.)
+    // Spins for at most the pool's budget (zero when oversubscribed): detail::spin_until.
     template <class Pred>
     bool spin_until(Pred pred, const std::atomic<int>& other_cpu) const noexcept {
-        if (pred()) return true;
-        if (spin_.count() == 0) return false;
-        const auto deadline = std::chrono::steady_clock::now() + spin_;
-        for (unsigned i = 1;; ++i) {
-            detail::cpu_relax();
-            if (pred()) return true;
-            if (i % 64 != 0) continue;
-            if (std::chrono::steady_clock::now() >= deadline) return false;
-            const int other = other_cpu.load(std::memory_order_relaxed);
-            if (other >= 0 && other == detail::current_cpu()) return false;
-        }
+        return detail::spin_until(pred, spin_, &other_cpu);
     }
 
     void work(unsigned index) noexcept {
