@@ -188,14 +188,17 @@ constexpr auto settle = std::chrono::milliseconds(20);
 constexpr auto idle_window = std::chrono::milliseconds(50);
 
 // Per iteration: one run, `settle` to let the workers park, then the CPU the process and its live children use
-// while the caller sleeps for `idle_window`. idle_cpu_pct: that CPU as a share of one CPU over the window
-// (100 = one CPU busy all the time); it includes the sleeping caller's own wake-up, a few microseconds.
+// while the caller sleeps for `idle_window`. idle_cpu_pct: that CPU as a share of one CPU over the window (100 =
+// one CPU busy all the time); it includes the sleeping caller's own wake-up, a few microseconds.
+// children_measured: the live children the clock found (a process pool's workers); where /proc lists none, their
+// CPU is missing from idle_cpu_pct, and this counter shows it.
 template <class S>
 void idle(benchmark::State& state, unsigned workers) {
     try {
         S strategy(workers);
         double busy = 0;
         double window = 0;
+        std::size_t children = 0;
         for (auto _ : state) {
             const auto total = strategy.run(spin_tasks{}, workers);
             if (total != workers) {
@@ -208,9 +211,11 @@ void idle(benchmark::State& state, unsigned workers) {
             const auto t0 = clock_type::now();
             std::this_thread::sleep_for(idle_window);
             busy += cpu.seconds() - c0;
+            children = cpu.children();
             window += std::chrono::duration<double>(clock_type::now() - t0).count();
         }
         state.counters["idle_cpu_pct"] = 100.0 * busy / window;
+        state.counters["children_measured"] = static_cast<double>(children);
         if (workers > hardware_threads()) state.SetLabel("oversubscribed");
     } catch (const std::exception& e) {
         detail::fail(state, e.what());
