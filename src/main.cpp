@@ -12,6 +12,7 @@
 #include "machine.hpp"
 #include "options.hpp"
 #include "parbench/peers.hpp"
+#include "parbench/worker_main.hpp"
 #include "parbench/version.hpp"
 
 namespace {
@@ -34,6 +35,7 @@ std::string compiler() {
 }  // namespace
 
 int main(int argc, char** argv) {
+    parbench::worker_main(argc, argv);  // processes.spawn and processes.forkserver start this program afresh
     namespace pb = parbench::bench;
     try {
         pb::set_current_options(pb::parse_options(argc, argv));

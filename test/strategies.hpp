@@ -12,7 +12,8 @@ namespace parbench::test {
 using all_strategies =
     with_peers<::testing::Types<strategies::sequential, strategies::single_thread, strategies::threads,
                                 strategies::thread_pool, strategies::thread_pool_condvar,
-                                strategies::processes_pipe, strategies::processes_shm, strategies::process_pool,
+                                strategies::processes_pipe, strategies::processes_shm,
+                                strategies::processes_spawn, strategies::processes_forkserver, strategies::process_pool,
                                 strategies::process_pool_executor, strategies::gil_threads>>;
 
 // gtest prints the strategy's own name instead of a mangled type.

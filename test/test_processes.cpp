@@ -5,11 +5,15 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <poll.h>
 #include <sys/prctl.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
+#include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdint>
@@ -20,9 +24,11 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "parbench/detail/child.hpp"
 #include "parbench/detail/fd.hpp"
+#include "parbench/detail/forkserver_client.hpp"
 #include "strategies.hpp"
 
 namespace {
@@ -45,17 +51,21 @@ struct faulty {
     fault what = fault::none;
     std::uint64_t bad = 0;
     std::chrono::milliseconds others{0};
-    int fd = -1;  // report_pid_and_hang: each worker writes its pid here
+    int fd = -1;  // report_pid_and_hang: each worker writes its pid to this descriptor of process `caller`
+    pid_t caller = test_process;  // travels with the kernel: a started worker has its own test_process
 
     result run(parbench::chunk c) const {
         const bool mine = c.begin <= bad && bad < c.end;
         if (what == fault::report_pid_and_hang) {
             const pid_t self = ::getpid();
-            if (!d::write_full(fd, &self, sizeof self)) throw std::runtime_error("cannot report pid");
+            // Through /proc, so workers that did not inherit the descriptor (spawn, forkserver) reach it too.
+            const std::string path = "/proc/" + std::to_string(caller) + "/fd/" + std::to_string(fd);
+            const d::unique_fd out(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+            if (!out || !d::write_full(out.get(), &self, sizeof self)) throw std::runtime_error("cannot report pid");
             for (;;) ::pause();
         }
         if (!mine) {
-            if (::getpid() != test_process) std::this_thread::sleep_for(others);
+            if (::getpid() != caller) std::this_thread::sleep_for(others);
             return c.size();
         }
         switch (what) {
@@ -73,10 +83,24 @@ struct faulty {
 };
 static_assert(parbench::kernel<faulty>);
 
-// True when this process has no child left, running or zombie.
+// The children of process `pid`, running or zombie.
+std::vector<pid_t> children_of(pid_t pid) {
+    std::vector<pid_t> out;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+        std::ifstream list(task.path() / "children");
+        for (pid_t c = 0; list >> c;) out.push_back(c);
+    }
+    return out;
+}
+
+// True when this process has no child left, running or zombie, but the program's fork server, which itself
+// has none.
 bool no_children() {
-    int status = 0;
-    return ::waitpid(-1, &status, WNOHANG) == -1 && errno == ECHILD;
+    const pid_t server = d::forkserver_client::instance().pid();
+    if (server > 0 && !children_of(server).empty()) return false;
+    for (const pid_t c : children_of(::getpid()))
+        if (c != server) return false;
+    return true;
 }
 
 std::size_t open_fds() {
@@ -102,7 +126,8 @@ template <class S>
 class processes : public ::testing::Test {};
 using process_strategies =
     ::testing::Types<parbench::strategies::processes_pipe, parbench::strategies::processes_shm,
-                     parbench::strategies::process_pool, parbench::strategies::process_pool_executor>;
+                     parbench::strategies::process_pool, parbench::strategies::process_pool_executor,
+                     parbench::strategies::processes_spawn, parbench::strategies::processes_forkserver>;
 TYPED_TEST_SUITE(processes, process_strategies, parbench::test::strategy_name);
 
 // Runs a kernel that faults in chunk 2 of 4 while the other chunks sleep 20 s; returns the error.
@@ -237,11 +262,26 @@ TYPED_TEST(processes, workers_die_with_a_parent_killed_by_sigkill) {
     for (const pid_t w : workers) {
         if (w == parent) continue;  // process_pool's worker 0 is the parent itself
         ++children;
-        const auto status = d::reap_for(w, 1s);
-        ASSERT_TRUE(status.has_value()) << "worker " << w << " outlived its parent";
-        EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) << d::describe_status(*status);
+        // A pidfd sees any process end, whoever its parent is (a fork server's workers are the server's).
+        const d::unique_fd pidfd(static_cast<int>(::syscall(SYS_pidfd_open, w, 0)));
+        pollfd p{pidfd.get(), POLLIN, 0};
+        ASSERT_TRUE(pidfd && ::poll(&p, 1, 1000) == 1) << "worker " << w << " outlived its parent";
     }
     EXPECT_GE(children, 1);
+    // Reap every orphan this subreaper inherited (workers, a fork server); a worker reaped here died of SIGKILL.
+    const pid_t own_server = d::forkserver_client::instance().pid();
+    const auto until = clock_type::now() + 3s;
+    for (auto left = children_of(::getpid()); clock_type::now() < until; left = children_of(::getpid())) {
+        std::erase(left, own_server);
+        if (left.empty()) break;
+        for (const pid_t c : left) {
+            const auto status = d::reap_for(c, 1s);
+            ASSERT_TRUE(status.has_value()) << "process " << c << " outlived its parent";
+            if (std::find(std::begin(workers), std::end(workers), c) != std::end(workers)) {
+                EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == SIGKILL) << d::describe_status(*status);
+            }
+        }
+    }
     EXPECT_TRUE(no_children());
 }
 

@@ -5,6 +5,7 @@
 #include "error.hpp"
 #include "kernel.hpp"
 #include "version.hpp"
+#include "worker_main.hpp"
 
 #include "kernels/count.hpp"
 #include "kernels/locked_counter.hpp"
@@ -15,6 +16,8 @@
 #include "strategies/gil_threads.hpp"
 #include "strategies/process_pool.hpp"
 #include "strategies/processes.hpp"
+#include "strategies/processes_forkserver.hpp"
+#include "strategies/processes_spawn.hpp"
 #include "strategies/sequential.hpp"
 #include "strategies/single_thread.hpp"
 #include "strategies/thread_pool.hpp"

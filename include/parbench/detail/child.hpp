@@ -33,6 +33,7 @@ inline constexpr std::chrono::milliseconds default_deadline = std::chrono::minut
 inline constexpr int exit_uncaught = 70;  // an exception escaped the body (EX_SOFTWARE)
 inline constexpr int exit_orphaned = 71;  // the parent was gone before the child started
 inline constexpr int exit_unsent = 72;    // the child could not send its result
+inline constexpr int exit_unregistered = 73;  // a started worker's program does not serve the requested kernel
 
 // Leaves the process now: no atexit handlers, no static destructors, no stdio flush, so a child never writes
 // the parent's pending output a second time. The raw exit_group system call, because sanitizers intercept
@@ -140,9 +141,20 @@ public:
     // Forks one more child running body (see fork_child); its index is the number of children forked before it.
     template <class F>
     void fork(F&& body) {
-        pids_.reserve(pids_.size() + 1);  // nothing below may throw once the child exists
+        pids_.reserve(pids_.size() + 1);  // nothing in adopt() may throw once the child exists
         polls_.reserve(polls_.size() + 1);
-        const pid_t pid = fork_child(std::forward<F>(body));
+        adopt(fork_child(std::forward<F>(body)));
+    }
+
+    // Takes charge of child `pid`, started some other way (posix_spawn): waited for and killed like the rest.
+    void adopt(pid_t pid) {
+        try {
+            pids_.reserve(pids_.size() + 1);
+            polls_.reserve(polls_.size() + 1);
+        } catch (...) {
+            kill_and_reap(pid);
+            throw;
+        }
         const int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
         if (fd < 0) {
             const int err = errno;

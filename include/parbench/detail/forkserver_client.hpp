@@ -1,0 +1,111 @@
+#pragma once
+// The program's side of its fork server (forkserver.hpp): one per process, started on first use, restarted after
+// it died. A run holds its lock from the first request to the last status.
+
+#include <sys/socket.h>
+
+#include <chrono>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "child.hpp"
+#include "forkserver.hpp"
+#include "spawn.hpp"
+
+namespace parbench::detail {
+
+class forkserver_client {
+public:
+    // The program's one client. Its destructor, at exit, closes the socket, so the server exits, and reaps it.
+    static forkserver_client& instance() {
+        static forkserver_client client;
+        return client;
+    }
+    ~forkserver_client() { stop(); }
+    forkserver_client(const forkserver_client&) = delete;
+    forkserver_client& operator=(const forkserver_client&) = delete;
+
+    [[nodiscard]] std::mutex& mutex() noexcept { return mutex_; }
+    // The server's pid, or -1 while none runs for this process.
+    [[nodiscard]] pid_t pid() const noexcept { return owner_ == ::getpid() ? pid_ : -1; }
+
+    // Starts the server unless one is running. Call with mutex() held. A process forked from the server's
+    // client starts a server of its own: the inherited socket is its parent's conversation.
+    void ensure_running() {
+        if (owner_ != ::getpid()) {
+            sock_.reset();
+            pid_ = -1;
+            owner_ = ::getpid();
+        }
+        if (pid_ > 0) return;
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
+        unique_fd mine(sv[0]);
+        const unique_fd theirs(sv[1]);
+        pid_ = spawn_self("forkserver", {theirs.get()});
+        sock_ = std::move(mine);
+    }
+
+    // Asks for a worker running r with its result and state descriptors. False if the server is gone.
+    [[nodiscard]] bool request(const worker_request& r, int result_fd, int state_fd) noexcept {
+        return send_with_fds(sock_.get(), &r, sizeof r, result_fd, state_fd);
+    }
+    // Asks the server to kill every worker it still runs. False if the server is gone.
+    [[nodiscard]] bool kill_workers() noexcept {
+        const worker_request r{.magic = kill_workers_magic};
+        return send_with_fds(sock_.get(), &r, sizeof r.magic);
+    }
+
+    enum class wait_result { message, timeout, gone };
+    // Waits until `deadline` for the server's next message.
+    wait_result next(server_message& m, std::chrono::steady_clock::time_point deadline) noexcept {
+        for (;;) {
+            const auto left =
+                std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+            pollfd p{sock_.get(), POLLIN, 0};
+            const int rc = ::poll(&p, 1, static_cast<int>(std::clamp<long long>(left, 0, 1 << 30)));
+            if (rc < 0 && errno == EINTR) continue;
+            if (rc == 0) return wait_result::timeout;
+            const ssize_t got = rc < 0 ? -1 : ::recv(sock_.get(), &m, sizeof m, 0);
+            if (got < 0 && errno == EINTR) continue;
+            return got == static_cast<ssize_t>(sizeof m) ? wait_result::message : wait_result::gone;
+        }
+    }
+
+    // After the server was found gone: reaps it and says how it ended, e.g. "forkserver (pid 42) died: signal 9
+    // (Killed)". The next ensure_running() starts a new one.
+    [[nodiscard]] std::string bury() noexcept {
+        const pid_t pid = pid_;
+        std::string how = "forkserver (pid " + std::to_string(pid) + ") died";
+        sock_.reset();
+        pid_ = -1;
+        if (pid > 0) {
+            int status = 0;
+            ::kill(pid, SIGKILL);  // a server that closed its socket but lives on is no use either
+            if (child_detail::wait_eintr(pid, &status, 0) == pid) how += ": " + describe_status(status);
+        }
+        return how;
+    }
+
+private:
+    forkserver_client() = default;
+
+    void stop() noexcept {
+        if (pid_ <= 0 || owner_ != ::getpid()) return;
+        sock_.reset();  // EOF: the server kills its workers and exits
+        try {
+            if (!reap_for(pid_, std::chrono::seconds(1))) kill_and_reap(pid_);
+        } catch (...) {
+            kill_and_reap(pid_);
+        }
+        pid_ = -1;
+    }
+
+    std::mutex mutex_;
+    unique_fd sock_;
+    pid_t pid_ = -1;
+    pid_t owner_ = ::getpid();
+};
+
+}  // namespace parbench::detail

@@ -1,0 +1,71 @@
+#pragma once
+// Starting this same program afresh as a worker: posix_spawn of /proc/self/exe in a hidden worker mode, with the
+// descriptors it needs at 3, 4, 5, ... The cost includes exec, dynamic linking and static initialisation, as
+// Python's "spawn" start method pays for a new interpreter.
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <initializer_list>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fd.hpp"
+
+extern char** environ;
+
+namespace parbench::detail {
+
+// Set in the environment of every started worker, so a worker whose program forgot to call
+// parbench::worker_main cannot start workers of its own.
+inline constexpr const char* worker_env = "PARBENCH_WORKER_MODE";
+
+// Throws if this process is a started worker that reached an ordinary code path.
+inline void refuse_in_worker(std::string_view strategy) {
+    if (std::getenv(worker_env) != nullptr)
+        throw std::logic_error("parbench: " + std::string(strategy) +
+                               " started a worker whose program does not call parbench::worker_main first in main");
+}
+
+// Starts /proc/self/exe with argv {argv0, "--parbench_worker=<mode>", "<this pid>"} and descriptor fds[i] at 3 + i
+// (a negative entry leaves that number closed). Every other descriptor this process opened close-on-exec stays
+// behind. Returns the worker's pid; throws std::system_error if it cannot be started.
+inline pid_t spawn_self(std::string_view mode, std::initializer_list<int> fds) {
+    posix_spawn_file_actions_t actions;
+    if (const int e = ::posix_spawn_file_actions_init(&actions); e != 0) throw_errno("posix_spawn_file_actions_init", e);
+    // A source numbered below the last target could be overwritten by an earlier dup2: move such a source up.
+    const int first_free = 3 + static_cast<int>(fds.size());
+    std::vector<unique_fd> moved;
+    int target = 3;
+    int err = 0;
+    for (int fd : fds) {
+        if (fd >= 0 && fd < first_free && err == 0) {
+            moved.emplace_back(::fcntl(fd, F_DUPFD_CLOEXEC, first_free));
+            fd = moved.back().get();
+            if (fd < 0) err = errno;
+        }
+        if (fd >= 0 && err == 0) err = ::posix_spawn_file_actions_adddup2(&actions, fd, target);
+        ++target;
+    }
+    std::string flag = "--parbench_worker=" + std::string(mode);
+    std::string parent = std::to_string(::getpid());
+    std::string marker = std::string(worker_env) + "=" + std::string(mode);
+    char* argv[] = {program_invocation_name, flag.data(), parent.data(), nullptr};
+    std::vector<char*> env;
+    for (char** e = environ; e != nullptr && *e != nullptr; ++e)
+        if (std::strncmp(*e, worker_env, std::strlen(worker_env)) != 0) env.push_back(*e);
+    env.push_back(marker.data());
+    env.push_back(nullptr);
+    pid_t pid = -1;
+    if (err == 0) err = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, env.data());
+    ::posix_spawn_file_actions_destroy(&actions);
+    if (err != 0) throw_errno("posix_spawn(/proc/self/exe)", err);
+    return pid;
+}
+
+}  // namespace parbench::detail

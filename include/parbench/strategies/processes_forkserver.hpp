@@ -1,0 +1,124 @@
+#pragma once
+// processes.forkserver: each run has the program's fork server (detail/forkserver.hpp) fork one worker per chunk,
+// like multiprocessing's "forkserver" start method, the default on Linux since Python 3.14. The server is small
+// and single-threaded, so what a fork copies does not grow with the program. Requests go over a Unix socket,
+// results come back through pipes, shared state lives in a memfd. A program that uses it calls
+// parbench::worker_main first in main. A dead server is an error naming it; the next run starts a new one.
+
+#include <chrono>
+#include <mutex>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "../detail/forkserver_client.hpp"
+#include "../detail/start_per_run.hpp"
+
+namespace parbench::detail {
+
+// Starts each worker through the fork server; holds the server for the whole run.
+class forkserver_launcher {
+public:
+    static constexpr std::string_view name = "processes.forkserver";
+
+    forkserver_launcher(unsigned workers, std::chrono::steady_clock::time_point deadline)
+        : client_(forkserver_client::instance()), lock_(client_.mutex()), deadline_(deadline), workers_(workers),
+          pids_(workers, 0), status_(workers, unknown) {
+        client_.ensure_running();
+    }
+    ~forkserver_launcher() { kill_all(); }
+    forkserver_launcher(const forkserver_launcher&) = delete;
+    forkserver_launcher& operator=(const forkserver_launcher&) = delete;
+
+    void start(unsigned i, const worker_request& r, int result_fd, int state_fd) {
+        if (!client_.request(r, result_fd, state_fd)) server_gone(i);
+        while (pids_[i] == 0) next(i, deadline_);
+    }
+
+    std::optional<child_group::ended> wait_all(std::chrono::steady_clock::time_point deadline) {
+        for (;;) {
+            for (unsigned i = 0; i < workers_; ++i)
+                if (status_[i] != unknown && status_[i] != 0) {
+                    kill_all();
+                    return child_group::ended{i, status_[i]};
+                }
+            if (running_ == 0) return std::nullopt;
+            if (!next(first_running(), deadline)) {
+                const unsigned hung = first_running();
+                kill_all();
+                return child_group::ended{hung, -1};
+            }
+        }
+    }
+
+private:
+    static constexpr int unknown = -1;
+
+    unsigned first_running() const noexcept {
+        for (unsigned i = 0; i < workers_; ++i)
+            if (pids_[i] > 0 && status_[i] == unknown) return i;
+        return 0;
+    }
+
+    // Takes the server's next message; false on timeout. Throws if the server is gone (naming worker i).
+    bool next(unsigned i, std::chrono::steady_clock::time_point deadline) {
+        server_message m;
+        switch (client_.next(m, deadline)) {
+            case forkserver_client::wait_result::timeout: return false;
+            case forkserver_client::wait_result::gone: server_gone(i);
+            case forkserver_client::wait_result::message: break;
+        }
+        if (m.id >= workers_) server_gone(i);
+        if (m.kind == server_message::fork_failed) throw_errno("fork (forkserver)", m.status);
+        if (m.kind == server_message::started) {
+            pids_[m.id] = m.pid;
+            ++running_;
+        } else if (m.kind == server_message::exited && status_[m.id] == unknown) {
+            status_[m.id] = m.status;
+            --running_;
+        }
+        return true;
+    }
+
+    // Kills the run's workers that are still running and waits for the server to report them.
+    void kill_all() noexcept {
+        if (running_ == 0 || dead_) return;
+        if (!client_.kill_workers()) {
+            (void)client_.bury();
+            return;
+        }
+        try {
+            const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+            while (running_ > 0)
+                if (!next(first_running(), limit)) break;
+        } catch (...) {
+        }
+        if (running_ > 0) (void)client_.bury();  // workers die with their server
+        running_ = 0;
+    }
+
+    [[noreturn]] void server_gone(unsigned i) {
+        dead_ = true;
+        running_ = 0;
+        throw worker_error(i, workers_, failure::lost, client_.bury());
+    }
+
+    forkserver_client& client_;
+    std::unique_lock<std::mutex> lock_;
+    std::chrono::steady_clock::time_point deadline_;
+    unsigned workers_;
+    std::vector<pid_t> pids_;
+    std::vector<int> status_;
+    unsigned running_ = 0;
+    bool dead_ = false;
+};
+
+}  // namespace parbench::detail
+
+namespace parbench::strategies {
+
+struct processes_forkserver : detail::start_per_run<detail::forkserver_launcher> {
+    using start_per_run::start_per_run;
+};
+
+}  // namespace parbench::strategies

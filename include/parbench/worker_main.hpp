@@ -1,0 +1,34 @@
+#pragma once
+// worker_main: the hidden worker mode of a program that uses processes.spawn or processes.forkserver. Those
+// strategies start the program itself afresh (as Python's spawn and forkserver start methods start a new
+// interpreter and re-import __main__), so its main must hand such a process over before doing anything else:
+//
+//   int main(int argc, char** argv) {
+//       parbench::worker_main(argc, argv);  // returns at once unless this process is a started worker
+//       ...
+//   }
+
+#include <cstdlib>
+#include <string_view>
+
+#include "detail/child.hpp"
+#include "detail/forkserver.hpp"
+#include "detail/worker_request.hpp"
+
+namespace parbench {
+
+// In a process that processes.spawn or processes.forkserver started, does the worker's (or the fork server's) job
+// and ends the process; otherwise returns at once.
+inline void worker_main(int argc, char** argv) noexcept {
+    if (argc < 3) return;
+    const std::string_view mode = argv[1];
+    if (mode != "--parbench_worker=spawn" && mode != "--parbench_worker=forkserver") return;
+    if (mode == "--parbench_worker=forkserver") detail::forkserver_main(3);
+    const auto parent = static_cast<pid_t>(std::strtol(argv[2], nullptr, 10));
+    if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) detail::leave(detail::exit_orphaned);
+    detail::worker_request r;
+    if (detail::read_full(3, &r, sizeof r) != static_cast<ssize_t>(sizeof r)) detail::leave(detail::exit_unsent);
+    detail::leave(detail::serve_request(r, 4, 5));
+}
+
+}  // namespace parbench
