@@ -249,7 +249,7 @@ TYPED_TEST(processes, workers_die_with_a_parent_killed_by_sigkill) {
     const int fd = pids.write.get();
     const pid_t parent = d::fork_child([fd] {
         TypeParam strategy(2);
-        (void)strategy.run(faulty{fault::report_pid_and_hang, 0, 0ms, fd}, 2);
+        (void)strategy.run(faulty{fault::report_pid_and_hang, 0, 0ms, fd, ::getpid()}, 2);
         return 0;
     });
     pids.write.reset();
