@@ -425,18 +425,18 @@ class ProcessPool(ThreadPool):
         return self.total(results, self.counter)
 
     def dead_workers(self):
-        """Exit codes of the pool's workers, once the pool's own thread has reaped them.
+        """Exit codes of the pool's workers, read once the pool has reaped them all.
 
-        That thread and this one race to waitpid() the same children; the loser sees
-        no exit code yet, so poll until every code is known (or 2 s have passed).
+        A worker's death breaks the pool: its manager thread fails every future, then
+        terminates and joins every worker. The futures fail before the joins, so the
+        exit codes are not known yet when collect() raises; shutting the pool down
+        waits for that thread, after which every exit code is set (no polling, no
+        deadline: the answer does not depend on how loaded the machine is).
         """
-        deadline = time.monotonic() + 2.0
-        while any(p.exitcode is None for p in self.processes) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.pool.shutdown(wait=True)
         dead = [describe_exit("pool worker %d" % i, p)
                 for i, p in enumerate(self.processes) if p.exitcode not in (None, 0)]
         return "; " + "; ".join(dead) if dead else ""
-
 
 
 STRATEGIES = collections.OrderedDict(

@@ -31,7 +31,7 @@ ENTRY_KEYS = ["name", "family_index", "per_family_instance_index", "run_name", "
               "cpu_time", "time_unit"]
 
 
-def run_script(*args, timeout=100):
+def run_script(*args, timeout=500):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     return subprocess.run([sys.executable, SCRIPT] + list(args), env=env, timeout=timeout,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
