@@ -68,7 +68,7 @@ import sys
 import threading
 import time
 
-from parbench import schema  # standard library only, like this script (tools/parbench/schema.py)
+from parbench import cli, schema  # standard library only, like this script (tools/parbench/)
 
 MASK64 = (1 << 64) - 1
 TWO_POW_MINUS_53 = 2.0 ** -53
@@ -728,7 +728,7 @@ def regex(text):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         description="Run the seeds' experiments under CPython (threading, multiprocessing, "
                     "concurrent.futures) and write Google Benchmark JSON.")
     parser.add_argument("--out", metavar="FILE", help="write the JSON here (default stdout)")
@@ -792,8 +792,7 @@ def write_json(document, path):
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        with open(path, "w") as f:
-            f.write(text)
+        cli.write_text(path, text)
 
 
 def main(argv=None):
@@ -805,6 +804,11 @@ def main(argv=None):
         for b in benches:
             print(b.name)
         return 0
+    if args.out not in (None, "-"):
+        try:  # before minutes of measuring, not after
+            cli.output_path(args.out)
+        except schema.InputError as err:
+            args.parser.error(str(err))
 
     def log(line):
         print(line, file=sys.stderr, flush=True)
@@ -825,4 +829,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run("cpython_reference.py", main))

@@ -163,11 +163,14 @@ class BadArguments(unittest.TestCase):
     def test_exit_status_2_with_a_message(self):
         for args in (["--workers", "0"], ["--workers", "two"], ["--min-time", "-1"],
                      ["--repetitions", "0"], ["--filter", "("], ["--quick", "--seed-sizes"],
-                     ["--quick", "--filter", "no-such-benchmark"], ["--no-such-option"]):
+                     ["--quick", "--filter", "no-such-benchmark"], ["--no-such-option"],
+                     ["--quick", "--out", HERE],
+                     ["--quick", "--out", os.path.join(HERE, "no", "dir", "x.json")]):
             with self.subTest(args=args):
                 proc = run_script(*args)
                 self.assertEqual(proc.returncode, 2, proc.stderr)
                 self.assertIn("error:", proc.stderr)
+                self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
                 self.assertEqual(proc.stdout, "")
 
     def test_start_methods(self):
