@@ -5,12 +5,11 @@ Run: /usr/bin/python3 test/tools/test_tools.py [TestClass ...]   (ctest runs one
 Exit status 77 means skipped: a module the selected tests need (scipy, matplotlib) is missing.
 
 The tools run as subprocesses, exactly as a user or CI runs them; the pure functions (crossover, tally,
-worsening) are also tested directly by loading the tool scripts as modules. Expected values are computed from
-the fixtures' own numbers, not copied from a tool's output.
+worsening) are also tested directly by importing the tools' package, tools/parbench (ctest puts tools/ on
+PYTHONPATH; by hand: PYTHONPATH=tools /usr/bin/python3 test/tools/test_tools.py). Expected values are computed
+from the fixtures' own numbers, not copied from a tool's output.
 """
 
-import importlib.machinery
-import importlib.util
 import json
 import math
 import os
@@ -31,10 +30,10 @@ FAKE_BENCH = os.path.join(HERE, "fake_bench_parallel.py")
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 BAD_INPUTS = ("empty.json", "not_json.json", "not_gb.json")
 
-sys.path.insert(0, TOOLS)
 sys.path.insert(0, FIXTURES)
 import make_fixtures  # noqa: E402  (sentinels and the regressed benchmark's name)
-import parbench_gb as gb  # noqa: E402
+from parbench import markdown, stats  # noqa: E402
+from parbench import model as gb  # noqa: E402
 
 
 def fixture(name):
@@ -47,15 +46,6 @@ def tool(name):
 
 def run(cmd, cwd=None, env=None, timeout=300):
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def load_tool(name):
-    """Import a tool script (no .py suffix) as a module to test its functions."""
-    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), tool(name))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 def raw_samples(path):
@@ -78,7 +68,7 @@ def sentinel_texts():
     """Ways a leaked sentinel number could be printed (raw, rounded, or formatted by the tools)."""
     texts = set()
     for ns in (make_fixtures.ERROR_SENTINEL_NS, make_fixtures.PARTIAL_SENTINEL_NS):
-        texts |= {gb.format_time_ns(ns).split()[0], f"{ns:.0f}", f"{ns:,.0f}", str(int(ns))}
+        texts |= {markdown.format_time_ns(ns).split()[0], f"{ns:.0f}", f"{ns:,.0f}", str(int(ns))}
     return texts | {"42.4", "21.2"}
 
 
@@ -150,10 +140,6 @@ class RefusalTests(ToolTestCase):
 class ReportTests(ToolTestCase):
     requires = ("matplotlib",)
 
-    @classmethod
-    def setUpClass(cls):
-        cls.report = load_tool("parbench-report")
-
     def write_report(self, *inputs, extra=(), env=None):
         out = os.path.join(self.tmp, "out", "report.md")
         r = run([tool("parbench-report"), "--out", out, *extra, *map(fixture, inputs)], env=env)
@@ -187,7 +173,7 @@ class ReportTests(ToolTestCase):
             cells = [c.strip() for c in row.strip("|").split("|")]
             header = [c.strip().rstrip("†") for c in table.strip().splitlines()[0].strip("|").split("|")]
             cell = cells[header.index(str(kid.workers))]
-            self.assertEqual(cell, f"{gb.format_time_ns(median)} · {self.report.format_speedup(seq / median)}")
+            self.assertEqual(cell, f"{markdown.format_time_ns(median)} · {markdown.format_speedup(seq / median)}")
 
     def test_oversubscribed_columns_marked(self):
         text, _, _ = self.write_report("run_reps.json")
@@ -240,7 +226,7 @@ class ReportTests(ToolTestCase):
             self.assertIsNone(gb.parse_kernel_name(other), other)
 
     def test_crossover_interpolation(self):
-        cross = self.report.find_crossover
+        cross = stats.find_crossover
         # ratio = (n / 1000) ** -0.30103 is a straight line in log-log space: exact crossover at n = 1000.
         exact = cross([(100, 2.0), (10_000, 0.5)])
         self.assertEqual(exact.kind, "between")
@@ -282,7 +268,7 @@ class ReportTests(ToolTestCase):
             c.samples.append(gb.Sample((0, rnd), tc, {}))
         c.errors.append(((0, 3), "wrong total"))     # errored: never a winner although fastest
         solo.samples.append(gb.Sample((1, 0), 1, {}))  # alone in its round: no contest
-        wins, rounds = self.report.winner_tally({"A": a, "B": b, "C": c, "S": solo})
+        wins, rounds = stats.winner_tally({"A": a, "B": b, "C": c, "S": solo})
         self.assertEqual((wins, rounds), (Counter({"A": 2, "B": 1}), 3))
 
     def test_tally_in_report_matches_fixture(self):
@@ -343,7 +329,7 @@ class ReportTests(ToolTestCase):
             medians = {e["run_name"]: e["real_time"] * UNIT_NS[e["time_unit"]] for e in json.load(f)["benchmarks"]
                        if e.get("aggregate_name") == "median"}
         name = "count/threads/workers:2/n:1000000/real_time"
-        self.assertIn(gb.format_time_ns(medians[name]), md_section(text, "count, n = 1,000,000"))
+        self.assertIn(markdown.format_time_ns(medians[name]), md_section(text, "count, n = 1,000,000"))
         self.assertNotIn("Winner tally", text)  # no per-repetition data, no tally
 
 
@@ -402,7 +388,8 @@ class CompareTests(ToolTestCase):
 
     def test_new_missing_and_errored_sections(self):
         r = self.compare("ab_base.json", "ab_head_changes.json")
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)  # incomplete: errored and missing in head
+        self.assertIn("**Result: incomplete**", r.stdout)
         base, head = raw_samples(fixture("ab_base.json")), raw_samples(fixture("ab_head_changes.json"))
         errored = raw_errored(fixture("ab_head_changes.json"))
         head_names = set(head) | errored
@@ -416,6 +403,7 @@ class CompareTests(ToolTestCase):
         for leaked in sentinel_texts():
             self.assertNotIn(leaked, r.stdout)
         self.assertEqual(self.compare("ab_base.json", "ab_head_changes.json", "--strict").returncode, 1)
+        self.assertEqual(self.compare("ab_base.json", "ab_head_changes.json", "--allow-incomplete").returncode, 0)
 
     def test_too_few_repetitions_is_an_input_error(self):
         r = self.compare("single_rep.json", "single_rep.json")
@@ -457,7 +445,7 @@ class CompareTests(ToolTestCase):
             self.assertIn(text, h.stdout)
 
     def test_worse_by(self):
-        compare = load_tool("parbench-compare")
+        compare = stats
         self.assertAlmostEqual(compare.worse_by(100.0, 120.0, higher_is_better=False), 0.20)
         self.assertAlmostEqual(compare.worse_by(2.0, 1.6, higher_is_better=True), 0.20)
         self.assertAlmostEqual(compare.worse_by(100.0, 80.0, higher_is_better=False), -0.20)
@@ -594,8 +582,17 @@ class AbBenchTests(ToolTestCase):
 
     def test_errored_head_is_reported_not_compared(self):
         r, out = self.fake_ab("--rounds", "3", "--head-flags=--fake_error=count/threads")
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.returncode, 3, r.stderr)  # incomplete, not a pass
         self.assertIn("count/threads/workers:2/n:100000/real_time", md_section(r.stdout, "Errored benchmarks"))
+        self.assertIn("INCOMPLETE", r.stderr)
+        r, out = self.fake_ab("--rounds", "3", "--allow-incomplete", "--head-flags=--fake_error=count/threads")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_every_head_benchmark_errored_is_not_a_pass(self):
+        r, _ = self.fake_ab("--rounds", "2", "--bench-flags=--benchmark_filter=^count/",
+                            "--head-flags=--fake_error=count/")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("**Result: nothing compared**", r.stdout)
 
     def test_usage_errors(self):
         for args in ([], ["only-one"], ["a", "b", "--rounds", "0"], ["a", "b", "--bogus"], ["a", "b", "--rounds"]):
