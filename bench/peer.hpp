@@ -17,7 +17,7 @@
 
 #include "parbench/detail/child.hpp"
 #include "parbench/detail/fd.hpp"
-#include "parbench/detail/futex.hpp"
+#include "parbench/detail/wait.hpp"
 
 namespace parbench::bench::ipc {
 
@@ -80,7 +80,7 @@ public:
             thread_ = std::thread([this, body]() mutable {
                 code_.store(body());
                 done_.store(1);
-                pd::futex_wake(done_);
+                pd::wake_waiters(done_);
             });
         } else {
             pid_ = pd::fork_child([&hooks, body]() mutable {
@@ -100,12 +100,7 @@ public:
     // Waits up to `timeout` for the body to end. Empty when it returned peer_ok; otherwise why not.
     [[nodiscard]] std::optional<std::string> finish(std::chrono::nanoseconds timeout = patience) {
         if (kind_ == peer_kind::thread) {
-            const auto deadline = clock::now() + timeout;
-            while (done_.load() == 0) {
-                const auto left = deadline - clock::now();
-                if (left <= 0s) return "peer thread did not finish";
-                pd::futex_wait(done_, 0, left);
-            }
+            if (pd::wait_while(done_, 0, {.timeout = timeout}) == 0) return "peer thread did not finish";
             thread_.join();
             return outcome(code_.load());
         }

@@ -11,9 +11,8 @@
 #include <mutex>
 
 #include "parbench/detail/fd.hpp"
-#include "parbench/detail/futex.hpp"
 #include "parbench/detail/shm.hpp"
-#include "parbench/detail/spin.hpp"
+#include "parbench/detail/wait.hpp"
 #include "peer.hpp"
 
 namespace parbench::bench::ipc {
@@ -114,35 +113,12 @@ private:
 
     void set(std::uint32_t v) {
         word_->store(v, std::memory_order_release);
-        if constexpr (!Spin) pd::futex_wake(*word_, 1);
+        if constexpr (!Spin) pd::wake_waiters(*word_, nullptr, pd::futex_scope::shared, 1);
     }
-    // Waits while the word holds `v`; false after `patience`.
+    // Waits while the word holds `v`: spins all the time (Spin) or parks at once; false after `patience`.
     bool await_not(std::uint32_t v) {
-        if constexpr (Spin) {
-            auto deadline = clock::time_point::min();
-            for (unsigned i = 1;; ++i) {
-                if (word_->load(std::memory_order_acquire) != v) return true;
-                pd::cpu_relax();
-                if (i % 4096 == 0) {  // the clock only now and then: it is not free on every VM
-                    const auto now = clock::now();
-                    if (deadline == clock::time_point::min()) deadline = now + patience;
-                    else if (now > deadline) return false;
-                }
-            }
-        } else {
-            auto deadline = clock::time_point::min();
-            while (word_->load(std::memory_order_acquire) == v) {
-                std::chrono::nanoseconds left = patience;
-                if (deadline == clock::time_point::min()) {
-                    deadline = clock::now() + patience;
-                } else {
-                    left = deadline - clock::now();
-                    if (left <= 0s) return word_->load(std::memory_order_acquire) != v;
-                }
-                pd::futex_wait(*word_, v, left);
-            }
-            return true;
-        }
+        if constexpr (Spin) return pd::spin_while(*word_, v, patience) != v;
+        return pd::wait_while(*word_, v, {.timeout = patience}) != v;
     }
 
     pd::shared_object<std::atomic<std::uint32_t>> word_{caller_turn};

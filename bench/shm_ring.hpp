@@ -12,9 +12,9 @@
 #include <new>
 #include <stdexcept>
 
-#include "parbench/detail/futex.hpp"
 #include "parbench/detail/shm.hpp"
 #include "parbench/detail/spin.hpp"
+#include "parbench/detail/wait.hpp"
 
 namespace parbench::bench::ipc {
 
@@ -124,11 +124,11 @@ private:
 
     static void wake(std::atomic<std::uint32_t>& seq) noexcept {
         seq.fetch_add(1, std::memory_order_seq_cst);
-        pd::futex_wake(seq, 1);
+        pd::wake_waiters(seq, nullptr, pd::futex_scope::shared, 1);
     }
 
-    // Waits until ready() or closed: spins briefly where another CPU can answer, then parks. False when closed or
-    // out of time.
+    // Waits until ready() or closed: spins briefly where another CPU can answer, then parks on `seq`, which the
+    // other side bumps (wake) after its counter when it sees `waiting`. False when closed or out of time.
     template <class Ready>
     bool await(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& waiting, Ready ready,
                std::chrono::nanoseconds timeout) noexcept {
@@ -141,22 +141,16 @@ private:
         const bool forever = timeout.count() < 0;
         const auto deadline = forever ? steady::time_point::max() : steady::now() + timeout;
         for (;;) {
+            // `waiting` first, then the re-check: either we see the other side's counter or it sees us waiting.
             const std::uint32_t s = seq.load(std::memory_order_seq_cst);
             waiting.store(1, std::memory_order_seq_cst);
-            if (ready()) break;
-            if (closed()) {
-                waiting.store(0, std::memory_order_relaxed);
-                return false;
-            }
-            const auto left = forever ? pd::futex_forever : std::chrono::nanoseconds(deadline - steady::now());
-            if (!forever && left.count() <= 0) {
-                waiting.store(0, std::memory_order_relaxed);
-                return ready();
-            }
-            pd::futex_wait(seq, s, left);
+            if (ready() || closed()) break;
+            const std::chrono::nanoseconds left = forever ? pd::futex_forever : deadline - steady::now();
+            if (!forever && left.count() <= 0) break;
+            (void)pd::wait_while(seq, s, {.timeout = left});  // a bump of seq need not mean ready: loop
         }
         waiting.store(0, std::memory_order_relaxed);
-        return true;
+        return ready();
     }
 
     void copy_in(std::size_t at, const unsigned char* src, std::size_t n) noexcept {
