@@ -117,7 +117,8 @@ void contention(benchmark::State& state, unsigned workers) {
         strategies::thread_pool pool(workers);
         const K k{};
         const std::uint64_t n = workers * ops_per_worker;
-        const auto seconds = detail::checked_loop(state, [&] { return pool.run(k, n); }, k.expected(n));
+        const auto seconds = detail::checked_loop(
+            state, [&] { return pool.run(k, n); }, k.expected(n));
         if (!seconds) return;
         // Each worker's time per operation: flat in W where nothing is shared, rising with W where it is.
         state.counters["ns_per_op"] = *seconds / static_cast<double>(ops_per_worker) * 1e9;

@@ -23,7 +23,8 @@ void round_trips(benchmark::State& state, unsigned workers, spin_tasks k, double
     try {
         S strategy(workers);
         const usage before = usage::now();
-        const auto seconds = detail::checked_loop(state, [&] { return strategy.run(k, workers); }, k.expected(workers));
+        const auto seconds = detail::checked_loop(
+            state, [&] { return strategy.run(k, workers); }, k.expected(workers));
         if (!seconds) return;
         const usage after = usage::now();
         if (ideal_s > 0) {

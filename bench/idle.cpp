@@ -35,7 +35,8 @@ void idle(benchmark::State& state, unsigned workers) {
         double window = 0;
         std::size_t children = 0;
         const auto ran = detail::checked_loop(
-            state, [&] { return strategy.run(spin_tasks{}, workers); }, spin_tasks{}.expected(workers), [&] {
+            state, [&] { return strategy.run(spin_tasks{}, workers); }, spin_tasks{}.expected(workers),
+            [&] {
                 std::this_thread::sleep_for(settle);
                 const cpu_clock cpu;  // lists the children outside the window: reading /proc is not free
                 const double c0 = cpu.seconds();
@@ -63,8 +64,9 @@ void add_all_idle(strategy_list<S...>) {
         [&] {
             for (const unsigned w : S::sweeps_workers ? many : one) {
                 const std::string name = "overhead/idle/" + std::string(S::name) + "/workers:" + std::to_string(w);
-                benchmark::RegisterBenchmark(name.c_str(), [w](benchmark::State& state) { idle<S>(state, w); })
-                    ->UseRealTime();
+                benchmark::RegisterBenchmark(name.c_str(), [w](benchmark::State& state) {
+                    idle<S>(state, w);
+                })->UseRealTime();
             }
         }(),
         ...);
