@@ -65,7 +65,7 @@ void start_bench(benchmark::State& state, Start start) {
 }
 
 void add_start() {
-    benchmark::RegisterBenchmark("overhead/start/thread", [](benchmark::State& state) {
+    register_benchmark("overhead/start/thread", [](benchmark::State& state) {
         start_bench(state, [] {
             std::atomic<bool> ran{false};
             std::thread t([&ran] { ran.store(true, std::memory_order_relaxed); });
@@ -73,7 +73,7 @@ void add_start() {
             if (!ran.load(std::memory_order_relaxed)) throw std::runtime_error("thread did not run");
         });
     })->UseRealTime();
-    benchmark::RegisterBenchmark("overhead/start/fork", [](benchmark::State& state) {
+    register_benchmark("overhead/start/fork", [](benchmark::State& state) {
         start_bench(state, [] {
             const pid_t pid = fork();
             if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -81,7 +81,7 @@ void add_start() {
             reap(pid, "fork");
         });
     })->UseRealTime();
-    benchmark::RegisterBenchmark("overhead/start/posix_spawn", [](benchmark::State& state) {
+    register_benchmark("overhead/start/posix_spawn", [](benchmark::State& state) {
         start_bench(state, [] {
             static char true_path[] = "/bin/true";
             char* argv[] = {true_path, nullptr};
@@ -156,7 +156,7 @@ void add_dispatch(const std::vector<unsigned>& dispatch_workers, const std::vect
     const std::string strategy(S::name);
     for (const unsigned w : dw) {
         const std::string name = "overhead/dispatch/" + strategy + "/workers:" + std::to_string(w);
-        benchmark::RegisterBenchmark(name.c_str(), [w](benchmark::State& state) {
+        register_benchmark(name, [w](benchmark::State& state) {
             round_trips<S>(state, w, spin_tasks{}, 0.0);
         })->UseRealTime();
     }
@@ -167,7 +167,7 @@ void add_dispatch(const std::vector<unsigned>& dispatch_workers, const std::vect
             // W tasks of T us on min(W, CPUs) CPUs take ceil(W / CPUs) * T at best.
             const unsigned cpus = std::min(w, hardware_threads());
             const double ideal = static_cast<double>((w + cpus - 1) / cpus) * t * 1e-6;
-            benchmark::RegisterBenchmark(name.c_str(), [w, t, ideal](benchmark::State& state) {
+            register_benchmark(name, [w, t, ideal](benchmark::State& state) {
                 round_trips<S>(state, w, spin_tasks{std::chrono::microseconds(t)}, ideal);
             })->UseRealTime();
         }
@@ -231,7 +231,7 @@ void add_all_idle(strategy_list<S...>) {
         [&] {
             for (const unsigned w : S::sweeps_workers ? many : one) {
                 const std::string name = "overhead/idle/" + std::string(S::name) + "/workers:" + std::to_string(w);
-                benchmark::RegisterBenchmark(name.c_str(), [w](benchmark::State& state) { idle<S>(state, w); })
+                register_benchmark(name, [w](benchmark::State& state) { idle<S>(state, w); })
                     ->UseRealTime();
             }
         }(),
@@ -375,7 +375,7 @@ void add_contention(const std::vector<unsigned>& workers) {
         [&] {
             for (const unsigned w : workers) {
                 const std::string name = "overhead/contention/" + std::string(K::name) + "/workers:" + std::to_string(w);
-                benchmark::RegisterBenchmark(name.c_str(), [w](benchmark::State& state) {
+                register_benchmark(name, [w](benchmark::State& state) {
                     contention<K>(state, w);
                 })->UseRealTime();
             }

@@ -94,7 +94,7 @@ void add_ping_pong(const char* mechanism, peer_kind kind, bool pinning) {
     for (const bool pinned : {false, true}) {
         if (pinned && !pinning) continue;
         const std::string name = std::string("overhead/ping_pong/") + mechanism + (pinned ? "/pinned" : "");
-        benchmark::RegisterBenchmark(name.c_str(), [kind, pinned](benchmark::State& s) {
+        register_benchmark(name, [kind, pinned](benchmark::State& s) {
             ping_pong<M>(s, kind, pinned);
         })->UseRealTime();
     }
@@ -106,7 +106,7 @@ void add_channel(const std::vector<std::size_t>& sizes) {
         for (const bool round_trip : {false, true}) {
             const std::string name = "overhead/ipc/" + std::string(C::name) + "/bytes:" + std::to_string(b) +
                                      (round_trip ? "/round_trip" : "/one_way");
-            benchmark::RegisterBenchmark(name.c_str(), [b, round_trip](benchmark::State& s) {
+            register_benchmark(name, [b, round_trip](benchmark::State& s) {
                 transfer<C>(s, b, round_trip);
             })->UseRealTime();
         }

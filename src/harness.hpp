@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "interrupt.hpp"
 #include "machine.hpp"
 #include "options.hpp"
 #include "parbench/parbench.hpp"
@@ -50,6 +51,15 @@ void note_error();
 void set_baseline(std::string_view kernel, std::uint64_t n, double seconds);
 [[nodiscard]] std::optional<double> baseline(std::string_view kernel, std::uint64_t n);
 
+// benchmark::RegisterBenchmark for every family: the body is skipped once the run is interrupted (see
+// interrupt.hpp), so a family's own loop needs no check of its own to be skipped.
+template <class F>
+benchmark::internal::Benchmark* register_benchmark(const std::string& name, F body) {
+    return benchmark::RegisterBenchmark(name.c_str(), [body = std::move(body)](benchmark::State& state) {
+        if (!interrupt::stop_if_requested(state)) body(state);
+    });
+}
+
 namespace detail {
 
 // Test knob --parbench_test_wrong_total: the kernel skips its last element, so its total is wrong while every
@@ -79,6 +89,7 @@ std::string show(const R& r) {
 }
 
 void fail(benchmark::State& state, const std::string& why);
+
 void spin_for(std::chrono::nanoseconds d) noexcept;
 void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,
                   bool is_baseline, double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
@@ -97,6 +108,7 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
         const usage before = usage::now();
         const auto t0 = clock::now();
         for (auto _ : state) {
+            if (interrupt::stop_if_requested(state)) return false;
             const auto start = clock::now();
             const auto total = strategy.run(k, n);
             if (slowdown > 0) spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
@@ -122,6 +134,7 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
 template <class S, kernel K>
 void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
     try {
+        if (interrupt::stop_if_requested(state)) return;
         std::optional<S> strategy(std::in_place, workers);
         measure_with(state, *strategy, k, n, workers, slowdown, &strategy);
     } catch (const std::exception& e) {
@@ -135,7 +148,7 @@ void add_one(const K& k, std::uint64_t n, unsigned workers) {
     const double slow = o.slow && o.slow->kernel == K::name ? o.slow->fraction : 0.0;
     const std::string name = std::string(K::name) + "/" + std::string(S::name) + "/workers:" +
                              std::to_string(workers) + "/n:" + std::to_string(n);
-    auto* b = benchmark::RegisterBenchmark(name.c_str(), [k, n, workers, slow](benchmark::State& state) {
+    auto* b = register_benchmark(name, [k, n, workers, slow](benchmark::State& state) {
         measure<S>(state, k, n, workers, slow);
     });
     b->UseRealTime();

@@ -1,0 +1,89 @@
+#pragma once
+// Interrupted runs. SIGINT, SIGTERM and SIGHUP ask the run to stop: the benchmark in flight ends at its next
+// check, every later one is skipped, and the reporters pass on only the benchmarks that finished before the
+// stop. The --benchmark_out file is then closed as usual; its JSON context names the signal as
+// "parbench_interrupted". main() says so in one line and exits with 128 + the signal. A second signal ends the
+// process at once (worker processes die with it: they are forked with a parent-death signal).
+//
+// Google Benchmark has no way to cancel a run, so the stop is made of three parts: the check every benchmark
+// makes before it starts and in its measured loop (stop_if_requested), the skipped benchmarks' runs that the
+// reporters drop, and a file reporter that holds the output until the end, when it knows whether to mark it.
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parbench::bench::interrupt {
+
+// The context key of an interrupted run's JSON; its value is the signal's name, e.g. "SIGINT".
+inline constexpr std::string_view context_key = "parbench_interrupted";
+
+// Installs the handlers. Children forked later inherit them, so a Ctrl-C sent to the whole process group does
+// not kill a worker process mid-run: the parent stops at its next check and tears its workers down as usual.
+void install();
+
+// The signal that asked the run to stop, or 0.
+[[nodiscard]] int requested() noexcept;
+
+// "SIGINT", "SIGTERM", "SIGHUP", else "signal N".
+[[nodiscard]] std::string signal_name(int sig);
+
+namespace detail {
+extern std::atomic<int> g_requested;
+bool stop(benchmark::State& state);
+}  // namespace detail
+
+// If a stop was requested, ends this benchmark with an error the reporters drop, and returns true; the caller
+// then returns at once (from inside the measured loop too). Costs one relaxed load while no signal came.
+inline bool stop_if_requested(benchmark::State& state) {
+    if (detail::g_requested.load(std::memory_order_relaxed) == 0) return false;
+    return detail::stop(state);
+}
+
+// True once stop_if_requested has ended a benchmark: every run reported from then on is dropped.
+[[nodiscard]] bool stopped() noexcept;
+
+// How many benchmarks (distinct names) the reporters passed on.
+[[nodiscard]] std::size_t finished() noexcept;
+
+// A display reporter that passes on to `inner` (not owned; Google Benchmark's default one, or a wrapper of it)
+// only the runs reported before the stop.
+class display_reporter final : public benchmark::BenchmarkReporter {
+public:
+    explicit display_reporter(benchmark::BenchmarkReporter& inner) : inner_(inner) {}
+    bool ReportContext(const Context& context) override;
+    void ReportRuns(const std::vector<Run>& runs) override;
+    void Finalize() override;
+
+private:
+    void share_streams();
+    benchmark::BenchmarkReporter& inner_;
+};
+
+// The --benchmark_out reporter for `format` ("json", "csv" or "console"; nullptr for another), to pass to
+// RunSpecifiedBenchmarks in place of the library's own. JSON is held in memory and written at the end, with the
+// context marked if the run was interrupted; the other formats are written as they come, with the same filter.
+class file_reporter final : public benchmark::BenchmarkReporter {
+public:
+    [[nodiscard]] static std::unique_ptr<file_reporter> make(std::string_view format);
+    bool ReportContext(const Context& context) override;
+    void ReportRuns(const std::vector<Run>& runs) override;
+    void Finalize() override;
+
+private:
+    file_reporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, bool json);
+    std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+    bool json_;
+    std::optional<Context> context_;
+    std::ostringstream head_;  // JSON: the context as written at the start
+    std::ostringstream body_;  // JSON: the runs and the closing brackets
+};
+
+}  // namespace parbench::bench::interrupt
