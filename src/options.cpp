@@ -1,7 +1,10 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "parbench/error.hpp"
@@ -39,7 +42,11 @@ std::vector<unsigned> parse_workers(std::string_view v) {
     std::vector<unsigned> out;
     while (!v.empty()) {
         const auto comma = v.find(',');
-        out.push_back(parse_unsigned(v.substr(0, comma), "--parbench_workers"));
+        const unsigned w = parse_unsigned(v.substr(0, comma), "--parbench_workers");
+        // Twice the same count would register every benchmark twice under one name.
+        if (std::find(out.begin(), out.end(), w) != out.end())
+            throw std::invalid_argument("--parbench_workers: " + std::to_string(w) + " is given twice");
+        out.push_back(w);
         v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
     }
     if (out.empty()) throw std::invalid_argument("--parbench_workers needs a list such as 1,2,4");
@@ -59,6 +66,35 @@ slowdown parse_slowdown(std::string_view v) {
     return s;
 }
 
+// Google Benchmark's numeric flags, checked before the library sees them. Left to it, a value that does not
+// parse is reported twice (as a bad value, then as an unknown flag), and a repetition count below 1 runs nothing
+// (0) or aborts the process (-1); so does one in BENCHMARK_REPETITIONS, which the library reads as a default.
+constexpr int max_repetitions = 100000;
+
+void check_seconds(std::string_view v, std::string_view flag) {
+    double seconds = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+    if (ec != std::errc{} || end != v.data() + v.size() || !std::isfinite(seconds) || seconds < 0)
+        throw std::invalid_argument(std::string(flag) + ": '" + std::string(v) + "' is not a number of seconds >= 0");
+}
+
+void check_repetitions(std::string_view v, std::string_view flag) {
+    int n = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > max_repetitions)
+        throw std::invalid_argument(std::string(flag) + ": '" + std::string(v) + "' is not a repetition count in [1, " +
+                                    std::to_string(max_repetitions) + "]");
+}
+
+void check_benchmark_flag(std::string_view arg) {
+    if (auto t = value_of(arg, "--benchmark_min_time"))
+        check_seconds(*t, "--benchmark_min_time");
+    else if (auto w = value_of(arg, "--benchmark_min_warmup_time"))
+        check_seconds(*w, "--benchmark_min_warmup_time");
+    else if (auto r = value_of(arg, "--benchmark_repetitions"))
+        check_repetitions(*r, "--benchmark_repetitions");
+}
+
 }  // namespace
 
 std::string_view to_string(profile p) noexcept {
@@ -72,9 +108,11 @@ std::string_view to_string(profile p) noexcept {
 
 options parse_options(int& argc, char** argv) {
     options o;
+    if (const char* env = std::getenv("BENCHMARK_REPETITIONS")) check_repetitions(env, "BENCHMARK_REPETITIONS");
     int kept = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
+        check_benchmark_flag(arg);
         if (starts_with(arg, "--benchmark_min_time")) o.min_time_given = true;
         if (!starts_with(arg, "--parbench_")) {
             argv[kept++] = argv[i];
