@@ -18,7 +18,6 @@ static_assert(std::atomic<int>::is_always_lock_free, "the signal handler stores 
 namespace {
 
 std::atomic<bool> g_stopped{false};
-std::set<std::string> g_finished;  // touched by the reporters only, on the thread that runs the benchmarks
 
 constexpr int handled[] = {SIGINT, SIGTERM, SIGHUP};
 
@@ -30,11 +29,24 @@ extern "C" void on_signal(int sig) {
     parbench::detail::leave(128 + sig);  // async-signal-safe: no atexit handlers, no stdio
 }
 
-// False for the runs of a skipped or stopped benchmark (everything reported after the stop); records the rest.
-bool pass(const std::vector<benchmark::BenchmarkReporter::Run>& runs) {
-    if (g_stopped.load()) return false;
-    for (const auto& r : runs) g_finished.insert(r.run_name.str());
-    return true;
+// The length of the valid UTF-8 sequence at the start of s, or 0.
+std::size_t utf8_length(std::string_view s) noexcept {
+    const auto byte = [&](std::size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+    const auto cont = [&](std::size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
+        return byte(i) >= lo && byte(i) <= hi;
+    };
+    const unsigned b = byte(0);
+    if (b < 0x80) return 1;
+    if (b >= 0xC2 && b <= 0xDF) return cont(1) ? 2 : 0;
+    if (b >= 0xE0 && b <= 0xEF) {  // no overlong forms (E0 80..9F), no surrogates (ED A0..BF)
+        const bool second = b == 0xE0 ? cont(1, 0xA0) : b == 0xED ? cont(1, 0x80, 0x9F) : cont(1);
+        return second && cont(2) ? 3 : 0;
+    }
+    if (b >= 0xF0 && b <= 0xF4) {  // no overlong forms (F0 80..8F), nothing past U+10FFFF (F4 90..)
+        const bool second = b == 0xF0 ? cont(1, 0x90) : b == 0xF4 ? cont(1, 0x80, 0x8F) : cont(1);
+        return second && cont(2) && cont(3) ? 4 : 0;
+    }
+    return 0;
 }
 
 }  // namespace
@@ -60,6 +72,34 @@ std::string signal_name(int sig) {
     return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
 }
 
+bool detail::finished_filter::pass(const std::vector<benchmark::BenchmarkReporter::Run>& runs) {
+    if (g_stopped.load()) return false;
+    for (const auto& r : runs) names_.insert(r.run_name.str());
+    return true;
+}
+
+std::string detail::json_safe(std::string_view json) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(json.size());
+    for (std::size_t i = 0; i < json.size();) {
+        const auto c = static_cast<unsigned char>(json[i]);
+        if (c < 0x20 && c != '\n') {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+            ++i;
+        } else if (const std::size_t n = utf8_length(json.substr(i)); n == 0) {
+            out += "\\ufffd";
+            ++i;
+        } else {
+            out.append(json.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
+}
+
 bool detail::stop(benchmark::State& state) {
     g_stopped.store(true);
     state.SkipWithError("interrupted");
@@ -67,7 +107,6 @@ bool detail::stop(benchmark::State& state) {
 }
 
 bool stopped() noexcept { return g_stopped.load(); }
-std::size_t finished() noexcept { return g_finished.size(); }
 
 // ---- display
 
@@ -82,7 +121,7 @@ bool display_reporter::ReportContext(const Context& context) {
 }
 
 void display_reporter::ReportRuns(const std::vector<Run>& runs) {
-    if (!pass(runs)) return;
+    if (!filter_.pass(runs)) return;
     share_streams();
     inner_.ReportRuns(runs);
 }
@@ -123,7 +162,7 @@ bool file_reporter::ReportContext(const Context& context) {
 }
 
 void file_reporter::ReportRuns(const std::vector<Run>& runs) {
-    if (!pass(runs)) return;
+    if (!filter_.pass(runs)) return;
     inner_->SetOutputStream(json_ ? static_cast<std::ostream*>(&body_) : &GetOutputStream());
     inner_->ReportRuns(runs);
 }
@@ -136,18 +175,19 @@ void file_reporter::Finalize() {
     }
     inner_->SetOutputStream(&body_);
     inner_->Finalize();
-    std::ostream& out = GetOutputStream();
     if (const int sig = requested(); sig != 0 && context_) {
         // The context again, now with the mark (and the date of this write rather than of the start).
-        benchmark::AddCustomContext(std::string(context_key), signal_name(sig));
+        static bool marked = false;  // the library's context takes a key once
+        if (!marked) benchmark::AddCustomContext(std::string(context_key), signal_name(sig));
+        marked = true;
+        head_.str("");
         benchmark::JSONReporter head;
-        head.SetOutputStream(&out);
+        head.SetOutputStream(&head_);
         head.SetErrorStream(&GetErrorStream());
         head.ReportContext(*context_);
-    } else {
-        out << head_.str();
     }
-    out << body_.str();
+    std::ostream& out = GetOutputStream();
+    out << detail::json_safe(head_.str()) << detail::json_safe(body_.str());
     out.flush();
 }
 

@@ -50,8 +50,24 @@ inline bool stop_if_requested(benchmark::State& state) {
 // True once stop_if_requested has ended a benchmark: every run reported from then on is dropped.
 [[nodiscard]] bool stopped() noexcept;
 
-// How many benchmarks (distinct names) the reporters passed on.
-[[nodiscard]] std::size_t finished() noexcept;
+namespace detail {
+// Passes the runs reported before the stop and counts their benchmarks.
+class finished_filter {
+public:
+    bool pass(const std::vector<benchmark::BenchmarkReporter::Run>& runs);
+    [[nodiscard]] std::size_t count() const noexcept { return names_.size(); }
+
+private:
+    std::set<std::string> names_;
+};
+
+// Google Benchmark escapes only \b \f \n \r \t \\ and \" in the strings it writes, so an error message, label or
+// context value holding another control character, or bytes that are not UTF-8, makes its file invalid JSON.
+// Returns its output `json` with such characters written as \u00XX and each byte of invalid UTF-8 as \ufffd.
+// Outside strings that output has only ASCII, spaces and newlines (a newline in a string is escaped), so every
+// byte this changes is inside a string.
+[[nodiscard]] std::string json_safe(std::string_view json);
+}  // namespace detail
 
 // A display reporter that passes on to `inner` (not owned; Google Benchmark's default one, or a wrapper of it)
 // only the runs reported before the stop.
@@ -61,25 +77,32 @@ public:
     bool ReportContext(const Context& context) override;
     void ReportRuns(const std::vector<Run>& runs) override;
     void Finalize() override;
+    // How many benchmarks it passed on.
+    [[nodiscard]] std::size_t finished() const noexcept { return filter_.count(); }
 
 private:
     void share_streams();
     benchmark::BenchmarkReporter& inner_;
+    detail::finished_filter filter_;
 };
 
 // The --benchmark_out reporter for `format` ("json", "csv" or "console"; nullptr for another), to pass to
-// RunSpecifiedBenchmarks in place of the library's own. JSON is held in memory and written at the end, with the
-// context marked if the run was interrupted; the other formats are written as they come, with the same filter.
+// RunSpecifiedBenchmarks in place of the library's own. JSON is held in memory and written at the end, made safe
+// (detail::json_safe) and with the context marked if the run was interrupted; the other formats are written as
+// they come, with the same filter.
 class file_reporter final : public benchmark::BenchmarkReporter {
 public:
     [[nodiscard]] static std::unique_ptr<file_reporter> make(std::string_view format);
     bool ReportContext(const Context& context) override;
     void ReportRuns(const std::vector<Run>& runs) override;
     void Finalize() override;
+    // How many benchmarks it passed on.
+    [[nodiscard]] std::size_t finished() const noexcept { return filter_.count(); }
 
 private:
     file_reporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, bool json);
     std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+    detail::finished_filter filter_;
     bool json_;
     std::optional<Context> context_;
     std::ostringstream head_;  // JSON: the context as written at the start

@@ -90,7 +90,7 @@ int main(int argc, char** argv) {
     const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&display, file.get());
     benchmark::Shutdown();
     if (const int sig = interrupt::requested(); sig != 0) {
-        const std::size_t kept = interrupt::finished();
+        const std::size_t kept = file ? file->finished() : display.finished();
         std::fprintf(stderr, "bench_parallel: interrupted by %s after %zu finished benchmark%s%s%s\n",
                      interrupt::signal_name(sig).c_str(), kept, kept == 1 ? "" : "s",
                      file ? ", kept in " : "", file ? benchmark::FLAGS_benchmark_out.c_str() : "");

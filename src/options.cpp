@@ -14,6 +14,21 @@ namespace {
 
 options g_options;
 
+// A value from the command line, quoted for a one-line message: control characters are written as escapes.
+std::string quoted(std::string_view v) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (const char ch : v) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c != 0x7f) {
+            out += ch;
+        } else {
+            out += c == '\n' ? "\\n" : c == '\t' ? "\\t" : std::string{'\\', 'x', hex[c >> 4], hex[c & 15]};
+        }
+    }
+    return out + "'";
+}
+
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
 // "--name=value" -> value, if arg is that flag.
@@ -26,14 +41,14 @@ profile parse_profile(std::string_view v) {
     if (v == "quick") return profile::quick;
     if (v == "default") return profile::normal;
     if (v == "full") return profile::full;
-    throw std::invalid_argument("--parbench_profile must be quick, default or full, got '" + std::string(v) + "'");
+    throw std::invalid_argument("--parbench_profile must be quick, default or full, got " + quoted(v));
 }
 
 unsigned parse_unsigned(std::string_view v, std::string_view flag) {
     unsigned out = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     if (ec != std::errc{} || end != v.data() + v.size() || out == 0 || out > max_workers)
-        throw std::invalid_argument(std::string(flag) + ": '" + std::string(v) + "' is not a worker count in [1, " +
+        throw std::invalid_argument(std::string(flag) + ": " + quoted(v) + " is not a worker count in [1, " +
                                     std::to_string(max_workers) + "]");
     return out;
 }
@@ -61,8 +76,8 @@ slowdown parse_slowdown(std::string_view v) {
     const auto f = v.substr(colon + 1);
     const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), s.fraction);
     if (ec != std::errc{} || end != f.data() + f.size() || !(s.fraction >= 0.0 && s.fraction <= 10.0))
-        throw std::invalid_argument("--parbench_test_slowdown: fraction '" + std::string(f) +
-                                    "' must be a number in [0, 10]");
+        throw std::invalid_argument("--parbench_test_slowdown: fraction " + quoted(f) +
+                                    " must be a number in [0, 10]");
     return s;
 }
 
@@ -75,14 +90,14 @@ void check_seconds(std::string_view v, std::string_view flag) {
     double seconds = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
     if (ec != std::errc{} || end != v.data() + v.size() || !std::isfinite(seconds) || seconds < 0)
-        throw std::invalid_argument(std::string(flag) + ": '" + std::string(v) + "' is not a number of seconds >= 0");
+        throw std::invalid_argument(std::string(flag) + ": " + quoted(v) + " is not a number of seconds >= 0");
 }
 
 void check_repetitions(std::string_view v, std::string_view flag) {
     int n = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
     if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > max_repetitions)
-        throw std::invalid_argument(std::string(flag) + ": '" + std::string(v) + "' is not a repetition count in [1, " +
+        throw std::invalid_argument(std::string(flag) + ": " + quoted(v) + " is not a repetition count in [1, " +
                                     std::to_string(max_repetitions) + "]");
 }
 
@@ -127,7 +142,7 @@ options parse_options(int& argc, char** argv) {
         else if (auto s = value_of(arg, "--parbench_test_slowdown"))
             o.slow = parse_slowdown(*s);
         else
-            throw std::invalid_argument("unknown flag '" + std::string(arg) + "' (see --help)");
+            throw std::invalid_argument("unknown flag " + quoted(arg) + " (see --help)");
     }
     argc = kept;
     argv[argc] = nullptr;
