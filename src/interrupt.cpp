@@ -147,47 +147,44 @@ std::unique_ptr<file_reporter> file_reporter::make(std::string_view format) {
     } else {
         return nullptr;
     }
-    const bool json = format == "json";
-    return std::unique_ptr<file_reporter>(new file_reporter(std::move(inner), json));
+    auto r = std::make_unique<file_reporter>(*inner, format);
+    r->owned_ = std::move(inner);
+    return r;
 }
 
-file_reporter::file_reporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, bool json)
-    : inner_(std::move(inner)), json_(json) {}
-
 bool file_reporter::ReportContext(const Context& context) {
+    // The inner reporter keeps the streams it is given here (a wrapper may pass them on only now).
     inner_->SetErrorStream(&GetErrorStream());
-    inner_->SetOutputStream(json_ ? static_cast<std::ostream*>(&head_) : &GetOutputStream());
+    inner_->SetOutputStream(json_ ? static_cast<std::ostream*>(&text_) : &GetOutputStream());
     context_.emplace(context);
-    return inner_->ReportContext(context);
+    const bool go = inner_->ReportContext(context);
+    head_size_ = text_.str().size();
+    return go;
 }
 
 void file_reporter::ReportRuns(const std::vector<Run>& runs) {
-    if (!filter_.pass(runs)) return;
-    inner_->SetOutputStream(json_ ? static_cast<std::ostream*>(&body_) : &GetOutputStream());
-    inner_->ReportRuns(runs);
+    if (filter_.pass(runs)) inner_->ReportRuns(runs);
 }
 
 void file_reporter::Finalize() {
-    if (!json_) {
-        inner_->SetOutputStream(&GetOutputStream());
-        inner_->Finalize();
-        return;
-    }
-    inner_->SetOutputStream(&body_);
     inner_->Finalize();
+    if (!json_) return;
+    const std::string text = text_.str();
+    std::string_view head = std::string_view(text).substr(0, head_size_);
+    std::ostringstream marked;
     if (const int sig = requested(); sig != 0 && context_) {
         // The context again, now with the mark (and the date of this write rather than of the start).
-        static bool marked = false;  // the library's context takes a key once
-        if (!marked) benchmark::AddCustomContext(std::string(context_key), signal_name(sig));
-        marked = true;
-        head_.str("");
-        benchmark::JSONReporter head;
-        head.SetOutputStream(&head_);
-        head.SetErrorStream(&GetErrorStream());
-        head.ReportContext(*context_);
+        static bool added = false;  // the library's context takes a key once
+        if (!added) benchmark::AddCustomContext(std::string(context_key), signal_name(sig));
+        added = true;
+        benchmark::JSONReporter again;
+        again.SetOutputStream(&marked);
+        again.SetErrorStream(&GetErrorStream());
+        again.ReportContext(*context_);
+        head = marked.view();
     }
     std::ostream& out = GetOutputStream();
-    out << detail::json_safe(head_.str()) << detail::json_safe(body_.str());
+    out << detail::json_safe(head) << detail::json_safe(std::string_view(text).substr(head_size_));
     out.flush();
 }
 

@@ -86,13 +86,18 @@ private:
     detail::finished_filter filter_;
 };
 
-// The --benchmark_out reporter for `format` ("json", "csv" or "console"; nullptr for another), to pass to
-// RunSpecifiedBenchmarks in place of the library's own. JSON is held in memory and written at the end, made safe
-// (detail::json_safe) and with the context marked if the run was interrupted; the other formats are written as
-// they come, with the same filter.
+// The --benchmark_out reporter, to pass to RunSpecifiedBenchmarks in place of the library's own: it passes on to
+// its inner reporter only the runs reported before the stop. For JSON it holds the inner reporter's output in
+// memory and writes it at the end, made safe (detail::json_safe), with the context written again with the mark if
+// the run was interrupted; CSV and console output are written as they come.
 class file_reporter final : public benchmark::BenchmarkReporter {
 public:
+    // Around `inner` (not owned), which writes `format`: "json", "csv" or "console".
+    file_reporter(benchmark::BenchmarkReporter& inner, std::string_view format)
+        : inner_(&inner), json_(format == "json") {}
+    // With a Google Benchmark reporter of its own for `format`; nullptr for another format.
     [[nodiscard]] static std::unique_ptr<file_reporter> make(std::string_view format);
+
     bool ReportContext(const Context& context) override;
     void ReportRuns(const std::vector<Run>& runs) override;
     void Finalize() override;
@@ -100,13 +105,13 @@ public:
     [[nodiscard]] std::size_t finished() const noexcept { return filter_.count(); }
 
 private:
-    file_reporter(std::unique_ptr<benchmark::BenchmarkReporter> inner, bool json);
-    std::unique_ptr<benchmark::BenchmarkReporter> inner_;
+    std::unique_ptr<benchmark::BenchmarkReporter> owned_;
+    benchmark::BenchmarkReporter* inner_;
     detail::finished_filter filter_;
     bool json_;
     std::optional<Context> context_;
-    std::ostringstream head_;  // JSON: the context as written at the start
-    std::ostringstream body_;  // JSON: the runs and the closing brackets
+    std::ostringstream text_;     // JSON: all the inner reporter wrote
+    std::size_t head_size_ = 0;   // JSON: how much of it is the context
 };
 
 }  // namespace parbench::bench::interrupt
