@@ -49,7 +49,8 @@ void command_line(std::string_view input) {
         o = pb::parse_options(argc, argv.data());
     } catch (const std::invalid_argument& e) {
         for (const char c : std::string_view(e.what()))
-            if (static_cast<unsigned char>(c) < 0x20) found("a refusal that is not one line of text: " + std::string(e.what()));
+            if (static_cast<unsigned char>(c) < 0x20)
+                found("a refusal that is not one line of text: " + std::string(e.what()));
         return;
     }
     if (argc < 1 || argc > static_cast<int>(args.size()) || argv[static_cast<std::size_t>(argc)] != nullptr)
@@ -87,15 +88,15 @@ void json_output(FuzzedDataProvider& in) {
         r.threads = in.ConsumeIntegral<std::int64_t>();
         r.repetition_index = in.ConsumeIntegral<std::int64_t>();
         r.repetitions = in.ConsumeIntegral<std::int64_t>();
-        r.time_unit = in.PickValueInArray({benchmark::kNanosecond, benchmark::kMicrosecond,
-                                           benchmark::kMillisecond, benchmark::kSecond});
+        r.time_unit = in.PickValueInArray(
+            {benchmark::kNanosecond, benchmark::kMicrosecond, benchmark::kMillisecond, benchmark::kSecond});
         r.real_accumulated_time = any_double(in);
         r.cpu_accumulated_time = any_double(in);
         r.report_big_o = in.ConsumeBool();
         r.report_rms = !r.report_big_o && in.ConsumeBool();
         r.complexity = in.PickValueInArray({benchmark::oNone, benchmark::o1, benchmark::oN, benchmark::oNSquared,
-                                            benchmark::oNCubed, benchmark::oLogN, benchmark::oNLogN,
-                                            benchmark::oAuto, benchmark::oLambda});
+                                            benchmark::oNCubed, benchmark::oLogN, benchmark::oNLogN, benchmark::oAuto,
+                                            benchmark::oLambda});
         for (int c = in.ConsumeIntegralInRange(0, 3); c > 0; --c)
             r.counters[in.ConsumeRandomLengthString(16)] = benchmark::Counter(any_double(in));
     }
@@ -112,8 +113,8 @@ void json_output(FuzzedDataProvider& in) {
     reporter->ReportContext(context);
     for (std::size_t at = 0; at < runs.size();) {  // in batches, as the library reports them
         const std::size_t n = in.ConsumeIntegralInRange<std::size_t>(1, runs.size() - at);
-        reporter->ReportRuns({runs.begin() + static_cast<std::ptrdiff_t>(at),
-                              runs.begin() + static_cast<std::ptrdiff_t>(at + n)});
+        reporter->ReportRuns(
+            {runs.begin() + static_cast<std::ptrdiff_t>(at), runs.begin() + static_cast<std::ptrdiff_t>(at + n)});
         at += n;
     }
     reporter->Finalize();
@@ -124,8 +125,8 @@ void json_output(FuzzedDataProvider& in) {
         found("the file reporter wrote invalid JSON (" + bad + "):\n" + text);
     std::size_t entries = 0;
     for (std::size_t at = 0; (at = text.find("\n    {\n", at)) != std::string::npos; ++at) ++entries;
-    if (entries != runs.size()) found("the file holds " + std::to_string(entries) + " runs of " +
-                                      std::to_string(runs.size()));
+    if (entries != runs.size())
+        found("the file holds " + std::to_string(entries) + " runs of " + std::to_string(runs.size()));
     if (sig != 0 && text.find("\"parbench_interrupted\": ") == std::string::npos) found("an interrupted run unmarked");
 
     // json_safe alone, on a string escaped as Google Benchmark escapes them: any bytes in, a valid JSON string out,

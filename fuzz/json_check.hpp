@@ -111,7 +111,8 @@ private:
                 if (e == 'u') {
                     for (int i = 0; i < 4; ++i, ++at_)
                         if (!std::isxdigit(peek())) return fail("bad \\u escape");
-                } else if (e < 0 || std::string_view("\"\\/bfnrt").find(static_cast<char>(e)) == std::string_view::npos) {
+                } else if (e < 0 ||
+                           std::string_view("\"\\/bfnrt").find(static_cast<char>(e)) == std::string_view::npos) {
                     return fail("bad escape");
                 }
                 continue;

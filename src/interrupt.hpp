@@ -110,8 +110,8 @@ private:
     detail::finished_filter filter_;
     bool json_;
     std::optional<Context> context_;
-    std::ostringstream text_;     // JSON: all the inner reporter wrote
-    std::size_t head_size_ = 0;   // JSON: how much of it is the context
+    std::ostringstream text_;    // JSON: all the inner reporter wrote
+    std::size_t head_size_ = 0;  // JSON: how much of it is the context
 };
 
 }  // namespace parbench::bench::interrupt

@@ -92,8 +92,8 @@ int main(int argc, char** argv) {
     if (const int sig = interrupt::requested(); sig != 0) {
         const std::size_t kept = file ? file->finished() : display.finished();
         std::fprintf(stderr, "bench_parallel: interrupted by %s after %zu finished benchmark%s%s%s\n",
-                     interrupt::signal_name(sig).c_str(), kept, kept == 1 ? "" : "s",
-                     file ? ", kept in " : "", file ? benchmark::FLAGS_benchmark_out.c_str() : "");
+                     interrupt::signal_name(sig).c_str(), kept, kept == 1 ? "" : "s", file ? ", kept in " : "",
+                     file ? benchmark::FLAGS_benchmark_out.c_str() : "");
         return 128 + sig;
     }
     if (ran == 0) {

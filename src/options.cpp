@@ -76,8 +76,7 @@ slowdown parse_slowdown(std::string_view v) {
     const auto f = v.substr(colon + 1);
     const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), s.fraction);
     if (ec != std::errc{} || end != f.data() + f.size() || !(s.fraction >= 0.0 && s.fraction <= 10.0))
-        throw std::invalid_argument("--parbench_test_slowdown: fraction " + quoted(f) +
-                                    " must be a number in [0, 10]");
+        throw std::invalid_argument("--parbench_test_slowdown: fraction " + quoted(f) + " must be a number in [0, 10]");
     return s;
 }
 
