@@ -1,6 +1,7 @@
 #pragma once
-// The benchmark matrix: add_kernel<K, strategies...>(kernel, sizes) registers one kernel under every strategy,
-// worker count and size of the current profile, with names <kernel>/<strategy>/workers:W/n:N/real_time.
+// The benchmark matrix: add_kernel<Strategies>(kernel, sizes) registers one kernel under every strategy of the
+// list Strategies (a strategy_list), every worker count and size of the current profile, with names
+// <kernel>/<strategy>/workers:W/n:N/real_time.
 // Every run checks its total; a wrong total or a failed worker is a benchmark error, never a time.
 
 #include <benchmark/benchmark.h>
@@ -87,7 +88,7 @@ void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_
 // counters. False when the run errored (already reported). Families with their own strategy arguments call this.
 // With `owner` (the optional that holds `strategy`), the strategy is destroyed before the final rusage, so a
 // pool's worker processes, reaped in its destructor, count in RUSAGE_CHILDREN.
-template <class S, kernel K>
+template <strategy S, kernel K>
 bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_t n, unsigned workers,
                   double slowdown = 0, std::optional<S>* owner = nullptr) {
     using clock = std::chrono::steady_clock;
@@ -119,7 +120,7 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
 }
 
 // The matrix's loop: the strategy is built from the worker count, outside the timing.
-template <class S, kernel K>
+template <strategy S, kernel K>
 void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
     try {
         std::optional<S> strategy(std::in_place, workers);
@@ -129,7 +130,7 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
     }
 }
 
-template <class S, kernel K>
+template <strategy S, kernel K>
 void add_one(const K& k, std::uint64_t n, unsigned workers) {
     const auto& o = current_options();
     const double slow = o.slow && o.slow->kernel == K::name ? o.slow->fraction : 0.0;
@@ -141,7 +142,7 @@ void add_one(const K& k, std::uint64_t n, unsigned workers) {
     b->UseRealTime();
 }
 
-template <kernel K, class... S>
+template <kernel K, strategy... S>
 void add_all(const K& k, const sizes& s, strategy_list<S...>) {
     for (const std::uint64_t n : s.of(current_options().sweep)) {
         // Sequential comes first at each n: later strategies read its time as their baseline.
@@ -161,6 +162,7 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
 
 // Registers kernel k under every strategy in Strategies at every size of the current profile.
 template <class Strategies, kernel K>
+    requires all_strategies_in<Strategies>
 void add_kernel(const K& k, const sizes& s) {
     const auto& o = current_options();
     if (o.wrong_total && *o.wrong_total == K::name) {
