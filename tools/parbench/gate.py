@@ -161,6 +161,7 @@ def main(argv):
              "head": (args.head_bin, common + args.head_flags.split())}
     start = time.monotonic()
     budget = args.max_minutes * 60
+    problems = []
 
     def measure(r, open_names):
         got = {}
@@ -170,12 +171,16 @@ def main(argv):
                 binary, flags = sides[side]
                 started = time.time()
                 try:
-                    results, wall, status = gate_run.run_group(binary, group, flags)
+                    results, wall, status, problem = gate_run.run_group(binary, group, flags)
                 except gate_run.RunError as e:
                     raise cli.InputError(f"round {r + 1}, {side}: {e}") from None
                 recorder.write({"round": r, "group": g, "arm": side, "position": position, "start": started,
-                                "wall_s": wall, "status": status, "loadavg": os.getloadavg()[0],
-                                "results": results})
+                                "wall_s": wall, "status": status, "problem": problem,
+                                "loadavg": os.getloadavg()[0], "results": results})
+                if problem:
+                    problems.append(f"round {r + 1}, {side} ({binary}) on {len(group)} benchmarks from "
+                                    f"{group[0]}: {problem}")
+                    print(f"{PROG}: {problems[-1]}", file=sys.stderr)
                 got[side] = {**got.get(side, {}), **results}
         print(f"{PROG}: round {r + 1}: {len(open_names)} benchmarks open, "
               f"{(time.monotonic() - start) / 60:.1f} min", file=sys.stderr)

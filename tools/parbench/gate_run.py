@@ -77,7 +77,9 @@ def _results(path):
 def run_group(binary, names, flags, timeout=600):
     """Run these benchmarks (one repetition each) in one bench_parallel process.
 
-    Returns (results, wall_s, status): results maps each name to ns or None (errored or not run).
+    Returns (results, wall_s, status, problem): results maps each name to ns, or None when it errored or did not
+    run; problem is None, or one line saying why the process gave no usable JSON (a crash, a timeout), in which
+    case every result is None. RunError only when the binary cannot be started at all.
     """
     with tempfile.TemporaryDirectory(prefix="parbench-gate-") as tmp:
         out = os.path.join(tmp, "run.json")
@@ -86,17 +88,22 @@ def run_group(binary, names, flags, timeout=600):
         start = time.monotonic()
         try:
             proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                  timeout=timeout, check=False)
+                                  errors="replace", timeout=timeout, check=False)
         except subprocess.TimeoutExpired:
-            raise RunError(f"{binary} did not finish within {timeout} s on {len(names)} benchmarks") from None
+            return dict.fromkeys(names), time.monotonic() - start, None, \
+                f"did not finish within {timeout} s"
         except OSError as e:
             raise RunError(f"cannot run {binary}: {e.strerror or e}") from None
         wall = time.monotonic() - start
+        last = (proc.stderr.strip().splitlines() or ["(no output on stderr)"])[-1][:300]
         if not os.path.exists(out) or os.path.getsize(out) == 0:
-            last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
-            raise RunError(f"{binary} exited with status {proc.returncode} and wrote no JSON: {last}")
-        got = _results(out)
-    return {n: got.get(n) for n in names}, wall, proc.returncode
+            return dict.fromkeys(names), wall, proc.returncode, \
+                f"exited with status {proc.returncode} and wrote no JSON: {last}"
+        try:
+            got = _results(out)
+        except RunError as e:
+            return dict.fromkeys(names), wall, proc.returncode, f"exited with status {proc.returncode}: {e}; {last}"
+    return {n: got.get(n) for n in names}, wall, proc.returncode, None
 
 
 def groups(names, size):

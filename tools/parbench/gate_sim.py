@@ -23,10 +23,13 @@ def collect(binary, names, arms, rounds, group_size, record_path, seed=1, common
                 rng.shuffle(order)
                 for position, arm in enumerate(order):
                     started = time.time()
-                    results, wall, status = gate_run.run_group(binary, group, [*common_flags, *arms[arm]])
+                    results, wall, status, problem = gate_run.run_group(binary, group,
+                                                                        [*common_flags, *arms[arm]])
                     rec.write({"round": r, "group": g, "arm": arm, "position": position, "start": started,
-                               "wall_s": wall, "status": status, "loadavg": os.getloadavg()[0],
-                               "results": results})
+                               "wall_s": wall, "status": status, "problem": problem,
+                               "loadavg": os.getloadavg()[0], "results": results})
+                    if problem and log:
+                        log(f"round {r + 1}, group {g}, arm {arm}: {problem}")
             if log:
                 log(f"round {r + 1}/{rounds} done, load {os.getloadavg()[0]:.2f}")
     finally:
