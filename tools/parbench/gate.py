@@ -25,9 +25,10 @@ PROG = "parbench-gate"
 def parse_args(argv):
     p = cli.ArgumentParser(prog=PROG, description=__doc__,
                            formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
-                           epilog="exit status: 0 no regression (undecided ones are listed and counted), 1 at least "
-                                  "one regression, 2 usage, input or run error, 3 nothing compared, or with "
-                                  "--strict undecided or errored benchmarks, 70 internal error")
+                           epilog="exit status: 0 no regression (undecided ones are listed, and fail only with --strict), "
+                                  "1 at least one regression, 2 usage or input error, 3 incomplete: nothing "
+                                  "compared, a benchmark errored or missing in head (unless --allow-incomplete), "
+                                  "or with --strict an undecided one, 70 internal error")
     p.add_argument("--base-bin", required=True, help="bench_parallel of the base")
     p.add_argument("--head-bin", required=True, help="bench_parallel of the head")
     p.add_argument("--filter", default="", help="--benchmark_filter for both sides (default: every benchmark)")
@@ -54,7 +55,9 @@ def parse_args(argv):
     p.add_argument("--repro", default=None,
                    help="command reproducing this gate, to which a failure message appends the filter of the "
                         "benchmark (default: this parbench-gate command)")
-    p.add_argument("--strict", action="store_true", help="undecided or errored benchmarks fail the gate (status 3)")
+    p.add_argument("--strict", action="store_true", help="undecided benchmarks fail the gate too (status 3)")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="benchmarks that errored, or that base has and head lacks, do not fail the gate (else 3)")
     args = p.parse_args(argv)
     try:
         looks = tuple(int(x) for x in args.looks.split(","))
@@ -98,7 +101,7 @@ def repro_command(args, name):
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def summary(args, verdicts, rounds, wall, missing, new):
+def summary(args, verdicts, rounds, wall, missing, new, problems=()):
     order = [paired.REGRESSION, paired.UNDECIDED, paired.ERRORED, paired.IMPROVEMENT, paired.NO_CHANGE]
     count = {k: sum(v.verdict == k for v in verdicts.values()) for k in order}
     s = args.settings
@@ -124,6 +127,8 @@ def summary(args, verdicts, rounds, wall, missing, new):
         lines.append("")
         if kind == paired.REGRESSION:
             lines += ["Reproduce one locally:", ""] + [f"    {repro_command(args, n)}" for n in names[:5]] + [""]
+    if problems:
+        lines += [f"### Runs that gave no result ({len(problems)})", ""] + [f"- {p}" for p in problems[:20]] + [""]
     if missing or new:
         lines += [f"Only in base (not compared): {len(missing)}; only in head: {len(new)}."]
         lines += [f"- base only: `{n}`" for n in missing[:20]] + [f"- head only: `{n}`" for n in new[:20]] + [""]
@@ -156,7 +161,10 @@ def main(argv):
         return cli.EXIT_INCOMPLETE
     out_dir = cli.ensure_dir(os.path.abspath(args.out), "--out")
     rng = random.Random(args.seed)
-    recorder = gate_run.Recorder(os.path.join(out_dir, "runs.jsonl"))
+    runs_path = os.path.join(out_dir, "runs.jsonl")
+    if os.path.exists(runs_path):
+        os.remove(runs_path)                 # this gate's runs only
+    recorder = gate_run.Recorder(runs_path)
     sides = {"base": (args.base_bin, common + args.base_flags.split()),
              "head": (args.head_bin, common + args.head_flags.split())}
     start = time.monotonic()
@@ -193,7 +201,7 @@ def main(argv):
     finally:
         recorder.close()
     wall = time.monotonic() - start
-    text = summary(args, verdicts, rounds, wall, missing, new)
+    text = summary(args, verdicts, rounds, wall, missing, new, problems)
     cli.write_text(os.path.join(out_dir, "gate.md"), text, "--out")
     report = {n: {"verdict": v.verdict, "effect": v.estimate.effect if v.estimate else None,
                   "ci95": list(v.estimate.interval(0.95)) if v.estimate else None, "q": v.q, "rounds": v.rounds}
@@ -205,14 +213,21 @@ def main(argv):
         v = verdicts[n]
         print(f"{PROG}: REGRESSION {n}: {describe(v)}, q = {v.q:.2g}, after {v.rounds} rounds; reproduce: "
               f"{repro_command(args, n)}", file=sys.stderr)
-    unsure = [n for n, v in verdicts.items() if v.verdict in (paired.UNDECIDED, paired.ERRORED)]
-    if unsure:
-        print(f"{PROG}: {len(unsure)} benchmarks undecided or errored (listed in {out_dir}/gate.md)"
+    undecided = [n for n, v in verdicts.items() if v.verdict == paired.UNDECIDED]
+    incomplete = [n for n, v in verdicts.items() if v.verdict == paired.ERRORED] + missing
+    if undecided:
+        print(f"{PROG}: {len(undecided)} benchmarks undecided at the cap (listed in {out_dir}/gate.md)"
               + ("; --strict: they fail the gate" if args.strict else "; they do not fail the gate"),
               file=sys.stderr)
+    if incomplete:
+        print(f"{PROG}: {len(incomplete)} benchmarks errored or missing in head (listed in {out_dir}/gate.md)"
+              + ("; --allow-incomplete: they do not fail the gate" if args.allow_incomplete
+                 else "; the gate is incomplete"), file=sys.stderr)
     if regressions:
         return cli.EXIT_REGRESSION
-    return cli.EXIT_INCOMPLETE if unsure and args.strict else cli.EXIT_OK
+    if (incomplete and not args.allow_incomplete) or (undecided and args.strict):
+        return cli.EXIT_INCOMPLETE
+    return cli.EXIT_OK
 
 
 def entry_point():

@@ -43,6 +43,8 @@ def list_benchmarks(binary, flags, timeout=120):
                               timeout=timeout, check=False)
     except (OSError, subprocess.SubprocessError) as e:
         raise RunError(f"cannot run {binary}: {e}") from None
+    if proc.returncode != 0 and "no benchmark matched" in proc.stderr:
+        return []
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["(no output)"])[-1]
         raise RunError(f"{binary} --benchmark_list_tests exited with status {proc.returncode}: {last}")

@@ -7,6 +7,7 @@ every arm, the arms in a random order, so that each arm's run of a benchmark is 
 
 import os
 import random
+import sys
 import time
 
 from . import gate_run
@@ -103,3 +104,228 @@ def simulate(pool, settings, base_arms, head_arms, gates, seed=1, names=None, ma
         verdicts, _, rounds = paired.sequential(names, settings, measure, out_of_time)
         results.append((verdicts, rounds, wall[0]))
     return results
+
+
+# ------------------------------------------------------------------------------------------ command line
+
+PROG = "parbench-gate-rates"
+
+
+def _pct(hits, total):
+    return f"{hits}/{total} = {100.0 * hits / total:.2f}%" if total else "n/a"
+
+
+def _parse_collect(argv, cli):
+    p = cli.ArgumentParser(prog=f"{PROG} collect", description=(
+        "Record interleaved rounds of one bench_parallel in the arms A and A2 (plain) and slowNN (with "
+        "--parbench_test_slowdown=KERNELS:0.NN), for 'parbench-gate-rates paired'."))
+    p.add_argument("--bin", required=True, help="bench_parallel")
+    p.add_argument("--filter", default="", help="--benchmark_filter of the benchmarks to record")
+    p.add_argument("--profile", default="quick")
+    p.add_argument("--slowdown", type=float, action="append", default=[],
+                   help="a fraction to inject in an arm of its own (repeatable), e.g. 0.10 and 0.05")
+    p.add_argument("--kernels", default="*", help="KERNEL of --parbench_test_slowdown (default *: every kernel)")
+    p.add_argument("--rounds", type=int, default=40)
+    p.add_argument("--group", type=int, default=8, help="benchmarks per process, as the gate (default 8)")
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--out", required=True, help="record file (JSON lines; appended to)")
+    args = p.parse_args(argv)
+    if args.rounds < 1 or args.group < 1 or any(not 0 < f <= 10 for f in args.slowdown):
+        p.error("--rounds and --group must be positive, --slowdown in (0, 10]")
+    return args
+
+
+def _parse_paired(argv, cli, paired):
+    p = cli.ArgumentParser(prog=f"{PROG} paired", description=(
+        "Error rates and wall time of parbench-gate, from gates replayed on resampled rounds of records written "
+        "by 'parbench-gate-rates collect'. Each gate draws its rounds in a random order without replacement; "
+        "gates share rounds, so the rates are estimates, not independent binomials."))
+    p.add_argument("records", nargs="+", help="record files of 'collect' (their rounds are pooled)")
+    p.add_argument("--gates", type=int, default=200)
+    p.add_argument("--names", default=None, help="regex: simulate gates over these benchmarks only")
+    p.add_argument("--slowed", default=r"^(?!overhead/|gil/)",
+                   help="regex of the benchmarks the slowdown arms slow (default: every kernel benchmark)")
+    p.add_argument("--alpha", type=float, default=paired.Settings.alpha)
+    p.add_argument("--alpha-eq", type=float, default=paired.Settings.alpha_eq)
+    p.add_argument("--threshold", type=float, default=paired.Settings.threshold)
+    p.add_argument("--min-effect", type=float, default=paired.Settings.min_effect)
+    p.add_argument("--looks", default=",".join(map(str, paired.Settings.looks)))
+    p.add_argument("--max-minutes", type=float, default=15.0, help="the gate's time budget (default 15)")
+    p.add_argument("--seed", type=int, default=1)
+    args = p.parse_args(argv)
+    try:
+        looks = tuple(int(x) for x in args.looks.split(","))
+    except ValueError:
+        p.error(f"--looks takes round counts such as 6,9,12, got {args.looks!r}")
+    args.settings = paired.Settings(args.alpha, args.alpha_eq, args.threshold, args.min_effect, looks)
+    problem = args.settings.check()
+    if problem or args.gates < 1:
+        p.error(problem or "--gates must be positive")
+    import re
+    try:
+        args.names_re = re.compile(args.names) if args.names else None
+        args.slowed_re = re.compile(args.slowed)
+    except re.error as e:
+        p.error(f"not a regular expression: {e}")
+    return args
+
+
+def main_collect(argv):
+    from . import cli
+    args = _parse_collect(argv, cli)
+    flags = [f"--parbench_profile={args.profile}"]
+    try:
+        names = gate_run.list_benchmarks(
+            args.bin, flags + ([f"--benchmark_filter={args.filter}"] if args.filter else []))
+    except gate_run.RunError as e:
+        raise cli.InputError(str(e)) from None
+    if not names:
+        print(f"{PROG} collect: no benchmark matched", file=sys.stderr)
+        return cli.EXIT_INCOMPLETE
+    arms = {"A": [], "A2": []}
+    for f in args.slowdown:
+        arms[f"slow{f:g}"] = [f"--parbench_test_slowdown={args.kernels}:{f:g}"]
+    cli.output_path(args.out)
+    print(f"{PROG} collect: {len(names)} benchmarks, arms {', '.join(arms)}, {args.rounds} rounds -> {args.out}",
+          file=sys.stderr)
+    collect(args.bin, names, arms, args.rounds, args.group, args.out, args.seed, flags,
+            log=lambda m: print(f"{PROG} collect: {m}", file=sys.stderr))
+    return cli.EXIT_OK
+
+
+def load_pool(paths):
+    """Pool the records of several files; each file's rounds are kept apart (a round is a file's round)."""
+    records = []
+    for k, path in enumerate(paths):
+        for rec in gate_run.read_records(path):
+            records.append({**rec, "round": k * 1_000_000 + rec["round"]})
+    return Pool(records)
+
+
+def _wall(values):
+    values = sorted(values)
+    pick = lambda q: values[min(len(values) - 1, int(q * len(values)))]  # noqa: E731
+    return f"median {pick(0.5) / 60:.1f} min, 90th percentile {pick(0.9) / 60:.1f}, max {values[-1] / 60:.1f}"
+
+
+def main_paired(argv):
+    import re
+    import statistics
+
+    from . import cli, paired
+    args = _parse_paired(argv, cli, paired)
+    try:
+        pool = load_pool(args.records)
+    except gate_run.RunError as e:
+        raise cli.InputError(str(e)) from None
+    names = [n for n in pool.names if args.names_re is None or args.names_re.search(n)]
+    if not names:
+        print(f"{PROG} paired: no benchmark in the records" + (" matches --names" if args.names else ""),
+              file=sys.stderr)
+        return cli.EXIT_INCOMPLETE
+    plain = [a for a in ("A", "A2") if a in pool.arms]
+    slow_arms = [a for a in pool.arms if a not in ("A", "A2")]
+    if len(plain) < 2:
+        raise cli.InputError("the records need the arms A and A2 (plain runs) for A/A gates")
+    if len(pool.rounds) < args.settings.looks[-1]:
+        raise cli.InputError(f"the records hold {len(pool.rounds)} complete rounds; gates of up to "
+                             f"{args.settings.looks[-1]} rounds need at least that many")
+    budget = args.max_minutes * 60
+    s = args.settings
+    loads = pool.loads
+    print(f"{len(pool.rounds)} complete rounds, {len(names)} benchmarks, arms {', '.join(pool.arms)}; load average "
+          f"during collection: median {statistics.median(loads):.1f} (min {loads[0]:.1f}, max {loads[-1]:.1f})"
+          if loads else "")
+    print(f"{args.gates} simulated gates per case: looks at rounds {', '.join(map(str, s.looks))}, alpha {s.alpha:g}, "
+          f"threshold ±{s.threshold:.0%}, min effect {s.min_effect:.0%}, budget {args.max_minutes:g} min "
+          f"(wall time estimated from the recorded runs, {pool.process_overhead_s * 1000:.0f} ms per process)")
+    print()
+
+    def count(results, kinds):
+        return sum(v.verdict in kinds for verdicts, _, _ in results for v in verdicts.values())
+
+    aa = simulate(pool, s, plain, plain, args.gates, args.seed, names, budget_s=budget)
+    alarms = {n: 0 for n in names}
+    for verdicts, _, _ in aa:
+        for n, v in verdicts.items():
+            alarms[n] += v.verdict in (paired.REGRESSION, paired.IMPROVEMENT)
+    worst = max(alarms.items(), key=lambda kv: kv[1])
+    gates_alarmed = sum(any(v.verdict in (paired.REGRESSION, paired.IMPROVEMENT) for v in verdicts.values())
+                        for verdicts, _, _ in aa)
+    total = len(names) * args.gates
+    print("A/A (base and head the same binary):")
+    print(f"  false alarms per benchmark: {_pct(sum(alarms.values()), total)} "
+          f"(regressions {count(aa, (paired.REGRESSION,))}, improvements {count(aa, (paired.IMPROVEMENT,))}); "
+          f"worst benchmark {worst[1]}/{args.gates} ({worst[0]})")
+    print(f"  gates with any false alarm: {_pct(gates_alarmed, args.gates)}")
+    print(f"  verdicts: no change {_pct(count(aa, (paired.NO_CHANGE,)), total)}, undecided "
+          f"{_pct(count(aa, (paired.UNDECIDED,)), total)}, errored {count(aa, (paired.ERRORED,))}")
+    print(f"  rounds: median {statistics.median(r for _, r, _ in aa)}, wall time per gate: "
+          f"{_wall([w for _, _, w in aa])}")
+    for arm in slow_arms:
+        slowed = [n for n in names if args.slowed_re.search(n)]
+        res = simulate(pool, s, plain, [arm], args.gates, args.seed + 1, names, budget_s=budget)
+        det = {n: 0 for n in slowed}
+        gates_det = 0
+        for verdicts, _, _ in res:
+            hit = False
+            for n in slowed:
+                if verdicts[n].verdict == paired.REGRESSION:
+                    det[n] += 1
+                    hit = True
+            gates_det += hit
+        fams = {}
+        for n in slowed:
+            fams.setdefault(re.sub(r"/.*", "", n), []).append(det[n])
+        print(f"\nA vs {arm} ({len(slowed)} of the benchmarks slowed):")
+        print(f"  detected per benchmark: {_pct(sum(det.values()), len(slowed) * args.gates)}; per kernel: "
+              + ", ".join(f"{k} {_pct(sum(v), len(v) * args.gates)}" for k, v in fams.items()))
+        low = sorted(det.items(), key=lambda kv: kv[1])[:3]
+        print("  least detected: " + ", ".join(f"{n} {c}/{args.gates}" for n, c in low))
+        print(f"  gates that fail (any regression): {_pct(gates_det, args.gates)}")
+        print(f"  verdicts of the slowed: regression {_pct(sum(det.values()), len(slowed) * args.gates)}, "
+              f"undecided {sum(v[n].verdict == paired.UNDECIDED for v, _, _ in res for n in slowed)}, "
+              f"no change {sum(v[n].verdict == paired.NO_CHANGE for v, _, _ in res for n in slowed)}; "
+              f"wall time per gate: {_wall([w for _, _, w in res])}")
+        # One slowed benchmark in an otherwise A/A gate: the hard case (no other regression lifts BH's line).
+        alone = isolated(pool, s, plain, arm, slowed, args.gates, args.seed + 2, names, budget)
+        print(f"  one benchmark slowed alone in an A/A gate: detected {_pct(alone, args.gates)}")
+        # What the knob injected, per size: the Hodges-Lehmann effect over all recorded rounds.
+        by_n = {}
+        for n in slowed:
+            m = re.search(r"/n:(\d+)", n)
+            d = paired.log_ratios([(pool.times[(r, "A")][n], pool.times[(r, arm)][n]) for r in pool.rounds])
+            if m and len(d) >= 2:
+                by_n.setdefault(int(m.group(1)), []).append(paired.estimate(d).effect)
+        if by_n:
+            print("  injected effect measured over all rounds (median over the benchmarks of each n): "
+                  + ", ".join(f"n={k:,} {100 * statistics.median(v):+.1f}%" for k, v in sorted(by_n.items())))
+    return cli.EXIT_OK
+
+
+def isolated(pool, settings, plain, arm, slowed, gates, seed, names, budget):
+    """Gates where one slowed benchmark (drawn per gate) runs in the slow arm and every other in A/A."""
+    import random
+
+    from . import paired
+    rng = random.Random(seed)
+    cap = settings.looks[-1]
+    hits = 0
+    for _ in range(gates):
+        order = rng.sample(pool.rounds, cap)
+        base, head = rng.sample(plain, 2)
+        target = rng.choice(slowed)
+        wall = [0.0]
+
+        def measure(r, open_names, order=order, base=base, head=head, target=target, wall=wall):
+            wall[0] += pool.round_wall_s(open_names)
+            a = pool.times[(order[r], base)]
+            out = {}
+            for n in open_names:
+                b = pool.times[(order[r], arm if n == target else head)]
+                out[n] = (a[n], b[n]) if a.get(n) and b.get(n) else None
+            return out
+
+        verdicts, _, _ = paired.sequential(names, settings, measure, lambda wall=wall: wall[0] >= budget)
+        hits += verdicts[target].verdict == paired.REGRESSION
+    return hits
