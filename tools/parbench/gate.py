@@ -53,8 +53,8 @@ def parse_args(argv):
     p.add_argument("--seed", type=int, default=None, help="seed of the run order (default: random)")
     p.add_argument("--out", default="gate-out", help="output directory (default gate-out)")
     p.add_argument("--repro", default=None,
-                   help="command reproducing this gate, to which a failure message appends the filter of the "
-                        "benchmark (default: this parbench-gate command)")
+                   help="command reproducing this gate: a failure message puts the benchmark's exact filter in "
+                        "place of {filter}, or appends --filter=... (default: this parbench-gate command)")
     p.add_argument("--strict", action="store_true", help="undecided benchmarks fail the gate too (status 3)")
     p.add_argument("--allow-incomplete", action="store_true",
                    help="benchmarks that errored, or that base has and head lacks, do not fail the gate (else 3)")
@@ -90,6 +90,9 @@ def describe(v):
 
 def repro_command(args, name):
     filt = gate_run.exact_filter([name])
+    if args.repro and "{filter}" in args.repro:
+        head, _, tail = args.repro.partition("{filter}")
+        return head + shlex.quote(filt) + tail
     if args.repro:
         return f"{args.repro} {shlex.quote('--filter=' + filt)}"
     parts = [PROG, "--base-bin", args.base_bin, "--head-bin", args.head_bin, f"--filter={filt}"]
