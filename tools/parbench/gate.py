@@ -143,10 +143,6 @@ def summary(args, verdicts, rounds, wall, missing, new, problems=()):
 
 def main(argv):
     args = parse_args(argv)
-    try:
-        import scipy.stats  # noqa: F401
-    except ImportError:
-        raise cli.InputError("needs scipy (apt-get install python3-scipy; run with /usr/bin/python3)") from None
     common = [f"--parbench_profile={args.profile}", *args.bench_flags.split()]
     listing = common + ([f"--benchmark_filter={args.filter}"] if args.filter else [])
     try:

@@ -71,24 +71,22 @@ class Pool:
         return 2 * sum(self.cost[n] for n in names) + processes * self.process_overhead_s
 
 
-def simulate(pool, settings, base_arms, head_arms, gates, seed=1, names=None, max_rounds=None,
-             budget_s=None):
+def simulate(pool, settings, base_arms, head_arms, gates, seed=1, names=None, budget_s=None):
     """Replay `gates` sequential gates on resampled rounds of the pool.
 
     Each gate draws a random order of the pool's rounds (without replacement) and a base and a head arm per gate
-    (different arms when both lists hold the same ones, as for A/A). Returns a list of (verdicts, rounds, wall_s).
+    (different arms when both lists hold the same ones, as for A/A). A gate stops at the budget, at its last look,
+    or when the pool's rounds run out, whichever comes first. Returns a list of (verdicts, rounds, wall_s).
     """
     import random
 
     from . import paired
     rng = random.Random(seed)
     names = list(names or pool.names)
-    cap = settings.looks[-1]
-    if len(pool.rounds) < cap:
-        raise ValueError(f"the pool has {len(pool.rounds)} complete rounds, a gate needs up to {cap}")
+    cap = min(settings.looks[-1], len(pool.rounds))   # fewer rounds in the pool: a gate ends when they do
     results = []
     for _ in range(gates):
-        order = rng.sample(pool.rounds, max_rounds or cap)
+        order = rng.sample(pool.rounds, cap)
         base = rng.choice(base_arms)
         head = rng.choice([a for a in head_arms if a != base])
         wall = [0.0]
@@ -98,10 +96,16 @@ def simulate(pool, settings, base_arms, head_arms, gates, seed=1, names=None, ma
             a, b = pool.times[(order[r], base)], pool.times[(order[r], head)]
             return {n: (a[n], b[n]) if a.get(n) and b.get(n) else None for n in open_names}
 
-        def out_of_time(wall=wall):
-            return budget_s is not None and wall[0] >= budget_s
+        rounds_run = [0]
 
-        verdicts, _, rounds = paired.sequential(names, settings, measure, out_of_time)
+        def measure_counted(r, open_names, measure=measure, rounds_run=rounds_run):
+            rounds_run[0] += 1
+            return measure(r, open_names)
+
+        def out_of_time(wall=wall, rounds_run=rounds_run):
+            return (budget_s is not None and wall[0] >= budget_s) or rounds_run[0] >= cap
+
+        verdicts, _, rounds = paired.sequential(names, settings, measure_counted, out_of_time)
         results.append((verdicts, rounds, wall[0]))
     return results
 
@@ -227,9 +231,12 @@ def main_paired(argv):
     slow_arms = [a for a in pool.arms if a not in ("A", "A2")]
     if len(plain) < 2:
         raise cli.InputError("the records need the arms A and A2 (plain runs) for A/A gates")
+    if len(pool.rounds) < args.settings.looks[0]:
+        raise cli.InputError(f"the records hold {len(pool.rounds)} complete rounds; the first look needs "
+                             f"{args.settings.looks[0]}")
     if len(pool.rounds) < args.settings.looks[-1]:
-        raise cli.InputError(f"the records hold {len(pool.rounds)} complete rounds; gates of up to "
-                             f"{args.settings.looks[-1]} rounds need at least that many")
+        print(f"note: the records hold {len(pool.rounds)} complete rounds, fewer than the cap of "
+              f"{args.settings.looks[-1]}: a gate that would go on stops there (its last look)")
     budget = args.max_minutes * 60
     s = args.settings
     loads = pool.loads
@@ -309,16 +316,17 @@ def isolated(pool, settings, plain, arm, slowed, gates, seed, names, budget):
 
     from . import paired
     rng = random.Random(seed)
-    cap = settings.looks[-1]
+    cap = min(settings.looks[-1], len(pool.rounds))
     hits = 0
     for _ in range(gates):
         order = rng.sample(pool.rounds, cap)
         base, head = rng.sample(plain, 2)
         target = rng.choice(slowed)
-        wall = [0.0]
+        wall, done = [0.0], [0]
 
-        def measure(r, open_names, order=order, base=base, head=head, target=target, wall=wall):
+        def measure(r, open_names, order=order, base=base, head=head, target=target, wall=wall, done=done):
             wall[0] += pool.round_wall_s(open_names)
+            done[0] += 1
             a = pool.times[(order[r], base)]
             out = {}
             for n in open_names:
@@ -326,6 +334,7 @@ def isolated(pool, settings, plain, arm, slowed, gates, seed, names, budget):
                 out[n] = (a[n], b[n]) if a.get(n) and b.get(n) else None
             return out
 
-        verdicts, _, _ = paired.sequential(names, settings, measure, lambda wall=wall: wall[0] >= budget)
+        verdicts, _, rounds = paired.sequential(
+            names, settings, measure, lambda wall=wall, done=done: wall[0] >= budget or done[0] >= cap)
         hits += verdicts[target].verdict == paired.REGRESSION
     return hits
