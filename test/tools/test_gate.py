@@ -85,6 +85,17 @@ class GateTests(unittest.TestCase):
         self.assertIn("wrote no JSON", r.stderr)
         self.assertNotIn("Traceback", r.stderr)
 
+    def test_realtime_runs_or_says_why_not(self):
+        sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+        from parbench import gate_run
+        r = self.gate("--realtime", "--head-flags=--parbench_test_slowdown=count:0.20")
+        if gate_run.check_realtime() is None:
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("--realtime", r.stderr)          # in the reproducing command
+        else:                                              # e.g. a container without CAP_SYS_NICE
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
     def test_ab_bench_paired_runs_the_gate(self):
         ab = os.path.join(HERE, "..", "..", "tools", "ab-bench.sh")
         r = subprocess.run([ab, "base", "head", "--paired", "--base-bin", FAKE, "--head-bin", FAKE, "--out", self.out,

@@ -50,6 +50,9 @@ def parse_args(argv):
     p.add_argument("--group", type=int, default=8, help="benchmarks per process (default 8)")
     p.add_argument("--max-minutes", type=float, default=15.0,
                    help="time budget: no new round after it (default 15); the look then taken is the last")
+    p.add_argument("--realtime", action="store_true",
+                   help="run bench_parallel as SCHED_FIFO (chrt --fifo 10; needs root or CAP_SYS_NICE) so that "
+                        "other processes on a shared machine cannot preempt it")
     p.add_argument("--seed", type=int, default=None, help="seed of the run order (default: random)")
     p.add_argument("--out", default="gate-out", help="output directory (default gate-out)")
     p.add_argument("--repro", default=None,
@@ -99,6 +102,8 @@ def repro_command(args, name):
     for flag in ("bench_flags", "base_flags", "head_flags"):
         if getattr(args, flag):
             parts.append(f"--{flag.replace('_', '-')}={getattr(args, flag)}")
+    if args.realtime:
+        parts.append("--realtime")
     if args.profile != "quick":
         parts.append(f"--profile={args.profile}")
     return " ".join(shlex.quote(p) for p in parts)
@@ -143,6 +148,10 @@ def summary(args, verdicts, rounds, wall, missing, new, problems=()):
 
 def main(argv):
     args = parse_args(argv)
+    if args.realtime:
+        problem = gate_run.check_realtime()
+        if problem:
+            raise cli.InputError(f"--realtime: {problem}")
     common = [f"--parbench_profile={args.profile}", *args.bench_flags.split()]
     listing = common + ([f"--benchmark_filter={args.filter}"] if args.filter else [])
     try:
@@ -178,7 +187,8 @@ def main(argv):
                 binary, flags = sides[side]
                 started = time.time()
                 try:
-                    results, wall, status, problem = gate_run.run_group(binary, group, flags)
+                    results, wall, status, problem = gate_run.run_group(binary, group, flags,
+                                                                        realtime=args.realtime)
                 except gate_run.RunError as e:
                     raise cli.InputError(f"round {r + 1}, {side}: {e}") from None
                 recorder.write({"round": r, "group": g, "arm": side, "position": position, "start": started,

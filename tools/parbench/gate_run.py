@@ -76,7 +76,21 @@ def _results(path):
     return out
 
 
-def run_group(binary, names, flags, timeout=600):
+REALTIME = ["chrt", "--fifo", "10"]   # SCHED_FIFO priority 10: other tenants' processes cannot preempt the run
+
+
+def check_realtime():
+    """None when runs can be made SCHED_FIFO here, else one line saying why not."""
+    try:
+        proc = subprocess.run([*REALTIME, "true"], capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError) as e:
+        return f"cannot run chrt: {e}"
+    if proc.returncode != 0:
+        return f"chrt --fifo 10 is not permitted here: {(proc.stderr.strip() or 'no message').splitlines()[-1]}"
+    return None
+
+
+def run_group(binary, names, flags, timeout=600, realtime=False):
     """Run these benchmarks (one repetition each) in one bench_parallel process.
 
     Returns (results, wall_s, status, problem): results maps each name to ns, or None when it errored or did not
@@ -85,8 +99,9 @@ def run_group(binary, names, flags, timeout=600):
     """
     with tempfile.TemporaryDirectory(prefix="parbench-gate-") as tmp:
         out = os.path.join(tmp, "run.json")
-        cmd = [binary, *flags, f"--benchmark_filter={exact_filter(names)}", "--benchmark_repetitions=1",
-               "--benchmark_format=json", f"--benchmark_out={out}", "--benchmark_out_format=json"]
+        cmd = [*(REALTIME if realtime else []), binary, *flags, f"--benchmark_filter={exact_filter(names)}",
+               "--benchmark_repetitions=1", "--benchmark_format=json", f"--benchmark_out={out}",
+               "--benchmark_out_format=json"]
         start = time.monotonic()
         try:
             proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,

@@ -13,7 +13,8 @@ import time
 from . import gate_run
 
 
-def collect(binary, names, arms, rounds, group_size, record_path, seed=1, common_flags=(), log=None):
+def collect(binary, names, arms, rounds, group_size, record_path, seed=1, common_flags=(), log=None,
+            realtime=False):
     """Run `rounds` rounds; arms maps an arm's name to its extra flags. Appends records to record_path."""
     rng = random.Random(seed)
     rec = gate_run.Recorder(record_path)
@@ -25,7 +26,8 @@ def collect(binary, names, arms, rounds, group_size, record_path, seed=1, common
                 for position, arm in enumerate(order):
                     started = time.time()
                     results, wall, status, problem = gate_run.run_group(binary, group,
-                                                                        [*common_flags, *arms[arm]])
+                                                                        [*common_flags, *arms[arm]],
+                                                                        realtime=realtime)
                     rec.write({"round": r, "group": g, "arm": arm, "position": position, "start": started,
                                "wall_s": wall, "status": status, "problem": problem,
                                "loadavg": os.getloadavg()[0], "results": results})
@@ -132,6 +134,7 @@ def _parse_collect(argv, cli):
     p.add_argument("--rounds", type=int, default=40)
     p.add_argument("--group", type=int, default=8, help="benchmarks per process, as the gate (default 8)")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--realtime", action="store_true", help="runs as SCHED_FIFO, as parbench-gate --realtime")
     p.add_argument("--out", required=True, help="record file (JSON lines; appended to)")
     args = p.parse_args(argv)
     if args.rounds < 1 or args.group < 1 or any(not 0 < f <= 10 for f in args.slowdown):
@@ -192,8 +195,10 @@ def main_collect(argv):
     cli.output_path(args.out)
     print(f"{PROG} collect: {len(names)} benchmarks, arms {', '.join(arms)}, {args.rounds} rounds -> {args.out}",
           file=sys.stderr)
+    if args.realtime and gate_run.check_realtime():
+        raise cli.InputError(f"--realtime: {gate_run.check_realtime()}")
     collect(args.bin, names, arms, args.rounds, args.group, args.out, args.seed, flags,
-            log=lambda m: print(f"{PROG} collect: {m}", file=sys.stderr))
+            log=lambda m: print(f"{PROG} collect: {m}", file=sys.stderr), realtime=args.realtime)
     return cli.EXIT_OK
 
 
