@@ -115,9 +115,10 @@ def summary(args, verdicts, rounds, wall, missing, new, problems=()):
     s = args.settings
     head = "**REGRESSION**" if count[paired.REGRESSION] else "no regression"
     lines = [f"## parbench-gate: {head}", "",
-             f"{len(verdicts)} benchmarks, {rounds} rounds at most, {wall / 60:.1f} min: "
+             f"{len(verdicts)} benchmarks, at most {rounds} rounds each, {wall / 60:.1f} min: "
              + ", ".join(f"{count[k]} {k}" for k in order) + ".", "",
-             f"Paired rounds (base and head seconds apart, random order), t-test on log-ratios, Benjamini–Hochberg "
+             f"Paired rounds (base and head seconds apart, random order); Wilcoxon signed-rank test on the log-ratios, "
+             f"Hodges–Lehmann effect; Benjamini–Hochberg "
              f"over the benchmarks at alpha {s.alpha:g} split over {len(s.looks)} looks (rounds "
              f"{', '.join(map(str, s.looks))}); regression: significant and at least {s.min_effect:.0%} slower; "
              f"no change: {100 * (1 - 2 * s.alpha_eq / len(s.looks)):.0f}% interval inside ±{s.threshold:.0%}.", ""]
