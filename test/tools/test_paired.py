@@ -150,6 +150,11 @@ class DecideTests(unittest.TestCase):
                     low, high = v.estimate.interval(0.95)
                     self.assertTrue(-self.settings.threshold < low and high < self.settings.threshold)
 
+    def test_idle_looks(self):
+        # alpha 0.05 over 4 looks: 0.0125 per look; 2^(1-n) <= 0.0125 from n = 8 on
+        self.assertEqual(paired.Settings(looks=(6, 7, 8, 12)).idle_looks(), [6, 7])
+        self.assertEqual(paired.Settings().idle_looks(), [])
+
     def test_settings_check(self):
         self.assertIsNone(paired.Settings().check())
         self.assertIsNotNone(paired.Settings(looks=(9, 6)).check())

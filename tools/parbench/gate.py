@@ -46,7 +46,7 @@ def parse_args(argv):
     p.add_argument("--alpha-eq", type=float, default=paired.Settings.alpha_eq,
                    help="chance of calling a change of at least threshold 'no change' (default 0.05)")
     p.add_argument("--looks", default=",".join(str(n) for n in paired.Settings.looks),
-                   help="rounds after which the gate decides, the last is the cap (default 6,9,12,16,20)")
+                   help="rounds after which the gate decides, the last is the cap (default 8,12,16,20)")
     p.add_argument("--group", type=int, default=8, help="benchmarks per process (default 8)")
     p.add_argument("--max-minutes", type=float, default=15.0,
                    help="time budget: no new round after it (default 15); the look then taken is the last")
@@ -70,6 +70,11 @@ def parse_args(argv):
     problem = args.settings.check()
     if problem:
         p.error(problem)
+    idle = args.settings.idle_looks()
+    if idle:
+        cli.warn(PROG, f"the looks at {', '.join(map(str, idle))} rounds can decide no regression: with n pairs the "
+                       f"smallest p is 2^(1-n), above alpha/looks = {args.settings.alpha / len(looks):.3g} "
+                       f"(they can still find no change)")
     if args.group < 1 or not args.max_minutes > 0:
         p.error("--group must be at least 1 and --max-minutes positive")
     for side in ("base_bin", "head_bin"):

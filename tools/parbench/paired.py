@@ -46,7 +46,7 @@ class Settings:
     alpha_eq: float = 0.05       # chance of calling a change >= threshold "no change", per benchmark
     threshold: float = 0.03      # "no change" means within +-threshold
     min_effect: float = 0.02     # a significant change smaller than this is not a regression
-    looks: tuple = (6, 9, 12, 16, 20)   # rounds after which the gate decides; the last is the cap
+    looks: tuple = (8, 12, 16, 20)      # rounds after which the gate decides; the last is the cap
 
     def check(self):
         """A one-line complaint about the settings, or None."""
@@ -57,6 +57,11 @@ class Settings:
         if not self.looks or any(n < 3 for n in self.looks) or list(self.looks) != sorted(set(self.looks)):
             return "looks must be increasing round counts, each at least 3"
         return None
+
+    def idle_looks(self):
+        """Looks too early for any rejection: with n pairs the signed-rank test's smallest two-sided p is
+        2^(1-n), and a look spends only alpha / L (at best, when BH rejects every benchmark)."""
+        return [n for n in self.looks if 2.0 ** (1 - n) > self.alpha / len(self.looks)]
 
 
 @functools.lru_cache(maxsize=None)
