@@ -1,6 +1,7 @@
 #pragma once
-// The benchmark matrix: add_kernel<K, strategies...>(kernel, sizes) registers one kernel under every strategy,
-// worker count and size of the current profile, with names <kernel>/<strategy>/workers:W/n:N/real_time.
+// The benchmark matrix: add_kernel<Strategies>(kernel, sizes) registers one kernel under every strategy of the
+// list Strategies (a strategy_list), every worker count and size of the current profile, with names
+// <kernel>/<strategy>/workers:W/n:N/real_time.
 // Every run checks its total; a wrong total or a failed worker is a benchmark error, never a time.
 
 #include <benchmark/benchmark.h>
@@ -15,6 +16,7 @@
 #include <string_view>
 #include <vector>
 
+#include "interrupt.hpp"
 #include "machine.hpp"
 #include "options.hpp"
 #include "parbench/parbench.hpp"
@@ -50,6 +52,15 @@ void note_error();
 void set_baseline(std::string_view kernel, std::uint64_t n, double seconds);
 [[nodiscard]] std::optional<double> baseline(std::string_view kernel, std::uint64_t n);
 
+// benchmark::RegisterBenchmark for every family: the body is skipped once the run is interrupted (see
+// interrupt.hpp), so a family's own loop needs no check of its own to be skipped.
+template <class F>
+benchmark::internal::Benchmark* register_benchmark(const std::string& name, F body) {
+    return benchmark::RegisterBenchmark(name.c_str(), [body = std::move(body)](benchmark::State& state) {
+        if (!interrupt::stop_if_requested(state)) body(state);
+    });
+}
+
 namespace detail {
 
 // Test knob --parbench_test_wrong_total: the kernel skips its last element, so its total is wrong while every
@@ -83,11 +94,41 @@ void spin_for(std::chrono::nanoseconds d) noexcept;
 void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,
                   bool is_baseline, double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
 
+// Seconds per iteration of a timed loop that took `elapsed` in all.
+[[nodiscard]] inline double per_iteration(const benchmark::State& state,
+                                         std::chrono::steady_clock::duration elapsed) {
+    const auto iterations = state.iterations() > 0 ? state.iterations() : 1;
+    return std::chrono::duration<double>(elapsed).count() / static_cast<double>(iterations);
+}
+
+struct no_op {
+    void operator()() const noexcept {}
+};
+
+// The checked loop, written once for the matrix and every family: per iteration one run() (a strategy's run),
+// whose total must equal `expected`, then after_each(). Returns the seconds per iteration, or nullopt once a
+// total was wrong or the run was interrupted (either already reported as the benchmark's error).
+template <class Run, class R, class After = no_op>
+std::optional<double> checked_loop(benchmark::State& state, Run run, const R& expected, After after_each = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (auto _ : state) {
+        if (interrupt::stop_if_requested(state)) return std::nullopt;
+        const auto total = run();
+        if (!(total == expected)) {
+            fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
+            return std::nullopt;
+        }
+        benchmark::DoNotOptimize(total);
+        after_each();
+    }
+    return per_iteration(state, std::chrono::steady_clock::now() - t0);
+}
+
 // The measured loop over a strategy built outside it: one run per iteration, each total checked, then the
 // counters. False when the run errored (already reported). Families with their own strategy arguments call this.
 // With `owner` (the optional that holds `strategy`), the strategy is destroyed before the final rusage, so a
 // pool's worker processes, reaped in its destructor, count in RUSAGE_CHILDREN.
-template <class S, kernel K>
+template <strategy S, kernel K>
 bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_t n, unsigned workers,
                   double slowdown = 0, std::optional<S>* owner = nullptr) {
     using clock = std::chrono::steady_clock;
@@ -96,21 +137,19 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
         reset_peak_rss();
         const usage before = usage::now();
         const auto t0 = clock::now();
-        for (auto _ : state) {
-            const auto start = clock::now();
-            const auto total = strategy.run(k, n);
-            if (slowdown > 0) spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
-            if (!(total == expected)) {
-                fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
-                return false;
-            }
-            benchmark::DoNotOptimize(total);
-        }
-        const double seconds = std::chrono::duration<double>(clock::now() - t0).count() /
-                               static_cast<double>(state.iterations());
+        benchmark::IterationCount done = 0;
+        const auto seconds = checked_loop(
+            state, [&] { return strategy.run(k, n); }, expected,
+            [&] {
+                // The slowdown knob spins once per batch, at its last iteration, for the fraction of the batch so
+                // far: a clock read per iteration would add its own cost, a large share of a sub-microsecond run.
+                if (slowdown > 0 && ++done == state.max_iterations)
+                    spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - t0) * slowdown));
+            });
+        if (!seconds) return false;
         const std::int64_t self_peak = peak_rss_kib();
         if (owner != nullptr) owner->reset();
-        set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, seconds, before, self_peak);
+        set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, *seconds, before, self_peak);
         return true;
     } catch (const std::exception& e) {
         fail(state, e.what());
@@ -119,9 +158,10 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
 }
 
 // The matrix's loop: the strategy is built from the worker count, outside the timing.
-template <class S, kernel K>
+template <strategy S, kernel K>
 void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
     try {
+        if (interrupt::stop_if_requested(state)) return;
         std::optional<S> strategy(std::in_place, workers);
         measure_with(state, *strategy, k, n, workers, slowdown, &strategy);
     } catch (const std::exception& e) {
@@ -129,19 +169,19 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
     }
 }
 
-template <class S, kernel K>
+template <strategy S, kernel K>
 void add_one(const K& k, std::uint64_t n, unsigned workers) {
     const auto& o = current_options();
-    const double slow = o.slow && o.slow->kernel == K::name ? o.slow->fraction : 0.0;
+    const double slow = o.slow && (o.slow->kernel == K::name || o.slow->kernel == "*") ? o.slow->fraction : 0.0;
     const std::string name = std::string(K::name) + "/" + std::string(S::name) + "/workers:" +
                              std::to_string(workers) + "/n:" + std::to_string(n);
-    auto* b = benchmark::RegisterBenchmark(name.c_str(), [k, n, workers, slow](benchmark::State& state) {
+    auto* b = register_benchmark(name, [k, n, workers, slow](benchmark::State& state) {
         measure<S>(state, k, n, workers, slow);
     });
     b->UseRealTime();
 }
 
-template <kernel K, class... S>
+template <kernel K, strategy... S>
 void add_all(const K& k, const sizes& s, strategy_list<S...>) {
     for (const std::uint64_t n : s.of(current_options().sweep)) {
         // Sequential comes first at each n: later strategies read its time as their baseline.
@@ -161,6 +201,7 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
 
 // Registers kernel k under every strategy in Strategies at every size of the current profile.
 template <class Strategies, kernel K>
+    requires all_strategies_in<Strategies>
 void add_kernel(const K& k, const sizes& s) {
     const auto& o = current_options();
     if (o.wrong_total && *o.wrong_total == K::name) {

@@ -109,6 +109,29 @@ elseif(CASE STREQUAL "bad_profile")
     message(FATAL_ERROR "unclear message: ${stderr}")
   endif()
 
+elseif(CASE STREQUAL "bad_values")
+  # Each bad value: status 2, nothing on stdout, and one line on stderr that says what is wrong.
+  function(refused pattern)
+    execute_process(COMMAND "${BENCH}" ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
+    string(REGEX MATCHALL "\n" newlines "${err}")
+    list(LENGTH newlines lines)
+    if(NOT rc EQUAL 2 OR NOT out STREQUAL "" OR NOT lines EQUAL 1 OR NOT err MATCHES "${pattern}")
+      message(FATAL_ERROR "${ARGN}: exit ${rc}, expected 2 and one line matching '${pattern}'\n"
+                          "stdout:\n${out}\nstderr:\n${err}")
+    endif()
+  endfunction()
+  refused("--benchmark_repetitions: '0' is not a repetition count" --benchmark_repetitions=0)
+  refused("--benchmark_repetitions: '-1' is not a repetition count" --benchmark_repetitions=-1)
+  refused("--benchmark_repetitions: 'abc' is not a repetition count" --benchmark_repetitions=abc)
+  refused("--benchmark_min_time: 'abc' is not a number of seconds" --benchmark_min_time=abc)
+  refused("--benchmark_min_time: '-1' is not a number of seconds" --benchmark_min_time=-1)
+  refused("--benchmark_min_warmup_time: '1s' is not a number of seconds" --benchmark_min_warmup_time=1s)
+  refused("--parbench_workers: 1 is given twice" --parbench_workers=1,1)
+  refused("--parbench_workers: 2 is given twice" --parbench_workers=2,1,2)
+  set(ENV{BENCHMARK_REPETITIONS} -1)  # the library's default for --benchmark_repetitions
+  refused("BENCHMARK_REPETITIONS: '-1' is not a repetition count" --benchmark_filter=^count/)
+  unset(ENV{BENCHMARK_REPETITIONS})
+
 elseif(CASE STREQUAL "no_match")
   run_bench(FALSE --benchmark_filter=^no_such_kernel/)
   if(NOT stderr MATCHES "no benchmark matched")
@@ -141,8 +164,8 @@ elseif(CASE STREQUAL "overhead_ipc")
   message(STATUS "ok: ${ping_pongs} ping-pongs, ${transfers} transfers")
 
 elseif(CASE STREQUAL "overhead")
-  # Every overhead/ benchmark of bench/overhead.cpp (ping_pong and ipc have their own case) runs clean and
-  # reports its per-operation counter; idle ones their CPU share, with every pool child inside the measurement.
+  # Every start, dispatch, dispatch_work, contention and idle benchmark (ping_pong and ipc have their own case)
+  # runs clean and reports its per-operation counter; idle ones their CPU share, with every pool child inside the measurement.
   run_bench(TRUE --parbench_profile=quick
             "--benchmark_filter=^overhead/(start|dispatch|dispatch_work|contention|idle)/" ${json_out})
   read_json()
