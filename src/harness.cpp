@@ -38,15 +38,6 @@ const std::vector<unsigned>& workers_in_force() {
     return w;
 }
 
-double min_time_for(profile p) {
-    switch (p) {
-        case profile::quick: return 0.04;
-        case profile::normal: return 0.2;
-        case profile::full: return 0.5;
-    }
-    return 0.1;
-}
-
 void note_error() { g_error.store(true); }
 bool any_error() { return g_error.load(); }
 

@@ -40,9 +40,6 @@ struct strategy_list {};
 // The worker counts this run uses: --parbench_workers, or the sweep.
 [[nodiscard]] const std::vector<unsigned>& workers_in_force();
 
-// How long one iteration of a benchmark should at least run, per profile, unless --benchmark_min_time is given.
-[[nodiscard]] double min_time_for(profile p);
-
 void note_error();
 [[nodiscard]] bool any_error();
 

@@ -3,6 +3,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 #include <string>
@@ -12,6 +14,7 @@
 #include "machine.hpp"
 #include "options.hpp"
 #include "parbench/peers.hpp"
+#include "progress.hpp"
 #include "parbench/version.hpp"
 
 namespace {
@@ -41,13 +44,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_parallel: %s\n", e.what());
         return 2;
     }
-    // The profile's min time goes in as a flag rather than per benchmark: Benchmark::MinTime() would put
-    // "/min_time:..." into every name, and names are the key reports and CI history match on.
-    std::string min_time = "--benchmark_min_time=" + std::to_string(pb::min_time_for(pb::current_options().sweep));
+    // The profile's min time and repetitions go in as flags rather than per benchmark: Benchmark::MinTime() would
+    // put "/min_time:..." into every name, and names are the key reports and CI history match on.
+    std::vector<std::string> profile_flags = pb::profile_flags(pb::current_options());
     std::vector<char*> args;
-    args.reserve(static_cast<std::size_t>(argc) + 2);
+    args.reserve(static_cast<std::size_t>(argc) + profile_flags.size() + 1);
     args.push_back(argv[0]);
-    if (!pb::current_options().min_time_given) args.push_back(min_time.data());
+    for (std::string& f : profile_flags) args.push_back(f.data());
     for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
     args.push_back(nullptr);
     argc = static_cast<int>(args.size()) - 1;
@@ -72,8 +75,22 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_parallel: %s\n", e.what());
         return 2;
     }
-    const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+    if (o.list_only) {
+        const std::size_t listed = benchmark::RunSpecifiedBenchmarks();
+        benchmark::Shutdown();
+        return listed == 0 ? 1 : 0;
+    }
+    pb::warn_about_noise(stderr, PARBENCH_BUILD_TYPE);
+    pb::run_settings settings;
+    settings.progress = ::isatty(STDERR_FILENO) == 1;
+    settings.compact = pb::profile_repeats(o);
+    settings.out_path = o.out_path;
+    settings.out_format = o.out_format;
+    if (settings.progress) settings.planned = pb::planned_benchmarks();
+    pb::run_reporter reporter(std::move(settings));
+    const std::size_t ran = benchmark::RunSpecifiedBenchmarks(reporter.display(), reporter.file());
     benchmark::Shutdown();
+    if (ran != 0) reporter.print_summary(stderr, pb::next_command(o));
     if (ran == 0) {
         std::fprintf(stderr, "bench_parallel: no benchmark matched --benchmark_filter='%s'\n",
                      benchmark::GetBenchmarkFilter().c_str());

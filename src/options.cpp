@@ -2,6 +2,7 @@
 
 #include <charconv>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 #include "parbench/error.hpp"
@@ -70,12 +71,52 @@ std::string_view to_string(profile p) noexcept {
     return "default";
 }
 
+precision precision_of(profile p) noexcept {
+    switch (p) {
+        case profile::quick: return {0.04, 1};
+        case profile::normal: return {0.2, 1};
+        case profile::full: return {0.5, 1};
+    }
+    return {};
+}
+
+bool profile_repeats(const options& o) {
+    return !o.repetitions_given && !o.min_time_given && precision_of(o.sweep).repetitions > 1;
+}
+
+std::vector<std::string> profile_flags(const options& o) {
+    const precision p = precision_of(o.sweep);
+    std::vector<std::string> flags;
+    if (!o.min_time_given) flags.push_back("--benchmark_min_time=" + std::to_string(p.min_time));
+    if (profile_repeats(o)) {
+        flags.push_back("--benchmark_repetitions=" + std::to_string(p.repetitions));
+        if (!o.aggregates_given) flags.emplace_back("--benchmark_display_aggregates_only=true");
+    }
+    return flags;
+}
+
+std::string next_command(const options& o) {
+    if (o.out_path.empty() || o.out_format != "json") return {};
+    const std::filesystem::path json = o.out_path;
+    const std::filesystem::path report = json.parent_path() / "report.md";
+    return "/usr/bin/python3 " + (std::filesystem::path(PARBENCH_SOURCE_DIR) / "tools" / "parbench-report").string() +
+           " --out " + report.string() + " " + json.string();
+}
+
 options parse_options(int& argc, char** argv) {
     options o;
     int kept = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
         if (starts_with(arg, "--benchmark_min_time")) o.min_time_given = true;
+        if (starts_with(arg, "--benchmark_repetitions")) o.repetitions_given = true;
+        if (starts_with(arg, "--benchmark_display_aggregates_only") ||
+            starts_with(arg, "--benchmark_report_aggregates_only"))
+            o.aggregates_given = true;
+        if (arg == "--benchmark_list_tests" || arg == "--benchmark_list_tests=true" || arg == "--benchmark_list_tests=1")
+            o.list_only = true;
+        if (auto v = value_of(arg, "--benchmark_out")) o.out_path = std::string(*v);
+        if (auto v = value_of(arg, "--benchmark_out_format")) o.out_format = std::string(*v);
         if (!starts_with(arg, "--parbench_")) {
             argv[kept++] = argv[i];
             continue;
