@@ -391,7 +391,8 @@ PARBENCH_FAMILY(50, overhead) {
     add_start();
     // The quick profile sizes dispatch_work to the break-even question alone: all CPUs busy.
     const std::vector<unsigned> hw{hardware_threads()};
-    const auto& work_workers = current_options().sweep == profile::quick && !current_options().workers ? hw : w;
+    const auto& work_workers =
+        current_options().sweep == profile::quick && !current_options().workers ? hw : workers_up_to_cpus();
     add_all_dispatch(all{}, w, work_workers);
     add_contention<one_atomic_ops, same_line_ops, padded_ops, mutex_ops, shared_ptr_ops>(w);
     add_all_idle(all{});

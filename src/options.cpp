@@ -73,9 +73,11 @@ std::string_view to_string(profile p) noexcept {
 
 precision precision_of(profile p) noexcept {
     switch (p) {
-        case profile::quick: return {0.04, 1};
-        case profile::normal: return {0.2, 1};
-        case profile::full: return {0.5, 1};
+        // quick: one short repetition per benchmark, a smoke run. default: three repetitions, enough for a median
+        // and a spread within five minutes on 2 CPUs (docs/results.md, "Whole run"). full: five longer ones.
+        case profile::quick: return {0.02, 1};
+        case profile::normal: return {0.05, 3};
+        case profile::full: return {0.2, 5};
     }
     return {};
 }
@@ -142,13 +144,17 @@ void print_help() {
         "bench_parallel: how the ways of running work in parallel compare on this machine.\n"
         "\n"
         "parbench flags:\n"
-        "  --parbench_profile=quick|default|full  sweep size: quick (CI smoke, < 1 min on 2 cores),\n"
-        "                                         default (a person's run, minutes), full (long)\n"
+        "  --parbench_profile=quick|default|full  sweep and precision: quick (a smoke run, < 45 s on 2 cores,\n"
+        "                                         one repetition), default (a person's run, < 5 min on 2 cores,\n"
+        "                                         3 repetitions: median and cv), full (long, 5 repetitions)\n"
         "  --parbench_workers=W[,W...]            worker counts instead of the machine-sized sweep\n"
         "  --parbench_test_wrong_total=KERNEL     test knob: KERNEL drops its last element (the run must error)\n"
         "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL takes (1+F) times as long\n"
         "\n"
         "Names are <kernel>/<strategy>/workers:<W>/n:<N>/real_time; select with --benchmark_filter=REGEX.\n"
+        "Runs with more workers than CPUs are labelled oversubscribed; repetitions whose times spread more\n"
+        "than 5% (cv) are labelled noisy. rss_at_start is the resident size each benchmark started from.\n"
+        "On a terminal, stderr shows a progress line; every run ends with a summary there.\n"
         "The exit status is non-zero if any run errored (wrong total, failed worker) or a flag is unknown.\n"
         "\n"
         "Google Benchmark flags:");

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <fstream>
+#include <iterator>
 #include <optional>
 #include <sstream>
 #include <string_view>
@@ -151,6 +152,9 @@ struct run_reporter::state {
                                                                 benchmark::Counter::kDefaults,
                                                                 benchmark::Counter::OneK::kIs1024);
             if (is_noisy) add_label(x.report_label, "noisy");
+            // The cv of a counter whose mean is 0 is 0/0; Google Benchmark would write NaN, which is not JSON.
+            for (auto it = x.counters.begin(); it != x.counters.end();)
+                it = std::isfinite(it->second.value) ? std::next(it) : x.counters.erase(it);
         }
         if (r == role::file || file == nullptr) record(name, out, is_noisy);
         if (r == role::display) {
