@@ -44,7 +44,7 @@ def tool(name):
     return os.path.join(TOOLS, name)
 
 
-def run(cmd, cwd=None, env=None, timeout=300):
+def run(cmd, cwd=None, env=None, timeout=600):
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -140,12 +140,29 @@ class RefusalTests(ToolTestCase):
 class ReportTests(ToolTestCase):
     requires = ("matplotlib",)
 
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="parbench-report-test-")
+        cls.reports = {}  # the same inputs give the same report: drawn once, read by every test that wants it
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared, True)
+
     def write_report(self, *inputs, extra=(), env=None):
-        out = os.path.join(self.tmp, "out", "report.md")
+        key = (inputs, tuple(extra))
+        if env is None and key in self.reports:
+            return self.reports[key]
+        base = self.tmp if env is not None else os.path.join(self.shared, str(len(self.reports)))
+        out = os.path.join(base, "out", "report.md")
+        os.makedirs(base, exist_ok=True)
         r = run([tool("parbench-report"), "--out", out, *extra, *map(fixture, inputs)], env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
         with open(out, encoding="utf-8") as f:
-            return f.read(), os.path.dirname(out), r
+            result = f.read(), os.path.dirname(out), r
+        if env is None:
+            self.reports[key] = result
+        return result
 
     def test_markdown_and_pngs(self):
         text, out_dir, _ = self.write_report("run_reps.json", "cpython_ref.json")
@@ -444,7 +461,8 @@ class CompareTests(ToolTestCase):
 
     def test_new_missing_and_errored_sections(self):
         r = self.compare("ab_base.json", "ab_head_changes.json")
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)  # incomplete: errored and missing in head
+        self.assertIn("**Result: incomplete**", r.stdout)
         base, head = raw_samples(fixture("ab_base.json")), raw_samples(fixture("ab_head_changes.json"))
         errored = raw_errored(fixture("ab_head_changes.json"))
         head_names = set(head) | errored
@@ -458,6 +476,7 @@ class CompareTests(ToolTestCase):
         for leaked in sentinel_texts():
             self.assertNotIn(leaked, r.stdout)
         self.assertEqual(self.compare("ab_base.json", "ab_head_changes.json", "--strict").returncode, 1)
+        self.assertEqual(self.compare("ab_base.json", "ab_head_changes.json", "--allow-incomplete").returncode, 0)
 
     def test_too_few_repetitions_is_an_input_error(self):
         r = self.compare("single_rep.json", "single_rep.json")
@@ -636,8 +655,17 @@ class AbBenchTests(ToolTestCase):
 
     def test_errored_head_is_reported_not_compared(self):
         r, out = self.fake_ab("--rounds", "3", "--head-flags=--fake_error=count/threads")
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.returncode, 3, r.stderr)  # incomplete, not a pass
         self.assertIn("count/threads/workers:2/n:100000/real_time", md_section(r.stdout, "Errored benchmarks"))
+        self.assertIn("INCOMPLETE", r.stderr)
+        r, out = self.fake_ab("--rounds", "3", "--allow-incomplete", "--head-flags=--fake_error=count/threads")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_every_head_benchmark_errored_is_not_a_pass(self):
+        r, _ = self.fake_ab("--rounds", "2", "--bench-flags=--benchmark_filter=^count/",
+                            "--head-flags=--fake_error=count/")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("**Result: nothing compared**", r.stdout)
 
     def test_usage_errors(self):
         for args in ([], ["only-one"], ["a", "b", "--rounds", "0"], ["a", "b", "--bogus"], ["a", "b", "--rounds"]):
