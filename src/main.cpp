@@ -7,15 +7,24 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "harness.hpp"
+#include "interrupt.hpp"
 #include "machine.hpp"
 #include "options.hpp"
 #include "parbench/peers.hpp"
 #include "progress.hpp"
 #include "parbench/version.hpp"
+
+// Google Benchmark 1.7.1 keeps its flags in exported globals that its header does not declare; the final values
+// (command line over environment) say whether, and in which format, to write --benchmark_out.
+namespace benchmark {
+extern std::string FLAGS_benchmark_out;
+extern std::string FLAGS_benchmark_out_format;
+}  // namespace benchmark
 
 namespace {
 
@@ -84,12 +93,26 @@ int main(int argc, char** argv) {
     pb::run_settings settings;
     settings.progress = ::isatty(STDERR_FILENO) == 1;
     settings.compact = pb::profile_repeats(o);
-    settings.out_path = o.out_path;
-    settings.out_format = o.out_format;
+    settings.out_path = benchmark::FLAGS_benchmark_out;
+    settings.out_format = benchmark::FLAGS_benchmark_out_format;
     if (settings.progress) settings.planned = pb::planned_benchmarks();
+    // The interrupt reporters outside (they drop what a stop cut short), the run reporter inside them.
     pb::run_reporter reporter(std::move(settings));
-    const std::size_t ran = benchmark::RunSpecifiedBenchmarks(reporter.display(), reporter.file());
+    namespace interrupt = pb::interrupt;
+    interrupt::install();
+    interrupt::display_reporter display(*reporter.display());
+    std::unique_ptr<interrupt::file_reporter> file;
+    if (reporter.file() != nullptr)
+        file = std::make_unique<interrupt::file_reporter>(*reporter.file(), benchmark::FLAGS_benchmark_out_format);
+    const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&display, file.get());
     benchmark::Shutdown();
+    if (const int sig = interrupt::requested(); sig != 0) {
+        const std::size_t kept = file ? file->finished() : display.finished();
+        std::fprintf(stderr, "bench_parallel: interrupted by %s after %zu finished benchmark%s%s%s\n",
+                     interrupt::signal_name(sig).c_str(), kept, kept == 1 ? "" : "s", file ? ", kept in " : "",
+                     file ? benchmark::FLAGS_benchmark_out.c_str() : "");
+        return 128 + sig;
+    }
     if (ran != 0) reporter.print_summary(stderr, pb::next_command(o));
     if (ran == 0) {
         std::fprintf(stderr, "bench_parallel: no benchmark matched --benchmark_filter='%s'\n",
