@@ -201,7 +201,7 @@ void print_help() {
         "                                         3 repetitions: median and cv), full (long, 5 repetitions)\n"
         "  --parbench_workers=W[,W...]            worker counts instead of the machine-sized sweep\n"
         "  --parbench_test_wrong_total=KERNEL     test knob: KERNEL drops its last element (the run must error)\n"
-        "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL takes (1+F) times as long\n"
+        "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL (* for every kernel) takes (1+F) times as long\n"
         "\n"
         "Names are <kernel>/<strategy>/workers:<W>/n:<N>/real_time; select with --benchmark_filter=REGEX.\n"
         "Runs with more workers than CPUs are labelled oversubscribed; repetitions whose times spread more\n"

@@ -1,18 +1,18 @@
 #pragma once
-// random_max: the max of n random doubles in [0, 1) (seed 002). Element i's value is splitmix64(i + key * 2^40), so
-// the total is the same however [0, n) is cut, and keys give disjoint streams for n < 2^40 (key 0 is plain
-// splitmix64(i), which tools/cpython_reference.py computes too). Like the seed's list comprehension, each chunk materialises its values
-// into a buffer before taking the max: the allocation and the memory traffic are part of the work. The buffer is
-// fresh pages mapped for the chunk and unmapped after it, so every strategy pays one page fault per page of values
-// however [0, n) is cut (malloc would reuse small buffers and map large ones anew, so faults would follow the
-// chunk size), and no buffer outlives the run. Peak RSS shows the materialised values.
+// random_max: the max of n random doubles in [0, 1) (seed 002 in docs/seeds.md). Element i's value is splitmix64(i +
+// key * 2^40), so the total is the same however [0, n) is cut, and keys give disjoint streams for n < 2^40 (key 0 is
+// plain splitmix64(i), which tools/cpython_reference.py computes too). Like the seed's list comprehension, each chunk
+// materialises its values into a buffer before taking the max: the allocation and the memory traffic are part of the
+// work. The buffer is fresh pages mapped for the chunk and unmapped after it, so every strategy pays one page fault
+// per page of values however [0, n) is cut (malloc would reuse small buffers and map large ones anew, so faults would
+// follow the chunk size), and no buffer outlives the run. Peak RSS shows the materialised values.
 
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
 
 #include "../chunk.hpp"
-#include "../detail/blocking.hpp"
+#include "../blocking.hpp"
 #include "../detail/shm.hpp"
 #include "../detail/splitmix.hpp"
 
@@ -31,7 +31,7 @@ struct random_max {
         if (c.empty()) return 0.0;
         const detail::private_mapping buffer(c.size() * sizeof(double));
         double* const values = static_cast<double*>(buffer.data());
-        detail::in_slices(c, [&](chunk s) {
+        in_slices(c, [&](chunk s) {
             for (std::uint64_t i = s.begin; i < s.end; ++i) values[i - c.begin] = value(i);
         });
         return *std::max_element(values, values + c.size());
