@@ -1,17 +1,12 @@
 #pragma once
-// The strategies of the benchmark matrix. Adding a strategy to every kernel, worker count and size is one entry
-// here (plus its line in test/strategies.hpp for the equality tests).
+// The strategies of the benchmark matrix: every strategy parbench has (parbench::all_strategies, where a new
+// strategy is one entry), peers included.
 
 #include "harness.hpp"
-#include "parbench/peers.hpp"
+#include "parbench/parbench.hpp"
 
 namespace parbench::bench {
 
-namespace s = parbench::strategies;
-
-// with_peers appends openmp and tbb where the build has them.
-using all = with_peers<strategy_list<s::sequential, s::single_thread, s::threads, s::thread_pool,
-                                     s::thread_pool_condvar, s::processes_pipe, s::processes_shm, s::process_pool,
-                                     s::process_pool_executor, s::gil_threads>>;
+using all = rebind_list<all_strategies, strategy_list>;
 
 }  // namespace parbench::bench
