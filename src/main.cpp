@@ -113,7 +113,9 @@ int main(int argc, char** argv) {
                      file ? benchmark::FLAGS_benchmark_out.c_str() : "");
         return 128 + sig;
     }
-    if (ran != 0) reporter.print_summary(stderr, pb::next_command(o));
+    if (ran != 0)
+        reporter.print_summary(stderr,
+                               pb::next_command(benchmark::FLAGS_benchmark_out, benchmark::FLAGS_benchmark_out_format));
     if (ran == 0) {
         std::fprintf(stderr, "bench_parallel: no benchmark matched --benchmark_filter='%s'\n",
                      benchmark::GetBenchmarkFilter().c_str());
