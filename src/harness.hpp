@@ -141,6 +141,22 @@ void add_one(const K& k, std::uint64_t n, unsigned workers) {
     b->UseRealTime();
 }
 
+// Says once per strategy that W workers and above are not registered, and why.
+void note_unavailable(std::string_view strategy, unsigned workers, const std::string& why);
+
+// A strategy with fewer workers than the sweep asks for (mpi: its job's ranks) says so with
+// available_workers() and unavailable_reason(); W above that is not registered.
+template <class S>
+bool available(unsigned workers) {
+    if constexpr (requires { S::available_workers(); }) {
+        if (workers <= S::available_workers()) return true;
+        note_unavailable(S::name, workers, S::unavailable_reason());
+        return false;
+    } else {
+        return true;
+    }
+}
+
 template <kernel K, class... S>
 void add_all(const K& k, const sizes& s, strategy_list<S...>) {
     for (const std::uint64_t n : s.of(current_options().sweep)) {
@@ -148,8 +164,9 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
         (
             [&] {
                 if constexpr (S::sweeps_workers) {
-                    for (const unsigned w : workers_in_force()) add_one<S>(k, n, w);
-                } else {
+                    for (const unsigned w : workers_in_force())
+                        if (available<S>(w)) add_one<S>(k, n, w);
+                } else if (available<S>(1)) {
                     add_one<S>(k, n, 1);
                 }
             }(),

@@ -10,6 +10,7 @@
 
 #include "harness.hpp"
 #include "machine.hpp"
+#include "mpi_job.hpp"
 #include "options.hpp"
 #include "parbench/peers.hpp"
 #include "parbench/version.hpp"
@@ -31,9 +32,7 @@ std::string compiler() {
 #endif
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     namespace pb = parbench::bench;
     try {
         pb::set_current_options(pb::parse_options(argc, argv));
@@ -84,4 +83,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    parbench::bench::mpi_job mpi(argc, argv);  // under mpirun, ranks other than 0 serve rank 0
+    if (!mpi.is_root()) return mpi.serve();
+    return mpi.finish(run(argc, argv));
 }
