@@ -7,7 +7,8 @@ runs it, on this machine, with the kernels and totals of parbench's C++ kernels,
 writes the JSON shape of Google Benchmark 1.7.1's JSON reporter, so that a report tool
 can put CPython beside C++.
 
-Standard library only; runs under any CPython 3.8+.
+Standard library only (and tools/parbench/schema.py, the JSON format the readers share, which
+is standard library only too); runs under any CPython 3.8+.
 
 Kernels (one chunk [begin, end) of a range [0, n) per worker):
   count                  a while loop incrementing a local counter (seed 001); total n
@@ -59,10 +60,11 @@ import platform
 import random
 import re
 import socket
-import statistics
 import sys
 import threading
 import time
+
+from parbench import schema  # standard library only, like this script (tools/parbench/schema.py)
 
 MASK64 = (1 << 64) - 1
 TWO_POW_MINUS_53 = 2.0 ** -53
@@ -70,7 +72,6 @@ RANDOM_MAX_BLOCK = 5_000_000  # seed 002's list length
 FAULT_EXIT_CODE = 3
 MAX_ITERATIONS = 1_000_000_000
 TIME_UNIT = "ms"
-TIME_UNIT_PER_SECOND = 1e3
 
 
 # ---------------------------------------------------------------- kernels
@@ -537,74 +538,14 @@ def measure(strategy, expected, min_time, iterations=None):
         iters = min(MAX_ITERATIONS, max(int(round(multiplier * iters)), iters + 1))
 
 
-def base_entry(bench, family, instance, repetitions):
-    return collections.OrderedDict([
-        ("name", bench.name), ("family_index", family),
-        ("per_family_instance_index", instance), ("run_name", bench.name),
-        ("run_type", "iteration"), ("repetitions", repetitions),
-    ])
-
-
 def iteration_entry(bench, family, instance, repetitions, index, iters, real, cpu):
-    entry = base_entry(bench, family, instance, repetitions)
-    entry["repetition_index"] = index
-    entry["threads"] = 1
-    entry["iterations"] = iters
-    entry["real_time"] = real / iters * TIME_UNIT_PER_SECOND
-    entry["cpu_time"] = cpu / iters * TIME_UNIT_PER_SECOND
-    entry["time_unit"] = TIME_UNIT
-    entry["items_per_second"] = bench.n * iters / real if real > 0 else 0.0
-    return entry
+    counters = {"items_per_second": bench.n * iters / real if real > 0 else 0.0}
+    return schema.iteration_entry(bench.name, family, instance, repetitions, index, iters, real, cpu,
+                                  TIME_UNIT, counters)
 
 
 def error_entry(bench, family, instance, repetitions, index, iters, message):
-    """GB's SkipWithError shape: error fields, zero times, no counters."""
-    entry = base_entry(bench, family, instance, repetitions)
-    entry["repetition_index"] = index
-    entry["threads"] = 1
-    entry["error_occurred"] = True
-    entry["error_message"] = message
-    entry["iterations"] = iters
-    entry["real_time"] = 0.0
-    entry["cpu_time"] = 0.0
-    entry["time_unit"] = TIME_UNIT
-    return entry
-
-
-def aggregate_entries(runs):
-    """mean, median, stddev, cv over the non-error repetitions, as GB 1.7.1 does."""
-    ok = [r for r in runs if not r.get("error_occurred")]
-    if len(ok) < 2:
-        return []
-
-    def stddev(v):
-        return statistics.stdev(v) if len(v) > 1 else 0.0
-
-    def cv(v):
-        mean = statistics.mean(v)
-        return stddev(v) / mean if mean else 0.0
-
-    stats = [("mean", "time", statistics.mean), ("median", "time", statistics.median),
-             ("stddev", "time", stddev), ("cv", "percentage", cv)]
-    entries = []
-    for name, unit, fn in stats:
-        first = runs[0]
-        entry = collections.OrderedDict()
-        entry["name"] = first["run_name"] + "_" + name
-        for key in ("family_index", "per_family_instance_index", "run_name"):
-            entry[key] = first[key]
-        entry["run_type"] = "aggregate"
-        entry["repetitions"] = first["repetitions"]
-        entry["threads"] = 1
-        entry["aggregate_name"] = name
-        entry["aggregate_unit"] = unit
-        entry["iterations"] = len(runs)
-        for key in ("real_time", "cpu_time"):
-            entry[key] = fn([r[key] for r in ok])
-        entry["time_unit"] = TIME_UNIT
-        entry["items_per_second"] = fn([r["items_per_second"] for r in ok])
-        entries.append(entry)
-    return entries
+    return schema.error_entry(bench.name, family, instance, repetitions, index, iters, message, TIME_UNIT)
 
 
 class BenchmarkRun:
@@ -645,7 +586,7 @@ class BenchmarkRun:
 
     def entries(self):
         runs = sorted(self.runs, key=lambda r: r["repetition_index"])
-        return runs + aggregate_entries(runs)
+        return runs + schema.aggregate_entries(runs, ["items_per_second"])
 
 
 def schedule(runners, repetitions, interleave):
@@ -801,6 +742,7 @@ def family_indices(benches):
 
 
 def write_json(document, path):
+    schema.check_document(document, path or "<stdout>")  # what the readers will check, checked before writing
     text = json.dumps(document, indent=2) + "\n"
     if path is None or path == "-":
         sys.stdout.write(text)

@@ -5,12 +5,11 @@ Run: /usr/bin/python3 test/tools/test_tools.py [TestClass ...]   (ctest runs one
 Exit status 77 means skipped: a module the selected tests need (scipy, matplotlib) is missing.
 
 The tools run as subprocesses, exactly as a user or CI runs them; the pure functions (crossover, tally,
-worsening) are also tested directly by loading the tool scripts as modules. Expected values are computed from
-the fixtures' own numbers, not copied from a tool's output.
+worsening) are also tested directly by importing the tools' package, tools/parbench (ctest puts tools/ on
+PYTHONPATH; by hand: PYTHONPATH=tools /usr/bin/python3 test/tools/test_tools.py). Expected values are computed
+from the fixtures' own numbers, not copied from a tool's output.
 """
 
-import importlib.machinery
-import importlib.util
 import json
 import math
 import os
@@ -31,10 +30,10 @@ FAKE_BENCH = os.path.join(HERE, "fake_bench_parallel.py")
 UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 BAD_INPUTS = ("empty.json", "not_json.json", "not_gb.json")
 
-sys.path.insert(0, TOOLS)
 sys.path.insert(0, FIXTURES)
 import make_fixtures  # noqa: E402  (sentinels and the regressed benchmark's name)
-import parbench_gb as gb  # noqa: E402
+from parbench import markdown, stats  # noqa: E402
+from parbench import model as gb  # noqa: E402
 
 
 def fixture(name):
@@ -47,15 +46,6 @@ def tool(name):
 
 def run(cmd, cwd=None, env=None, timeout=300):
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
-
-
-def load_tool(name):
-    """Import a tool script (no .py suffix) as a module to test its functions."""
-    loader = importlib.machinery.SourceFileLoader(name.replace("-", "_"), tool(name))
-    spec = importlib.util.spec_from_loader(loader.name, loader)
-    module = importlib.util.module_from_spec(spec)
-    loader.exec_module(module)
-    return module
 
 
 def raw_samples(path):
@@ -78,7 +68,7 @@ def sentinel_texts():
     """Ways a leaked sentinel number could be printed (raw, rounded, or formatted by the tools)."""
     texts = set()
     for ns in (make_fixtures.ERROR_SENTINEL_NS, make_fixtures.PARTIAL_SENTINEL_NS):
-        texts |= {gb.format_time_ns(ns).split()[0], f"{ns:.0f}", f"{ns:,.0f}", str(int(ns))}
+        texts |= {markdown.format_time_ns(ns).split()[0], f"{ns:.0f}", f"{ns:,.0f}", str(int(ns))}
     return texts | {"42.4", "21.2"}
 
 
@@ -150,10 +140,6 @@ class RefusalTests(ToolTestCase):
 class ReportTests(ToolTestCase):
     requires = ("matplotlib",)
 
-    @classmethod
-    def setUpClass(cls):
-        cls.report = load_tool("parbench-report")
-
     def write_report(self, *inputs, extra=(), env=None):
         out = os.path.join(self.tmp, "out", "report.md")
         r = run([tool("parbench-report"), "--out", out, *extra, *map(fixture, inputs)], env=env)
@@ -187,7 +173,7 @@ class ReportTests(ToolTestCase):
             cells = [c.strip() for c in row.strip("|").split("|")]
             header = [c.strip().rstrip("†") for c in table.strip().splitlines()[0].strip("|").split("|")]
             cell = cells[header.index(str(kid.workers))]
-            self.assertEqual(cell, f"{gb.format_time_ns(median)} · {self.report.format_speedup(seq / median)}")
+            self.assertEqual(cell, f"{markdown.format_time_ns(median)} · {markdown.format_speedup(seq / median)}")
 
     def test_oversubscribed_columns_marked(self):
         text, _, _ = self.write_report("run_reps.json")
@@ -240,7 +226,7 @@ class ReportTests(ToolTestCase):
             self.assertIsNone(gb.parse_kernel_name(other), other)
 
     def test_crossover_interpolation(self):
-        cross = self.report.find_crossover
+        cross = stats.find_crossover
         # ratio = (n / 1000) ** -0.30103 is a straight line in log-log space: exact crossover at n = 1000.
         exact = cross([(100, 2.0), (10_000, 0.5)])
         self.assertEqual(exact.kind, "between")
@@ -282,7 +268,7 @@ class ReportTests(ToolTestCase):
             c.samples.append(gb.Sample((0, rnd), tc, {}))
         c.errors.append(((0, 3), "wrong total"))     # errored: never a winner although fastest
         solo.samples.append(gb.Sample((1, 0), 1, {}))  # alone in its round: no contest
-        wins, rounds = self.report.winner_tally({"A": a, "B": b, "C": c, "S": solo})
+        wins, rounds = stats.winner_tally({"A": a, "B": b, "C": c, "S": solo})
         self.assertEqual((wins, rounds), (Counter({"A": 2, "B": 1}), 3))
 
     def test_tally_in_report_matches_fixture(self):
@@ -343,7 +329,7 @@ class ReportTests(ToolTestCase):
             medians = {e["run_name"]: e["real_time"] * UNIT_NS[e["time_unit"]] for e in json.load(f)["benchmarks"]
                        if e.get("aggregate_name") == "median"}
         name = "count/threads/workers:2/n:1000000/real_time"
-        self.assertIn(gb.format_time_ns(medians[name]), md_section(text, "count, n = 1,000,000"))
+        self.assertIn(markdown.format_time_ns(medians[name]), md_section(text, "count, n = 1,000,000"))
         self.assertNotIn("Winner tally", text)  # no per-repetition data, no tally
 
 
@@ -457,7 +443,7 @@ class CompareTests(ToolTestCase):
             self.assertIn(text, h.stdout)
 
     def test_worse_by(self):
-        compare = load_tool("parbench-compare")
+        compare = stats
         self.assertAlmostEqual(compare.worse_by(100.0, 120.0, higher_is_better=False), 0.20)
         self.assertAlmostEqual(compare.worse_by(2.0, 1.6, higher_is_better=True), 0.20)
         self.assertAlmostEqual(compare.worse_by(100.0, 80.0, higher_is_better=False), -0.20)

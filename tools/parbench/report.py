@@ -1,0 +1,238 @@
+"""parbench-report: Markdown tables, crossovers, winner tallies and PNG plots from bench_parallel JSON.
+
+Usage: parbench-report [--out DIR/report.md] [--plots-dir DIR] [--no-plots] RUN.json [MORE.json ...]
+
+Inputs are Google Benchmark JSON files written by bench_parallel and, optionally, by the CPython reference
+script (strategies named cpython.*). Exit status: 0 report written, 2 usage or input error (a file that is
+not Google Benchmark JSON is refused with a one-line message on stderr), 70 internal error.
+"""
+
+import os
+import sys
+
+from . import cli, model
+from .markdown import format_number, format_speedup, format_time_ns
+from .markdown import table as md_table
+from .model import (SUITE_TITLES, baseline_of, config_label, hardware_threads, index_kernels, is_baseline,
+                    sizes_for, suite_of, suites_in)
+from .stats import crossover_for, speedup, winner_tally
+
+PROG = "parbench-report"
+
+
+def winner_at(cells, suite):
+    """(strategy, workers, median ns) of the fastest usable configuration of a suite at one n."""
+    best = None
+    for (strategy, workers), bench in cells.items():
+        t = bench.median_ns()
+        if suite_of(strategy) == suite and t is not None and (best is None or t < best[2]):
+            best = (strategy, workers, t)
+    return best
+
+
+# --------------------------------------------------------------------------------------------- markdown
+
+def cell_text(cells, strategy, workers):
+    bench = cells.get((strategy, workers))
+    if bench is None:
+        return ""
+    if bench.errored:
+        return "**error**"
+    t = bench.median_ns()
+    if t is None:
+        return ""
+    s = speedup(cells, strategy, workers)
+    return format_time_ns(t) + (f" · {format_speedup(s)}" if s is not None else "")
+
+
+def md_context(run):
+    lines = ["## Inputs", ""]
+    rows = []
+    for path, ctx in zip(run.paths, run.contexts):
+        rows.append([f"`{os.path.basename(path)}`", ctx.get("host_name", "?"), ctx.get("date", "?"),
+                     ctx.get("hardware_threads", ctx.get("num_cpus", "?")), ctx.get("compiler", "?"),
+                     ctx.get("build_type", "?"), ctx.get("parbench_version", "?"),
+                     ctx.get("parbench_profile", "?")])
+    lines += md_table(["file", "host", "date", "hardware threads", "compiler", "build", "parbench",
+                       "profile"], rows)
+    for path, ctx in zip(run.paths, run.contexts):
+        note = model.schema.partial_note(f"`{os.path.basename(path)}`", ctx)
+        if note:
+            lines += ["", f"**Warning:** {note}."]
+    hosts = {str(ctx.get("host_name")) for ctx in run.contexts}
+    if len(hosts) > 1:
+        lines += ["", f"**Warning:** the inputs come from {len(hosts)} different hosts; "
+                      "comparisons across them are not like for like."]
+    return lines + [""]
+
+
+def md_kernel_tables(kernel, by_n, hw):
+    lines = []
+    for n in sorted(by_n):
+        cells = by_n[n]
+        workers = sorted({w for _, w in cells})
+        strategies = sorted({s for s, _ in cells}, key=lambda s: (suite_of(s) != "native", not is_baseline(s), s))
+        header = ["strategy \\ workers"] + [f"{w}†" if hw and w > hw else str(w) for w in workers]
+        rows = [[f"`{s}`"] + [cell_text(cells, s, w) for w in workers] for s in strategies]
+        lines += [f"#### {kernel}, n = {n:,}", ""] + md_table(header, rows) + [""]
+    return lines
+
+
+def md_crossovers(by_n):
+    rows = []
+    configs = sorted({c for cells in by_n.values() for c in cells if not is_baseline(c[0])},
+                     key=lambda c: (suite_of(c[0]) != "native", c[0], c[1]))
+    for strategy, workers in configs:
+        rows.append([f"`{strategy}`", workers, f"`{baseline_of(strategy)}`",
+                     crossover_for(by_n, strategy, workers).text()])
+    if not rows:
+        return []
+    return ["#### Crossover: smallest n at which a strategy beats sequential", "",
+            "Interpolated in log space between the measured sizes; *never* means not at any measured n.",
+            ""] + md_table(["strategy", "workers", "baseline", "crossover n"], rows) + [""]
+
+
+def md_tally(kernel, by_n):
+    rows = []
+    for n in sorted(by_n):
+        for suite in suites_in({n: by_n[n]}):
+            contestants = {config_label(s, w): b for (s, w), b in by_n[n].items() if suite_of(s) == suite}
+            wins, rounds = winner_tally(contestants)
+            if rounds:
+                text = ", ".join(f"`{label}` {count}" for label, count in
+                                 sorted(wins.items(), key=lambda kv: (-kv[1], kv[0])))
+                rows.append([f"{n:,}", SUITE_TITLES[suite], rounds, text])
+    if not rows:
+        return []
+    return ["#### Winner tally: fastest configuration in each repetition", ""] + \
+        md_table(["n", "suite", "repetitions", "wins"], rows) + [""]
+
+
+def recommendation(kernel, by_n, suite):
+    sizes = [n for n in sizes_for(by_n, suite) if winner_at(by_n[n], suite)]
+    if not sizes:
+        return None
+    parts = []
+    for n in dict.fromkeys([sizes[0], sizes[-1]]):
+        strategy, workers, t = winner_at(by_n[n], suite)
+        s = speedup(by_n[n], strategy, workers)
+        gain = "" if is_baseline(strategy) or s is None else f", {format_speedup(s)} over `{baseline_of(strategy)}`"
+        parts.append(f"at n = {n:,} **`{config_label(strategy, workers)}`** wins ({format_time_ns(t)}{gain})")
+    only = " (only one n measured)" if len(sizes) == 1 else ""
+    return f"- **{kernel}** ({SUITE_TITLES[suite]}): " + "; ".join(parts) + only + "."
+
+
+def md_recommendations(kernels, run):
+    hosts = ", ".join(sorted({str(c.get("host_name", "?")) for c in run.contexts}))
+    lines = [f"## Recommendations for this machine ({hosts})", ""]
+    for kernel in sorted(kernels):
+        for suite in suites_in(kernels[kernel]):
+            line = recommendation(kernel, kernels[kernel], suite)
+            if line:
+                lines.append(line)
+    return lines + [""]
+
+
+def md_others(others):
+    rows = []
+    for bench in others:
+        if bench.errored:
+            continue
+        counters = ", ".join(f"{k}={format_number(v)}" for k, v in bench.counters_median().items())
+        rows.append([f"`{bench.name}`", format_time_ns(bench.median_ns()), counters])
+    if not rows:
+        return []
+    return ["## Other benchmarks (overhead, interpreter lock, ...)", "",
+            "Median over repetitions."] + [""] + md_table(["benchmark", "time", "counters"], rows) + [""]
+
+
+def md_errors(run):
+    rows = []
+    for bench in run.benchmarks.values():
+        if bench.errored:
+            total = len(bench.errors) + len(bench.samples)
+            messages = "; ".join(dict.fromkeys(message for _, message in bench.errors))
+            rows.append([f"`{bench.name}`", f"{len(bench.errors)} of {total}", messages])
+    if not rows:
+        return ["## Errored runs", "", "None.", ""]
+    return ["## Errored runs", "",
+            "These runs failed (for example a wrong total); their times are meaningless and appear in no "
+            "table, tally or plot above.", ""] + md_table(["benchmark", "failed repetitions", "error"], rows) + [""]
+
+
+def render_markdown(run, kernels, others, plots, plot_note):
+    hw = hardware_threads(run)
+    lines = ["# parbench report", ""] + md_context(run) + md_recommendations(kernels, run)
+    lines += ["## Kernels", "",
+              "Cells: median time over repetitions · speedup over the suite's sequential loop at the same n. "
+              + (f"† marks more workers than the {hw} hardware threads (oversubscribed). " if hw else "")
+              + "**error**: failed run (see *Errored runs*).", ""]
+    for kernel in sorted(kernels):
+        by_n = kernels[kernel]
+        lines += [f"### {kernel}", ""]
+        lines += [f"![{title}]({path})" for title, path in plots.get(kernel, [])]
+        lines += [""] if plots.get(kernel) else []
+        lines += md_kernel_tables(kernel, by_n, hw) + md_crossovers(by_n) + md_tally(kernel, by_n)
+    lines += md_others(others) + md_errors(run)
+    if plot_note:
+        lines += ["## Plots", "", plot_note, ""]
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------- main
+
+def parse_args(argv):
+    p = cli.ArgumentParser(
+        prog=PROG,
+        description="Markdown tables (time and speedup per kernel, strategy, workers and n), crossover n, "
+                    "winner tallies, a recommendation per kernel and PNG plots from bench_parallel JSON.",
+        epilog="Exit status: 0 report written; 2 usage error or an input that is not Google Benchmark JSON "
+               "(one line on stderr); 70 internal error. Plots need python3-matplotlib; without it the Markdown "
+               "is still written and says the plots were skipped.")
+    p.add_argument("inputs", nargs="+", metavar="JSON",
+                   help="bench_parallel --benchmark_out files, optionally the CPython reference JSON")
+    p.add_argument("--out", metavar="FILE", help="write Markdown here (default: stdout)")
+    p.add_argument("--plots-dir", metavar="DIR", help="write PNGs here (default: the directory of --out; "
+                                                      "without --out and --plots-dir no plots are written)")
+    p.add_argument("--no-plots", action="store_true", help="do not draw plots")
+    return p.parse_args(argv)
+
+
+def make_plots(args, run, kernels):
+    """-> (plots, note for the report or None)."""
+    plots_dir = args.plots_dir or (os.path.dirname(os.path.abspath(args.out)) if args.out else None)
+    if args.no_plots:
+        return {}, "Plots not drawn (--no-plots)."
+    if plots_dir is None:
+        return {}, "Plots not written: pass --out FILE or --plots-dir DIR."
+    md_dir = os.path.dirname(os.path.abspath(args.out)) if args.out else os.getcwd()
+    try:
+        from .plots import write_plots
+        return write_plots(run, kernels, plots_dir, md_dir), None
+    except ImportError:
+        return {}, ("Plots skipped: matplotlib is not available to this Python "
+                    "(on Debian: apt-get install python3-matplotlib).")
+
+
+def main(argv):
+    args = parse_args(argv)
+    run = model.load(args.inputs)
+    if args.out:
+        cli.output_path(args.out)
+    for note in run.partial_notes():
+        cli.warn(PROG, note)
+    kernels, others = index_kernels(run)
+    plots, note = make_plots(args, run, kernels)
+    if note:
+        print(f"{PROG}: {note}", file=sys.stderr)
+    text = render_markdown(run, kernels, others, plots, note) + "\n"
+    if args.out:
+        cli.write_text(args.out, text)
+    else:
+        sys.stdout.write(text)
+    return cli.EXIT_OK
+
+
+def entry_point():
+    """tools/parbench-report."""
+    sys.exit(cli.run(PROG, main))

@@ -1,0 +1,169 @@
+"""The statistics the tools share.
+
+Report: speedup over the suite's baseline, crossover n, winner tally. Gate (parbench-compare, parbench-gate-rates
+and anything else that gates on two runs): the relative worsening of the median, the one-sided Mann-Whitney U
+p-values and the verdict rule. scipy's mannwhitneyu is passed in by the caller, so that this module imports
+without scipy.
+"""
+
+import math
+import statistics
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+from .model import baseline_of
+
+# --------------------------------------------------------------------------------------------- report
+
+
+def speedup(cells, strategy, workers):
+    """Median baseline time / median time at the same kernel and n (None where either is unusable).
+
+    cells: {(strategy, workers): Benchmark} at one kernel and n.
+    """
+    base, this = cells.get((baseline_of(strategy), 1)), cells.get((strategy, workers))
+    t_base = base.median_ns() if base else None
+    t_this = this.median_ns() if this else None
+    if not t_base or not t_this:
+        return None
+    s = t_base / t_this
+    return s if math.isfinite(s) and s > 0 else None
+
+
+@dataclass
+class Crossover:
+    kind: str          # "never" | "below" (faster at the smallest n compared) | "between" | "none" (no data)
+    n: float = None    # crossover n: interpolated for "between", the smallest n for "below"
+    holds: bool = True  # stays faster at every larger n measured
+    n_max: int = None   # largest n compared
+
+    def text(self):
+        if self.kind == "none":
+            return "– (no usable measurement)"
+        if self.kind == "never":
+            return f"never (up to n = {self.n_max:,})"
+        mark = "" if self.holds else " (slower again at a larger n)"
+        if self.kind == "below":
+            return f"≤ {self.n:,} (faster at every n measured)" if self.holds else f"≤ {self.n:,}{mark}"
+        return f"≈ {round(self.n):,}{mark}"
+
+
+def find_crossover(points):
+    """Smallest n at which a strategy beats its baseline, from [(n, time / baseline time)].
+
+    Between the last losing and the first winning measured size, log(ratio) is interpolated linearly in
+    log(n): time that scales like a power of n between two sizes is a straight line on a log-log plot, so
+    this is the point where the two lines of the time-vs-n plot cross.
+    """
+    points = sorted((n, r) for n, r in points if n > 0 and r is not None and 0 < r < math.inf)
+    if not points:
+        return Crossover("none")
+    n_max = points[-1][0]
+    first = next((i for i, (_, r) in enumerate(points) if r < 1.0), None)
+    if first is None:
+        return Crossover("never", n_max=n_max)
+    holds = all(r < 1.0 for _, r in points[first:])
+    if first == 0:
+        return Crossover("below", points[0][0], holds, n_max)
+    (n0, r0), (n1, r1) = points[first - 1], points[first]
+    x0, x1, y0, y1 = math.log(n0), math.log(n1), math.log(r0), math.log(r1)
+    x = x0 + (0.0 - y0) * (x1 - x0) / (y1 - y0)
+    return Crossover("between", math.exp(x), holds, n_max)
+
+
+def crossover_for(by_n, strategy, workers):
+    """Crossover of one configuration over the sizes of by_n: {n: cells}."""
+    points = []
+    for n, cells in by_n.items():
+        s = speedup(cells, strategy, workers)
+        if s is not None:
+            points.append((n, 1.0 / s))
+    return find_crossover(points)
+
+
+def winner_tally(contestants):
+    """Per round (file, repetition index): which contestant had the lowest time. -> (Counter, rounds).
+
+    contestants: {label: Benchmark}. Errored benchmarks never take part; rounds with fewer than two
+    contestants measured are not counted (nobody beat anybody).
+    """
+    by_round = defaultdict(dict)
+    for label, bench in contestants.items():
+        if bench.errored:
+            continue
+        for sample in bench.samples:
+            by_round[sample.round][label] = sample.real_time_ns
+    wins, rounds = Counter(), 0
+    for times in by_round.values():
+        if len(times) >= 2:
+            wins[min(times, key=lambda label: (times[label], label))] += 1
+            rounds += 1
+    return wins, rounds
+
+
+# --------------------------------------------------------------------------------------------- gate
+
+# metric -> (unit of per-repetition values, True when higher is better)
+METRICS = {"real_time": ("time", False), "speedup": ("×", True), "efficiency": ("", True)}
+
+
+@dataclass
+class Row:
+    name: str
+    base: list
+    head: list
+    base_median: float
+    head_median: float
+    change: float        # head median / base median - 1 (sign of the metric, not of "better")
+    worse_by: float      # relative worsening, positive = worse (time up, speedup down)
+    p_worse: float       # one-sided p-value, alternative: head worse
+    p_better: float      # one-sided p-value, alternative: head better (informational)
+    verdict: str
+
+
+def worse_by(base_median, head_median, higher_is_better):
+    """Relative worsening of the median: time 100 -> 120 is 0.20; speedup 2.0 -> 1.6 is 0.20."""
+    if base_median == 0:
+        if head_median == 0:
+            return 0.0
+        return -math.inf if (head_median > 0) == higher_is_better else math.inf
+    ratio = head_median / base_median
+    return (1.0 - ratio) if higher_is_better else (ratio - 1.0)
+
+
+def one_sided_p(mannwhitneyu, head, base, alternative):
+    """scipy's p-value, NaN-safe (all values tied -> no evidence of any difference)."""
+    p = mannwhitneyu(head, base, alternative=alternative).pvalue
+    return 1.0 if p is None or math.isnan(p) else float(p)
+
+
+def classify(worse, p_worse, p_better, alpha, threshold):
+    if p_worse <= alpha and worse >= threshold:
+        return "REGRESSION"
+    if p_better <= alpha and -worse >= threshold:
+        return "improvement"
+    if p_worse <= alpha:
+        return "slower, under threshold"
+    if p_better <= alpha:
+        return "faster, under threshold"
+    return "no significant change"
+
+
+def compare_one(name, base, head, metric, alpha, threshold, mannwhitneyu):
+    """The gate's rule on one benchmark's per-repetition values (at least 2 on each side)."""
+    higher_is_better = METRICS[metric][1]
+    bm, hm = statistics.median(base), statistics.median(head)
+    worse = worse_by(bm, hm, higher_is_better)
+    worse_alt, better_alt = ("less", "greater") if higher_is_better else ("greater", "less")
+    p_worse = one_sided_p(mannwhitneyu, head, base, worse_alt)
+    p_better = one_sided_p(mannwhitneyu, head, base, better_alt)
+    change = hm / bm - 1.0 if bm else math.nan
+    return Row(name, base, head, bm, hm, change, worse, p_worse, p_better,
+               classify(worse, p_worse, p_better, alpha, threshold))
+
+
+def smallest_p(m, n):
+    """Smallest one-sided p-value the exact Mann-Whitney test can reach with m and n values (no ties):
+    1 / C(m + n, m); 0.0 where that is below the smallest float (from about 515 values a side)."""
+    ways = math.comb(m + n, m)
+    return 1.0 / ways if ways.bit_length() <= 1000 else 0.0
