@@ -6,7 +6,9 @@
 # JSON whose repetitions are the rounds (tools/parbench-merge) and compares them (tools/parbench-compare).
 # Interleaving spreads slow drifts of the machine (thermal state, noisy neighbours) over both sides.
 #
-# Exit status: 0 no regression, 1 regression (from parbench-compare), 2 usage, build, run or input error.
+# Exit status: 0 no regression, 1 regression (from parbench-compare), 2 usage, build, run or input error,
+# 3 incomplete (fewer benchmarks compared than BASE ran: errored or missing in HEAD, or nothing compared),
+# 70 internal error of a tool.
 set -euo pipefail
 
 TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -33,12 +35,14 @@ options:
   --metric M           forwarded to parbench-compare: real_time (default), speedup, efficiency
   --alpha A            forwarded to parbench-compare (default 0.05)
   --threshold T        forwarded to parbench-compare (default 0.10)
-  --strict             forwarded to parbench-compare: errored/missing benchmarks in HEAD fail too
+  --strict             forwarded to parbench-compare: errored/missing benchmarks in HEAD exit 1, not 3
+  --allow-incomplete   forwarded to parbench-compare: errored/missing benchmarks in HEAD exit 0, not 3
   --no-report          do not run parbench-report on the HEAD side
   --keep               keep the temporary worktrees and builds (their path is printed)
   -h, --help           this text
 
-exit status: 0 no regression, 1 regression, 2 usage, build, run or input error
+exit status: 0 no regression, 1 regression, 2 usage, build, run or input error,
+             3 incomplete (benchmarks errored or missing in HEAD, or nothing compared), 70 internal error
 EOF
 }
 
@@ -64,7 +68,7 @@ while (($#)); do
                 --head-flags) HEAD_FLAGS=$val ;; --base-bin) BASE_BIN=$val ;; --head-bin) HEAD_BIN=$val ;;
                 --jobs) JOBS=$val ;; *) COMPARE_ARGS+=("$opt=$val") ;;
             esac ;;
-        --strict) COMPARE_ARGS+=(--strict); shift ;;
+        --strict|--allow-incomplete) COMPARE_ARGS+=("$opt"); shift ;;
         --no-report) REPORT=0; shift ;;
         --keep) KEEP=1; shift ;;
         -*) usage >&2; die "unknown option: $opt" ;;
@@ -175,6 +179,8 @@ fi
 case $status in
     0) note "no regression ($OUT/compare.md)" ;;
     1) note "REGRESSION: see $OUT/compare.md" ;;
+    3) note "INCOMPLETE: fewer benchmarks compared than BASE ran (errored or missing in HEAD): see $OUT/compare.md" ;;
+    70) note "parbench-compare failed with an internal error (status 70)" ;;
     *) note "parbench-compare could not compare (status $status)"; status=2 ;;
 esac
 exit "$status"

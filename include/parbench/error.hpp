@@ -1,6 +1,7 @@
 #pragma once
 // The errors a strategy raises: worker_error for a worker that failed, std::invalid_argument for bad input.
 
+#include <chrono>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -61,15 +62,30 @@ inline void check_workers(unsigned workers) {
                                     ", got " + std::to_string(workers));
 }
 
+// The message of the exception being handled, or "unknown exception"; call only inside a catch block. Never throws.
+[[nodiscard]] inline const char* current_exception_message() noexcept {
+    try {
+        throw;
+    } catch (const std::exception& e) {
+        return e.what();
+    } catch (...) {
+        return "unknown exception";
+    }
+}
+
 // The message of an exception_ptr, for carrying a worker's failure to its caller.
 [[nodiscard]] inline std::string describe(const std::exception_ptr& e) {
     try {
         std::rethrow_exception(e);
-    } catch (const std::exception& ex) {
-        return ex.what();
     } catch (...) {
-        return "unknown exception";
+        return current_exception_message();
     }
+}
+
+// A worker that did not finish within `deadline`: "worker 1 of 2 failed: timeout: no result within 100 ms".
+[[nodiscard]] inline worker_error timeout_error(unsigned worker, unsigned workers, std::chrono::milliseconds deadline) {
+    return {worker, workers, failure::timeout, "no result within " + std::to_string(deadline.count()) + " ms",
+            static_cast<int>(deadline.count())};
 }
 
 }  // namespace detail

@@ -388,7 +388,8 @@ class CompareTests(ToolTestCase):
 
     def test_new_missing_and_errored_sections(self):
         r = self.compare("ab_base.json", "ab_head_changes.json")
-        self.assertEqual(r.returncode, 0, r.stdout + r.stderr)
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)  # incomplete: errored and missing in head
+        self.assertIn("**Result: incomplete**", r.stdout)
         base, head = raw_samples(fixture("ab_base.json")), raw_samples(fixture("ab_head_changes.json"))
         errored = raw_errored(fixture("ab_head_changes.json"))
         head_names = set(head) | errored
@@ -402,6 +403,7 @@ class CompareTests(ToolTestCase):
         for leaked in sentinel_texts():
             self.assertNotIn(leaked, r.stdout)
         self.assertEqual(self.compare("ab_base.json", "ab_head_changes.json", "--strict").returncode, 1)
+        self.assertEqual(self.compare("ab_base.json", "ab_head_changes.json", "--allow-incomplete").returncode, 0)
 
     def test_too_few_repetitions_is_an_input_error(self):
         r = self.compare("single_rep.json", "single_rep.json")
@@ -580,8 +582,17 @@ class AbBenchTests(ToolTestCase):
 
     def test_errored_head_is_reported_not_compared(self):
         r, out = self.fake_ab("--rounds", "3", "--head-flags=--fake_error=count/threads")
-        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.returncode, 3, r.stderr)  # incomplete, not a pass
         self.assertIn("count/threads/workers:2/n:100000/real_time", md_section(r.stdout, "Errored benchmarks"))
+        self.assertIn("INCOMPLETE", r.stderr)
+        r, out = self.fake_ab("--rounds", "3", "--allow-incomplete", "--head-flags=--fake_error=count/threads")
+        self.assertEqual(r.returncode, 0, r.stderr)
+
+    def test_every_head_benchmark_errored_is_not_a_pass(self):
+        r, _ = self.fake_ab("--rounds", "2", "--bench-flags=--benchmark_filter=^count/",
+                            "--head-flags=--fake_error=count/")
+        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
+        self.assertIn("**Result: nothing compared**", r.stdout)
 
     def test_usage_errors(self):
         for args in ([], ["only-one"], ["a", "b", "--rounds", "0"], ["a", "b", "--bogus"], ["a", "b", "--rounds"]):

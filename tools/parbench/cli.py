@@ -7,6 +7,7 @@ never read as a verdict.
 
 import argparse
 import os
+import re
 import sys
 import traceback
 
@@ -26,6 +27,36 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {one_line(message)} (see --help)\n")
+
+
+def fraction(text):
+    """argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
+    return value
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text}")
+    return value
+
+
+def regex(text):
+    """argparse type: a compiled regular expression."""
+    try:
+        return re.compile(text)
+    except (re.error, RecursionError, OverflowError) as e:
+        raise argparse.ArgumentTypeError(f"bad regular expression {text!r}: {e}") from None
 
 
 def one_line(text):

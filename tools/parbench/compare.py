@@ -41,6 +41,18 @@ class Comparison:
     errored: list        # (name, side, messages)
     no_metric: list      # names lacking the metric on a side
     min_reps: int
+    lost_metric: list = ()  # of no_metric, those that have it in base but not in head
+
+    def not_compared_in_head(self):
+        """What base asked for that head did not deliver: {"errored": [...], "missing": [...], "without the
+        metric": [...]}, empty lists left out. New benchmarks that errored in head count as errored too."""
+        parts = {"errored": [n for n, side, _ in self.errored if "head" in side], "missing": list(self.missing),
+                 "without the metric": list(self.lost_metric)}
+        return {k: v for k, v in parts.items() if v}
+
+    def summary(self):
+        """'3 errored in head, 1 missing in head' for not_compared_in_head(); '' when complete."""
+        return ", ".join(f"{len(v)} {k} in head" for k, v in self.not_compared_in_head().items())
 
 
 def split_names(base_run, head_run):
@@ -72,7 +84,7 @@ def compare(base_run, head_run, metric, alpha, threshold, mannwhitneyu):
     if not common:
         raise CompareError("base and head have no benchmark name in common: nothing to compare "
                            "(wrong files, or a different --benchmark_filter?)")
-    rows, errored, no_metric, too_few = [], [], [], []
+    rows, errored, no_metric, lost_metric, too_few = [], [], [], [], []
     for name in common:
         b, h = base_run.benchmarks[name], head_run.benchmarks[name]
         err = errored_sides(name, b, h)
@@ -82,6 +94,8 @@ def compare(base_run, head_run, metric, alpha, threshold, mannwhitneyu):
         bv, hv = metric_values(b, metric), metric_values(h, metric)
         if bv is None or hv is None:
             no_metric.append(name)
+            if bv is not None:
+                lost_metric.append(name)
         elif len(bv) < 2 or len(hv) < 2:
             too_few.append((name, len(bv), len(hv), not (b.samples and h.samples)))
         else:
@@ -90,7 +104,7 @@ def compare(base_run, head_run, metric, alpha, threshold, mannwhitneyu):
     min_reps = min((min(len(r.base), len(r.head)) for r in rows), default=0)
     errored += [(n, "head", [m for _, m in head_run.benchmarks[n].errors]) for n in new
                 if head_run.benchmarks[n].errored]
-    return Comparison(rows, new, missing, errored, no_metric, min_reps)
+    return Comparison(rows, new, missing, errored, no_metric, min_reps, lost_metric)
 
 
 def repetition_warnings(result, alpha):
@@ -154,6 +168,22 @@ def describe(run, path):
     return f"`{os.path.basename(path)}` ({ctx.get('host_name', '?')}, {ctx.get('date', '?')})"
 
 
+def result_line(result, args):
+    """The verdict in words, after '**Result: ' (it closes the bold itself)."""
+    regressions = sum(r.verdict == "REGRESSION" for r in result.rows)
+    if regressions:
+        return f"{regressions} regression(s)** out of {len(result.rows)} benchmarks compared."
+    missed = result.summary()
+    if not result.rows:
+        return "nothing compared**: no benchmark had usable values on both sides" + (f" ({missed})." if missed
+                                                                                       else ".")
+    if missed:
+        allowed = " (allowed by --allow-incomplete)" if args.allow_incomplete else ""
+        return (f"incomplete**{allowed}: no regression in {len(result.rows)} benchmarks compared, but not every "
+                f"benchmark of base was compared: {missed}.")
+    return f"no regression** in {len(result.rows)} benchmarks compared."
+
+
 def render(result, args, base_run, head_run, warnings):
     regressions = [r for r in result.rows if r.verdict == "REGRESSION"]
     direction = "higher is better" if METRICS[args.metric][1] else "lower is better"
@@ -161,10 +191,7 @@ def render(result, args, base_run, head_run, warnings):
              f"Base: {describe(base_run, args.base)} · head: {describe(head_run, args.head)}", "",
              f"Test: one-sided Mann–Whitney U (alternative: head worse), alpha = {args.alpha}; a regression "
              f"must also be at least {args.threshold * 100:g}% worse on the median.", ""]
-    if regressions:
-        lines += [f"**Result: {len(regressions)} regression(s)** out of {len(result.rows)} benchmarks compared.", ""]
-    else:
-        lines += [f"**Result: no regression** in {len(result.rows)} benchmarks compared.", ""]
+    lines += [f"**Result: {result_line(result, args)}", ""]
     lines += [f"> Warning: {w}" for w in warnings] + ([""] if warnings else [])
     if regressions:
         lines += ["### Regressions", ""] + table(regressions, args.metric) + [""]
@@ -182,16 +209,6 @@ def render(result, args, base_run, head_run, warnings):
 
 # --------------------------------------------------------------------------------------------- main
 
-def fraction(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise cli.argparse.ArgumentTypeError(f"not a number: {text}") from None
-    if not 0.0 < value < 1.0:
-        raise cli.argparse.ArgumentTypeError(f"must be between 0 and 1 (exclusive), got {text}")
-    return value
-
-
 def parse_args(argv):
     p = cli.ArgumentParser(
         prog=PROG,
@@ -203,11 +220,14 @@ def parse_args(argv):
                     "benchmark is a REGRESSION when\np <= alpha AND its median is worse by at least the "
                     "threshold.",
         epilog="exit status:\n"
-               "  0  no regression (new, missing and errored benchmarks are reported but do not fail,\n"
-               "     unless --strict)\n"
-               "  1  at least one regression (or, with --strict, an errored or missing benchmark)\n"
+               "  0  no regression, and every benchmark of BASE was compared (new benchmarks are reported)\n"
+               "  1  at least one regression (or, with --strict, an errored or missing benchmark in HEAD)\n"
                "  2  usage or input error: unreadable or non-Google-Benchmark JSON, no benchmark in\n"
-               "     common, fewer than 2 repetitions for a benchmark on either side, scipy missing\n\n"
+               "     common, fewer than 2 repetitions for a benchmark on either side, scipy missing\n"
+               "  3  no regression, but fewer benchmarks were compared than BASE asked for: some errored in\n"
+               "     HEAD, are missing from HEAD or lack the metric there (0 with --allow-incomplete), or\n"
+               "     nothing at all was compared (3 even with --allow-incomplete)\n"
+               "  70 internal error (a bug in this tool; one line on stderr)\n\n"
                "Fewer than 9 repetitions per side give a warning; with 3 or fewer the test cannot reach\n"
                "alpha = 0.05 and the tool says so.")
     p.add_argument("base", help="BASE JSON (e.g. the target branch), with per-repetition entries")
@@ -215,11 +235,14 @@ def parse_args(argv):
     p.add_argument("--metric", choices=sorted(METRICS), default="real_time",
                    help="real_time (lower is better, default), speedup or efficiency (higher is better; "
                         "per-repetition counters)")
-    p.add_argument("--alpha", type=fraction, default=0.05, help="significance level (default 0.05)")
-    p.add_argument("--threshold", type=fraction, default=0.10,
+    p.add_argument("--alpha", type=cli.fraction, default=0.05, help="significance level (default 0.05)")
+    p.add_argument("--threshold", type=cli.fraction, default=0.10,
                    help="minimum relative worsening of the median to count, e.g. 0.10 = 10%% (default)")
     p.add_argument("--strict", action="store_true",
-                   help="also exit 1 when a benchmark errored in HEAD or is missing from HEAD")
+                   help="exit 1 (not 3) when a benchmark errored in HEAD or is missing from HEAD")
+    p.add_argument("--allow-incomplete", action="store_true",
+                   help="exit 0 (not 3) when benchmarks errored in HEAD or are missing from HEAD but no regression "
+                        "was found among those compared")
     p.add_argument("--out", metavar="FILE", help="also write the Markdown here (e.g. $GITHUB_STEP_SUMMARY)")
     return p.parse_args(argv)
 
@@ -233,11 +256,14 @@ def load_scipy():
     return mannwhitneyu
 
 
-def exit_status(result, strict):
+def exit_status(result, args):
     if any(r.verdict == "REGRESSION" for r in result.rows):
         return cli.EXIT_REGRESSION
-    if strict and (result.missing or any("head" in side for _, side, _ in result.errored)):
+    incomplete = bool(result.not_compared_in_head())
+    if args.strict and incomplete:
         return cli.EXIT_REGRESSION
+    if not result.rows or (incomplete and not args.allow_incomplete):
+        return cli.EXIT_INCOMPLETE
     return cli.EXIT_OK
 
 
@@ -255,7 +281,10 @@ def main(argv):
     sys.stdout.write(text)
     if args.out:
         cli.write_text(args.out, text)
-    return exit_status(result, args.strict)
+    status = exit_status(result, args)
+    if status == cli.EXIT_INCOMPLETE:
+        print(f"{PROG}: " + result_line(result, args).replace("**", ""), file=sys.stderr)
+    return status
 
 
 def entry_point():

@@ -11,7 +11,6 @@ Resampled gates share rounds, so they are not independent: the rates are estimat
 """
 
 import random
-import re
 import sys
 
 from . import cli, model, schema
@@ -24,11 +23,12 @@ def parse_args(argv):
     p = cli.ArgumentParser(prog=PROG, description=__doc__, formatter_class=cli.argparse.RawDescriptionHelpFormatter)
     p.add_argument("--a", nargs="+", required=True, help="rounds of the plain binary (JSON, one per round)")
     p.add_argument("--b", nargs="*", default=[], help="rounds with the injected slowdown")
-    p.add_argument("--slowed", default="^count/", help="regex of the benchmarks the slowdown applies to")
-    p.add_argument("--rounds", type=int, default=9, help="rounds per side in one gate (default 9)")
-    p.add_argument("--gates", type=int, default=200, help="resampled gates (default 200)")
-    p.add_argument("--alpha", type=float, default=0.05)
-    p.add_argument("--threshold", type=float, nargs="+", default=[0.10],
+    p.add_argument("--slowed", type=cli.regex, default="^count/",
+                   help="regex of the benchmarks the slowdown applies to")
+    p.add_argument("--rounds", type=cli.positive_int, default=9, help="rounds per side in one gate (default 9)")
+    p.add_argument("--gates", type=cli.positive_int, default=200, help="resampled gates (default 200)")
+    p.add_argument("--alpha", type=cli.fraction, default=0.05)
+    p.add_argument("--threshold", type=cli.fraction, nargs="+", default=[0.10],
                    help="minimum effects to evaluate (default 0.10)")
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
@@ -51,7 +51,9 @@ def main(argv):
         raise schema.InputError("needs scipy (apt-get install python3-scipy; run with /usr/bin/python3)") from None
     a_runs = [model.load([p]) for p in args.a]
     b_runs = [model.load([p]) for p in args.b]
-    slowed = re.compile(args.slowed)
+    for run in a_runs + b_runs:
+        for note in run.partial_notes():
+            cli.warn(PROG, note)
     def values(runs, name):
         out = []
         for run in runs:
@@ -85,7 +87,7 @@ def main(argv):
                 base = rng.sample(a_runs, args.rounds)
                 head = rng.sample(b_runs, args.rounds)
                 for name in names:
-                    if not slowed.search(name):
+                    if not args.slowed.search(name):
                         continue
                     bv, hv = values(base, name), values(head, name)
                     if bv is None or hv is None:
@@ -95,7 +97,7 @@ def main(argv):
                     det += row.verdict == "REGRESSION"
         print(f"threshold {threshold:.0%}: A/A false alarms per benchmark {rate(fa, fa_total)}; "
               f"gates with any false alarm {rate(fa_gates, args.gates)}"
-              + (f"; detection of the slowdown ({args.slowed}) {rate(det, det_total)}" if b_runs else ""))
+              + (f"; detection of the slowdown ({args.slowed.pattern}) {rate(det, det_total)}" if b_runs else ""))
     return cli.EXIT_OK
 
 

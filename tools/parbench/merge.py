@@ -47,6 +47,10 @@ def merge_docs(paths, docs):
             entry["repetitions"] = len(entries)
     context = dict(docs[0]["context"])
     context["parbench_merged_rounds"] = str(len(paths))
+    partial = [doc["context"][schema.INTERRUPTED_KEY] for doc in docs
+               if schema.interrupted_by(doc["context"]) is not None]
+    if partial:  # a merged file holding an interrupted round is partial too
+        context[schema.INTERRUPTED_KEY] = partial[0]
     return {"context": context, "benchmarks": [e for entries in by_name.values() for e in entries]}
 
 
@@ -71,7 +75,8 @@ def main(argv):
     merged = merge_docs(args.rounds, docs)
     if args.out:
         cli.output_path(args.out)
-    for w in context_warnings(docs):
+    notes = [schema.partial_note(path, doc["context"]) for path, doc in zip(args.rounds, docs)]
+    for w in [note for note in notes if note] + context_warnings(docs):
         cli.warn(PROG, w)
     text = json.dumps(merged, indent=2) + "\n"
     if args.out:

@@ -92,7 +92,10 @@ def short(value, limit=80):
 
 def entry(path, index, raw):
     """Check one element of "benchmarks" and return its Entry; InputError naming the file and entry if unusable."""
-    if not isinstance(raw, dict) or not isinstance(raw.get("name"), str) or not raw["name"]:
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: benchmark entry #{index} is {short(raw, 40)}, not a Google Benchmark result "
+                         "(an object with a name)")
+    if not isinstance(raw.get("name"), str) or not raw["name"]:
         raise InputError(f"{path}: benchmark entry #{index} is not a Google Benchmark result (no name)")
     kind = raw.get("run_type", "iteration")
     if kind not in RUN_TYPES:

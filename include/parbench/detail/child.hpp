@@ -10,9 +10,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
-#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -25,6 +25,9 @@
 #include "fd.hpp"
 
 namespace parbench::detail {
+
+// How long a run may take before its worker processes count as hung; generous, for the benchmark's biggest sizes.
+inline constexpr std::chrono::milliseconds default_deadline = std::chrono::minutes(2);
 
 // Exit codes a child uses for its own failures, distinct from what a body normally returns (0).
 inline constexpr int exit_uncaught = 70;  // an exception escaped the body (EX_SOFTWARE)
@@ -150,7 +153,6 @@ public:
         polls_.push_back({fd, POLLIN, 0});
     }
 
-    [[nodiscard]] std::size_t size() const noexcept { return pids_.size(); }
     // The child's pid, or -1 once it has been reaped.
     [[nodiscard]] pid_t pid(std::size_t i) const noexcept { return pids_[i]; }
     [[nodiscard]] std::size_t running() const noexcept {

@@ -23,9 +23,6 @@
 
 namespace parbench::detail {
 
-// How long a run may take before its workers count as hung; generous, for the benchmark's biggest sizes.
-inline constexpr std::chrono::milliseconds default_deadline = std::chrono::minutes(2);
-
 // What a worker process sends back: its result or the message of the exception its kernel threw. Plain bytes,
 // so it crosses a pipe or lives in shared memory as is.
 template <class R>
@@ -39,17 +36,6 @@ struct child_outcome {
         std::strncpy(message, what, sizeof message - 1);
     }
 };
-
-// The exception a kernel threw, in words, or "unknown exception"; never throws.
-inline const char* current_exception_message() noexcept {
-    try {
-        throw;
-    } catch (const std::exception& e) {
-        return e.what();
-    } catch (...) {
-        return "unknown exception";
-    }
-}
 
 // Runs chunk i of kernel k in a worker process and fills `out`. Returns the worker's exit status.
 template <kernel K>
@@ -176,10 +162,7 @@ public:
         }
         if (const auto bad = children.wait_all(deadline_)) {
             const auto i = static_cast<unsigned>(bad->index);
-            if (bad->status < 0)
-                throw worker_error(i, workers_, failure::timeout,
-                                   "no result within " + std::to_string(deadline_.count()) + " ms",
-                                   static_cast<int>(deadline_.count()));
+            if (bad->status < 0) throw timeout_error(i, workers_, deadline_);
             const auto out = channel.receive(i);
             throw child_failure(i, workers_, bad->status, out ? &*out : nullptr);
         }
@@ -193,7 +176,6 @@ public:
     }
 
     [[nodiscard]] unsigned workers() const noexcept { return workers_; }
-    [[nodiscard]] std::chrono::milliseconds deadline() const noexcept { return deadline_; }
 
 private:
     unsigned workers_;

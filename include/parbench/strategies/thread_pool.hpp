@@ -27,8 +27,8 @@
 #include <vector>
 
 #include "../detail/fork_join.hpp"
-#include "../detail/futex.hpp"
 #include "../detail/spin.hpp"
+#include "../detail/wait.hpp"
 
 namespace parbench::strategies {
 
@@ -74,9 +74,8 @@ public:
         publish(fn);
         pending_.store(static_cast<std::uint32_t>(threads_.size()), std::memory_order_relaxed);
         caller_cpu_.store(detail::current_cpu(), std::memory_order_relaxed);
-        // seq_cst with the parked_ load: either a parking worker sees the new epoch or this sees it parked.
         epoch_.fetch_add(1, std::memory_order_seq_cst);
-        if (parked_.load(std::memory_order_seq_cst) != 0) detail::futex_wake(epoch_);
+        detail::wake_waiters(epoch_, &parked_, scope);
         fn(0u);
         wait_for_workers();
     }
@@ -121,50 +120,41 @@ private:
         const thread_pool* saved_;
     };
 
-    // Spins for at most the pool's budget (zero when oversubscribed): detail::spin_until.
-    template <class Pred>
-    bool spin_until(Pred pred, const std::atomic<int>& other_cpu) const noexcept {
-        return detail::spin_until(pred, spin_, &other_cpu);
-    }
-
     void work(unsigned index) noexcept {
         const in_pool self(this);
         std::uint32_t seen = 0;
         for (;;) {
-            const auto next = [&] { return epoch_.load(std::memory_order_acquire) != seen; };
             worker_cpu_.store(detail::current_cpu(), std::memory_order_relaxed);
-            if (!spin_until(next, caller_cpu_)) {
-                parked_.fetch_add(1, std::memory_order_seq_cst);
-                while (epoch_.load(std::memory_order_seq_cst) == seen) detail::futex_wait(epoch_, seen);
-                parked_.fetch_sub(1, std::memory_order_relaxed);
-            }
-            seen = epoch_.load(std::memory_order_acquire);
+            seen = detail::wait_while(epoch_, seen,
+                                      {.scope = scope, .sleepers = &parked_, .spin = spin_, .other_cpu = &caller_cpu_});
             if (stopping_.load(std::memory_order_relaxed)) return;
             job_(ctx_, index);
-            // The last one out wakes the caller if it has parked; seq_cst pairs with its caller_parked_ store.
-            if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1 && caller_parked_.load(std::memory_order_seq_cst))
-                detail::futex_wake(pending_);
+            // The last one out wakes the caller if it has parked.
+            if (pending_.fetch_sub(1, std::memory_order_seq_cst) == 1)
+                detail::wake_waiters(pending_, &caller_parked_, scope);
         }
     }
 
+    // Spins once for the whole countdown (at most the pool's budget), then parks until it reaches zero.
     void wait_for_workers() noexcept {
-        if (spin_until([this] { return pending_.load(std::memory_order_acquire) == 0; }, worker_cpu_)) return;
-        caller_parked_.store(true, std::memory_order_seq_cst);
-        for (std::uint32_t left; (left = pending_.load(std::memory_order_seq_cst)) != 0;)
-            detail::futex_wait(pending_, left);
-        caller_parked_.store(false, std::memory_order_relaxed);
+        const auto all_done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
+        if (detail::spin_until(all_done, spin_, &worker_cpu_)) return;
+        for (std::uint32_t left; (left = pending_.load(std::memory_order_acquire)) != 0;)
+            (void)detail::wait_while(pending_, left, {.scope = scope, .sleepers = &caller_parked_});
     }
 
     void stop() noexcept {
         std::lock_guard run_lock(run_mutex_);
         stopping_.store(true, std::memory_order_relaxed);
         epoch_.fetch_add(1, std::memory_order_seq_cst);
-        detail::futex_wake(epoch_);
+        detail::wake_waiters(epoch_, nullptr, scope);
         for (auto& t : threads_)
             if (t.joinable()) t.join();
     }
 
     static inline thread_local const thread_pool* current_pool = nullptr;
+    // Only this process's threads wait on the pool's words.
+    static constexpr detail::futex_scope scope = detail::futex_scope::process;
 
     // What workers read at every run, on one line: the epoch (a futex word), the job and the stop flag.
     alignas(detail::cache_line) std::atomic<std::uint32_t> epoch_{0};
@@ -176,7 +166,7 @@ private:
     alignas(detail::cache_line) std::byte job_bytes_[2 * detail::cache_line];
     // What workers write at the end of every run, on its own line: the countdown (a futex word).
     alignas(detail::cache_line) std::atomic<std::uint32_t> pending_{0};
-    std::atomic<bool> caller_parked_{false};
+    std::atomic<std::uint32_t> caller_parked_{0};  // 1 while the caller is parked on pending_
     std::atomic<int> worker_cpu_{-1};  // where a worker last waited (any worker: a hint, not a census)
     // Touched only by workers that park.
     alignas(detail::cache_line) std::atomic<std::uint32_t> parked_{0};
