@@ -5,6 +5,7 @@ include(CMakePackageConfigHelpers)
 
 install(TARGETS parbench EXPORT parbenchTargets)
 install(DIRECTORY "${PROJECT_SOURCE_DIR}/include/parbench" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}")
+install(FILES "${PROJECT_BINARY_DIR}/include/parbench/version.hpp" DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}/parbench")
 install(EXPORT parbenchTargets
   NAMESPACE parbench::
   DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/parbench")

@@ -7,6 +7,4 @@ if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
     -Wnon-virtual-dtor -Woverloaded-virtual -Wnull-dereference -Wdouble-promotion -Wformat=2
     -Wimplicit-fallthrough
     $<$<BOOL:${PARBENCH_WERROR}>:-Werror>)
-elseif(MSVC)
-  target_compile_options(parbench_warnings INTERFACE /W4 $<$<BOOL:${PARBENCH_WERROR}>:/WX>)
 endif()

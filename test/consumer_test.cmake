@@ -10,6 +10,7 @@ function(step)
     message(FATAL_ERROR "failed (${rc}): ${ARGN}\n${out}\n${err}")
   endif()
   message(STATUS "${out}")
+  set(step_out "${out}" PARENT_SCOPE)
 endfunction()
 
 step(${CMAKE_COMMAND} --install "${PARBENCH_BUILD_DIR}" --prefix "${prefix}")
@@ -17,4 +18,8 @@ step(${CMAKE_COMMAND} -S "${CONSUMER_SRC}" -B "${build}" -G "${GENERATOR}"
      -DCMAKE_CXX_COMPILER=${CXX} -DCMAKE_PREFIX_PATH=${prefix} -DCMAKE_FIND_PACKAGE_NO_PACKAGE_REGISTRY=ON)
 step(${CMAKE_COMMAND} --build "${build}")
 step("${build}/consumer")
+# The installed, generated parbench/version.hpp carries project(VERSION).
+if(NOT step_out MATCHES "^parbench ${VERSION}:")
+  message(FATAL_ERROR "the installed parbench::version is not ${VERSION}: ${step_out}")
+endif()
 step("${build}/consumer_peers")

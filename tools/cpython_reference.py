@@ -27,13 +27,17 @@ Kernels (one chunk [begin, end) of a range [0, n) per worker):
 Strategies:
   cpython.sequential    one chunk in the caller's thread
   cpython.threads       a threading.Thread per worker per run
-  cpython.processes     a multiprocessing.Process per worker per run; results come back
+  cpython.processes.M   a multiprocessing.Process per worker per run; results come back
                         through a multiprocessing.Array (shared memory, one slot per
                         worker), created once per benchmark outside the timing
   cpython.thread_pool   ThreadPoolExecutor(W), created and warmed up outside the timing
-  cpython.process_pool  ProcessPoolExecutor(W), created and warmed up outside the timing;
+  cpython.process_pool.M
+                        ProcessPoolExecutor(W), created and warmed up outside the timing;
                         the locked counter's Value and Lock reach its workers through the
                         pool initializer (they cannot be pickled into a task)
+M is the start method of the worker processes: one strategy per method the interpreter
+offers (fork, spawn and forkserver on Linux; --start-methods picks some), with the
+Array, Value, Lock and pool all made by that method's multiprocessing context.
 Each run submits W balanced chunks (sizes differ by at most one).
 
 Timing follows Google Benchmark with UseRealTime(): iterations grow until a batch takes
@@ -64,7 +68,7 @@ import sys
 import threading
 import time
 
-from parbench import schema  # standard library only, like this script (tools/parbench/schema.py)
+from parbench import cli, schema  # standard library only, like this script (tools/parbench/)
 
 MASK64 = (1 << 64) - 1
 TWO_POW_MINUS_53 = 2.0 ** -53
@@ -332,14 +336,31 @@ class Threads(Strategy):
         return self.total(results, arg)
 
 
-class Processes(Strategy):
-    name = "cpython.processes"
+class ProcessStrategy(Strategy):
+    """A strategy whose workers are processes started by one start method (fork, spawn or
+    forkserver): start_method() makes the concrete class, named <name>.<method>."""
+
     fault_kind = "exit"
+    method = None
+
+    @classmethod
+    def start_method(cls, method):
+        return type("%s_%s" % (cls.__name__, method), (cls,),
+                    {"name": "%s.%s" % (cls.name, method), "method": method})
+
+    @property
+    def context(self):
+        return multiprocessing.get_context(self.method)
+
+
+class Processes(ProcessStrategy):
+    name = "cpython.processes"
 
     def setup(self):
-        self.results = multiprocessing.Array(self.kernel.typecode, self.workers, lock=False)
+        ctx = self.context
+        self.results = ctx.Array(self.kernel.typecode, self.workers, lock=False)
         if self.kernel.shared:
-            self.arg = (multiprocessing.Lock(), multiprocessing.Value("q", 0))
+            self.arg = (ctx.Lock(), ctx.Value("q", 0))
         else:
             self.arg = self.sleep_s
         if self.kernel.typecode == "q":
@@ -352,7 +373,7 @@ class Processes(Strategy):
             self.results[i] = 0
         if self.kernel.shared:
             self.arg[1].value = 0
-        procs = [multiprocessing.Process(
+        procs = [self.context.Process(
             target=process_main,
             args=(self.kernel.chunk, b, e, self.arg, self.fault_for(i), self.results, i))
             for i, (b, e) in enumerate(self.chunks)]
@@ -395,14 +416,14 @@ class ThreadPool(Strategy):
         self.pool.shutdown(wait=True)
 
 
-class ProcessPool(ThreadPool):
+class ProcessPool(ProcessStrategy, ThreadPool):
     name = "cpython.process_pool"
-    fault_kind = "exit"
 
     def setup(self):
-        self.counter = (multiprocessing.Lock(), multiprocessing.Value("q", 0))
+        ctx = self.context
+        self.counter = (ctx.Lock(), ctx.Value("q", 0))
         self.pool = concurrent.futures.ProcessPoolExecutor(
-            max_workers=self.workers, initializer=install_pool_counter,
+            max_workers=self.workers, mp_context=ctx, initializer=install_pool_counter,
             initargs=self.counter)
         warm = [self.pool.submit(warmup_task, 0.05) for _ in range(self.workers)]
         for f in warm:
@@ -425,22 +446,27 @@ class ProcessPool(ThreadPool):
         return self.total(results, self.counter)
 
     def dead_workers(self):
-        """Exit codes of the pool's workers, once the pool's own thread has reaped them.
+        """Exit codes of the pool's workers, read once the pool has reaped them all.
 
-        That thread and this one race to waitpid() the same children; the loser sees
-        no exit code yet, so poll until every code is known (or 2 s have passed).
+        A worker's death breaks the pool: its manager thread fails every future, then
+        terminates and joins every worker. The futures fail before the joins, so the
+        exit codes are not known yet when collect() raises; shutting the pool down
+        waits for that thread, after which every exit code is set (no polling, no
+        deadline: the answer does not depend on how loaded the machine is).
         """
-        deadline = time.monotonic() + 2.0
-        while any(p.exitcode is None for p in self.processes) and time.monotonic() < deadline:
-            time.sleep(0.01)
+        self.pool.shutdown(wait=True)
         dead = [describe_exit("pool worker %d" % i, p)
                 for i, p in enumerate(self.processes) if p.exitcode not in (None, 0)]
         return "; " + "; ".join(dead) if dead else ""
 
 
-
+# Every start method this interpreter offers (fork, spawn, forkserver on Linux), each its own
+# strategy, so that a process figure is always compared with one started the same way.
+START_METHODS = multiprocessing.get_all_start_methods()
 STRATEGIES = collections.OrderedDict(
-    (s.name, s) for s in [Sequential, Threads, Processes, ThreadPool, ProcessPool])
+    (s.name, s) for s in [Sequential, Threads]
+    + [Processes.start_method(m) for m in START_METHODS] + [ThreadPool]
+    + [ProcessPool.start_method(m) for m in START_METHODS])
 
 
 # ---------------------------------------------------------------- sizes and names
@@ -479,13 +505,17 @@ def bench_name(kernel, strategy, workers, n):
     return "%s/%s/workers:%d/n:%d/real_time" % (kernel, strategy, workers, n)
 
 
-def build_benchmarks(cases, workers):
-    """Every (case, strategy, W); sequential once per case with workers 1."""
+def build_benchmarks(cases, workers, methods=None):
+    """Every (case, strategy, W); sequential once per case with workers 1; process
+    strategies only for the start methods in `methods` (None: all)."""
     benches = []
     for case in cases:
         case_workers = case.workers if case.workers is not None and workers is None \
             else (workers or [1])
-        for strategy in STRATEGIES:
+        for strategy, cls in STRATEGIES.items():
+            method = getattr(cls, "method", None)
+            if method is not None and methods is not None and method not in methods:
+                continue
             counts = [1] if strategy == "cpython.sequential" else case_workers
             for w in counts:
                 benches.append(Bench(bench_name(case.kernel, strategy, w, case.n),
@@ -643,6 +673,7 @@ def context(args):
         ("hardware_threads", os.cpu_count() or 0),
         ("usable_cpus", usable),
         ("multiprocessing_start_method", multiprocessing.get_start_method()),
+        ("multiprocessing_start_methods", list(args.start_methods)),
         ("processes_results_channel", "multiprocessing.Array"),
         ("min_time", args.min_time),
         ("interleaved_repetitions", args.interleave),
@@ -658,6 +689,15 @@ def positive_int_list(text):
     if not values or values[0] < 1:
         raise argparse.ArgumentTypeError("worker counts must be integers >= 1, got %r" % text)
     return values
+
+
+def start_method_list(text):
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in START_METHODS]
+    if not methods or unknown:
+        raise argparse.ArgumentTypeError("start methods must be among %s, got %r"
+                                         % (",".join(START_METHODS), text))
+    return list(dict.fromkeys(methods))
 
 
 def non_negative_float(text):
@@ -688,7 +728,7 @@ def regex(text):
 
 
 def parse_args(argv):
-    parser = argparse.ArgumentParser(
+    parser = cli.ArgumentParser(
         description="Run the seeds' experiments under CPython (threading, multiprocessing, "
                     "concurrent.futures) and write Google Benchmark JSON.")
     parser.add_argument("--out", metavar="FILE", help="write the JSON here (default stdout)")
@@ -701,6 +741,10 @@ def parse_args(argv):
                        help="the seeds' own sizes and worker counts (many minutes)")
     parser.add_argument("--workers", type=positive_int_list, metavar="W,W,...",
                         help="worker counts (default 1,2 and the CPU count)")
+    parser.add_argument("--start-methods", type=start_method_list, metavar="M,M,...",
+                        default=list(START_METHODS),
+                        help="start methods of the process strategies (default: all this "
+                             "interpreter offers: %s)" % ",".join(START_METHODS))
     parser.add_argument("--repetitions", type=positive_int, default=1,
                         help="repetitions per benchmark; >1 adds mean/median/stddev/cv")
     parser.add_argument("--min-time", type=non_negative_float, metavar="S",
@@ -725,7 +769,7 @@ def parse_args(argv):
 
 def selected_benchmarks(args):
     cases = SEED_CASES if args.seed_sizes else QUICK_CASES if args.quick else DEFAULT_CASES
-    benches = build_benchmarks(cases, args.workers)
+    benches = build_benchmarks(cases, args.workers, args.start_methods)
     if args.filter is not None:
         benches = [b for b in benches if args.filter.search(b.name)]
     return benches
@@ -748,8 +792,7 @@ def write_json(document, path):
         sys.stdout.write(text)
         sys.stdout.flush()
     else:
-        with open(path, "w") as f:
-            f.write(text)
+        cli.write_text(path, text)
 
 
 def main(argv=None):
@@ -761,6 +804,11 @@ def main(argv=None):
         for b in benches:
             print(b.name)
         return 0
+    if args.out not in (None, "-"):
+        try:  # before minutes of measuring, not after
+            cli.output_path(args.out)
+        except schema.InputError as err:
+            args.parser.error(str(err))
 
     def log(line):
         print(line, file=sys.stderr, flush=True)
@@ -781,4 +829,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(cli.run("cpython_reference.py", main))

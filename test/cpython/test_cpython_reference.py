@@ -9,6 +9,7 @@ comparable with C++ ones.
 """
 
 import json
+import multiprocessing
 import os
 import re
 import subprocess
@@ -19,9 +20,10 @@ sys.dont_write_bytecode = True  # no __pycache__ next to the sources
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, os.pardir, os.pardir, "tools", "cpython_reference.py")
+METHODS = multiprocessing.get_all_start_methods()  # fork, spawn, forkserver on Linux
 NAME = re.compile(r"^(count|sum_range|random_max|locked_counter\.coarse|sleep_tasks)"
-                  r"/cpython\.(sequential|threads|processes|thread_pool|process_pool)"
-                  r"/workers:[1-9][0-9]*/n:[0-9]+/real_time$")
+                  r"/cpython\.(sequential|threads|thread_pool|(processes|process_pool)\.(%s))"
+                  r"/workers:[1-9][0-9]*/n:[0-9]+/real_time$" % "|".join(METHODS))
 CONTEXT_KEYS = ["date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
                 "cpu_scaling_enabled", "caches", "load_avg", "library_build_type",
                 "python_version", "python_implementation", "switch_interval",
@@ -31,7 +33,7 @@ ENTRY_KEYS = ["name", "family_index", "per_family_instance_index", "run_name", "
               "cpu_time", "time_unit"]
 
 
-def run_script(*args, timeout=100):
+def run_script(*args, timeout=500):
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     return subprocess.run([sys.executable, SCRIPT] + list(args), env=env, timeout=timeout,
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
@@ -61,7 +63,11 @@ class QuickRun(unittest.TestCase):
     def test_every_kernel_and_strategy_ran_without_error(self):
         entries = self.doc["benchmarks"]
         names = [e["name"] for e in entries]
-        self.assertEqual(len(names), 5 * 5)  # 5 kernels x (sequential + 4 at W=2)
+        # 5 kernels x (sequential, threads, thread_pool, and both process strategies per method)
+        self.assertEqual(len(names), 5 * (3 + 2 * len(METHODS)))
+        for method in METHODS:
+            self.assertIn("locked_counter.coarse/cpython.process_pool.%s/workers:2/n:20000/real_time"
+                          % method, names)
         self.assertEqual(len(set(names)), len(names))
         for entry in entries:
             self.assertRegex(entry["name"], NAME)
@@ -132,7 +138,8 @@ class Faults(unittest.TestCase):
 
     def test_crashed_workers(self):
         proc = run_script("--quick", "--inject-fault=crash", "--filter",
-                          r"^count/cpython\.(threads|processes|thread_pool|process_pool)/workers:2/")
+                          r"^count/cpython\.(threads|processes\.fork|thread_pool|process_pool\.fork)"
+                          r"/workers:2/")
         self.assert_all_errors(proc, [
             ["thread worker 0 raised", "RuntimeError"],
             ["process worker 0", "exited with code 3"],
@@ -140,9 +147,15 @@ class Faults(unittest.TestCase):
             ["BrokenProcessPool", "exited with code 3"],
         ])
 
+    def test_crashed_workers_under_every_start_method(self):
+        proc = run_script("--quick", "--inject-fault=crash", "--filter",
+                          r"^count/cpython\.(processes|process_pool)\.\w+/workers:2/")
+        self.assert_all_errors(proc, [["process worker 0", "exited with code 3"]] * len(METHODS)
+                               + [["BrokenProcessPool", "exited with code 3"]] * len(METHODS))
+
     def test_wrong_totals(self):
         proc = run_script("--quick", "--inject-fault=wrong", "--filter",
-                          r"^(random_max|locked_counter\.coarse)/cpython\.(sequential|processes)/")
+                          r"^(random_max|locked_counter\.coarse)/cpython\.(sequential|processes\.fork)/")
         self.assert_all_errors(proc, [["wrong total"]] * 6)
 
 
@@ -150,12 +163,25 @@ class BadArguments(unittest.TestCase):
     def test_exit_status_2_with_a_message(self):
         for args in (["--workers", "0"], ["--workers", "two"], ["--min-time", "-1"],
                      ["--repetitions", "0"], ["--filter", "("], ["--quick", "--seed-sizes"],
-                     ["--quick", "--filter", "no-such-benchmark"], ["--no-such-option"]):
+                     ["--quick", "--filter", "no-such-benchmark"], ["--no-such-option"],
+                     ["--quick", "--out", HERE],
+                     ["--quick", "--out", os.path.join(HERE, "no", "dir", "x.json")]):
             with self.subTest(args=args):
                 proc = run_script(*args)
                 self.assertEqual(proc.returncode, 2, proc.stderr)
                 self.assertIn("error:", proc.stderr)
+                self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
                 self.assertEqual(proc.stdout, "")
+
+    def test_start_methods(self):
+        proc = run_script("--quick", "--list", "--start-methods", "spawn", "--filter", "^count/")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        process_names = [n for n in proc.stdout.split() if "process" in n]
+        self.assertTrue(process_names)
+        self.assertTrue(all(n.split("/")[1].endswith(".spawn") for n in process_names), process_names)
+        proc = run_script("--quick", "--list", "--start-methods", "no-such-method")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertIn("start methods must be among", proc.stderr)
 
     def test_list_prints_names_only(self):
         proc = run_script("--quick", "--list", "--filter", "sleep_tasks")

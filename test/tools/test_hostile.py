@@ -41,7 +41,7 @@ def tool(name):
 
 
 def run(cmd, **kw):
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=300, **kw)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600, **kw)
 
 
 def load_fixture(name):

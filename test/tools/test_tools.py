@@ -44,7 +44,7 @@ def tool(name):
     return os.path.join(TOOLS, name)
 
 
-def run(cmd, cwd=None, env=None, timeout=300):
+def run(cmd, cwd=None, env=None, timeout=600):
     return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
 
 
@@ -140,12 +140,29 @@ class RefusalTests(ToolTestCase):
 class ReportTests(ToolTestCase):
     requires = ("matplotlib",)
 
+    @classmethod
+    def setUpClass(cls):
+        cls.shared = tempfile.mkdtemp(prefix="parbench-report-test-")
+        cls.reports = {}  # the same inputs give the same report: drawn once, read by every test that wants it
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.shared, True)
+
     def write_report(self, *inputs, extra=(), env=None):
-        out = os.path.join(self.tmp, "out", "report.md")
+        key = (inputs, tuple(extra))
+        if env is None and key in self.reports:
+            return self.reports[key]
+        base = self.tmp if env is not None else os.path.join(self.shared, str(len(self.reports)))
+        out = os.path.join(base, "out", "report.md")
+        os.makedirs(base, exist_ok=True)
         r = run([tool("parbench-report"), "--out", out, *extra, *map(fixture, inputs)], env=env)
         self.assertEqual(r.returncode, 0, r.stderr)
         with open(out, encoding="utf-8") as f:
-            return f.read(), os.path.dirname(out), r
+            result = f.read(), os.path.dirname(out), r
+        if env is None:
+            self.reports[key] = result
+        return result
 
     def test_markdown_and_pngs(self):
         text, out_dir, _ = self.write_report("run_reps.json", "cpython_ref.json")
