@@ -1,7 +1,7 @@
 // The gil/ family: gil_threads with the switch interval swept, names gil/<kernel>/workers:W/switch_us:S/real_time.
-// Seed 002 blames the thread slowdown on switching; here it is a curve: time, hand-overs per second and context
-// switches against the interval. n is fixed per kernel (the largest quick size of the matrix), so names carry
-// no n: count n = 2^26, random_max n = 2^22. One worker never switches, so workers start at 2.
+// Seed 002 (docs/seeds.md) blames the thread slowdown on switching; here it is a curve: time, hand-overs per
+// second and context switches against the interval. n is fixed per kernel (the largest quick size of the matrix),
+// so names carry no n: count n = 2^26, random_max n = 2^22. One worker never switches, so workers start at 2.
 
 #include <chrono>
 #include <cstdint>

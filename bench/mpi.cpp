@@ -15,7 +15,6 @@
 #include <mpi.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -24,6 +23,7 @@
 #include <vector>
 
 #include "harness.hpp"
+#include "spin_tasks.hpp"
 #include "parbench/mpi_session.hpp"
 #include "parbench/strategies/mpi.hpp"
 
@@ -115,32 +115,17 @@ void osu_style(benchmark::State& state, const char* method, op o, unsigned worke
     }
 }
 
-// An empty task per worker; the total counts the chunks that ran.
-struct empty_tasks {
-    using result = std::uint64_t;
-    static constexpr std::string_view name = "empty_tasks";
-    [[nodiscard]] result run(chunk c) const noexcept { return c.size(); }
-    [[nodiscard]] static constexpr result combine(result a, result b) noexcept { return a + b; }
-    [[nodiscard]] constexpr result expected(std::uint64_t n) const noexcept { return n; }
-};
-
+// overhead/dispatch's kernel with empty tasks, through the mpi strategy; timed like overhead/dispatch.
 void dispatch(benchmark::State& state, unsigned workers) {
     state.SetLabel(label("rank 0 round trip: 64 B MPI_Bcast, empty chunks, 16 B MPI_Reduce", workers));
-    using clock_type = std::chrono::steady_clock;
     try {
         strategies::mpi strategy(workers);
-        const auto t0 = clock_type::now();
-        for (auto _ : state) {
-            const auto total = strategy.run(empty_tasks{}, workers);
-            if (total != workers) {
-                detail::fail(state, "wrong total: got " + std::to_string(total) + ", expected " + std::to_string(workers));
-                return;
-            }
-        }
-        state.counters["ns_per_op"] = std::chrono::duration<double>(clock_type::now() - t0).count() /
-                                      static_cast<double>(state.iterations()) * 1e9;
+        const auto seconds = detail::checked_loop(
+            state, [&] { return strategy.run(spin_tasks{}, workers); }, std::uint64_t{workers});
+        if (!seconds) return;
+        state.counters["ns_per_op"] = *seconds * 1e9;
         state.counters["bcast_bytes"] = sizeof(pm::command);
-        state.counters["reduce_bytes"] = sizeof(pm::outcome<empty_tasks::result>);
+        state.counters["reduce_bytes"] = sizeof(pm::outcome<spin_tasks::result>);
     } catch (const std::exception& e) {
         detail::fail(state, e.what());
     }

@@ -83,6 +83,35 @@ void spin_for(std::chrono::nanoseconds d) noexcept;
 void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,
                   bool is_baseline, double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
 
+// Seconds per iteration of a timed loop that took `elapsed` in all.
+[[nodiscard]] inline double per_iteration(const benchmark::State& state,
+                                         std::chrono::steady_clock::duration elapsed) {
+    const auto iterations = state.iterations() > 0 ? state.iterations() : 1;
+    return std::chrono::duration<double>(elapsed).count() / static_cast<double>(iterations);
+}
+
+struct no_op {
+    void operator()() const noexcept {}
+};
+
+// The checked loop, written once for the matrix and every family: per iteration one run() (a strategy's run),
+// whose total must equal `expected`, then after_each(). Returns the seconds per iteration, or nullopt once a
+// total was wrong (already reported as the benchmark's error).
+template <class Run, class R, class After = no_op>
+std::optional<double> checked_loop(benchmark::State& state, Run run, const R& expected, After after_each = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (auto _ : state) {
+        const auto total = run();
+        if (!(total == expected)) {
+            fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
+            return std::nullopt;
+        }
+        benchmark::DoNotOptimize(total);
+        after_each();
+    }
+    return per_iteration(state, std::chrono::steady_clock::now() - t0);
+}
+
 // The measured loop over a strategy built outside it: one run per iteration, each total checked, then the
 // counters. False when the run errored (already reported). Families with their own strategy arguments call this.
 // With `owner` (the optional that holds `strategy`), the strategy is destroyed before the final rusage, so a
@@ -95,22 +124,20 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
         const auto expected = k.expected(n);
         reset_peak_rss();
         const usage before = usage::now();
-        const auto t0 = clock::now();
-        for (auto _ : state) {
-            const auto start = clock::now();
-            const auto total = strategy.run(k, n);
-            if (slowdown > 0) spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
-            if (!(total == expected)) {
-                fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
-                return false;
-            }
-            benchmark::DoNotOptimize(total);
-        }
-        const double seconds = std::chrono::duration<double>(clock::now() - t0).count() /
-                               static_cast<double>(state.iterations());
+        const auto seconds = checked_loop(
+            state,
+            [&] {
+                const auto start = clock::now();
+                auto total = strategy.run(k, n);
+                if (slowdown > 0)
+                    spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
+                return total;
+            },
+            expected);
+        if (!seconds) return false;
         const std::int64_t self_peak = peak_rss_kib();
         if (owner != nullptr) owner->reset();
-        set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, seconds, before, self_peak);
+        set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, *seconds, before, self_peak);
         return true;
     } catch (const std::exception& e) {
         fail(state, e.what());

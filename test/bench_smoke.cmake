@@ -141,8 +141,8 @@ elseif(CASE STREQUAL "overhead_ipc")
   message(STATUS "ok: ${ping_pongs} ping-pongs, ${transfers} transfers")
 
 elseif(CASE STREQUAL "overhead")
-  # Every overhead/ benchmark of bench/overhead.cpp (ping_pong and ipc have their own case) runs clean and
-  # reports its per-operation counter; idle ones their CPU share, with every pool child inside the measurement.
+  # Every start, dispatch, dispatch_work, contention and idle benchmark (ping_pong and ipc have their own case)
+  # runs clean and reports its per-operation counter; idle ones their CPU share, with every pool child inside the measurement.
   run_bench(TRUE --parbench_profile=quick
             "--benchmark_filter=^overhead/(start|dispatch|dispatch_work|contention|idle)/" ${json_out})
   read_json()

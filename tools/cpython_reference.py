@@ -1,14 +1,15 @@
 #!/usr/bin/env python3
 """CPython reference run of the seeds' experiments, written as Google Benchmark JSON.
 
-The seed posts measured threading, multiprocessing and concurrent.futures on their
-authors' machines. This script runs the same experiments under the interpreter that
+The seed posts (docs/seeds.md describes each; "seed 001" below is its "Seed 001" section)
+measured threading, multiprocessing and concurrent.futures on their authors' machines.
+This script runs the same experiments under the interpreter that
 runs it, on this machine, with the kernels and totals of parbench's C++ kernels, and
 writes the JSON shape of Google Benchmark 1.7.1's JSON reporter, so that a report tool
 can put CPython beside C++.
 
-Standard library only (and tools/parbench/schema.py, the JSON format the readers share, which
-is standard library only too); runs under any CPython 3.8+.
+Standard library only (and tools/parbench/schema.py and cli.py, the JSON format and command
+line the tools share, which are standard library only too); runs under any CPython 3.8+.
 
 Kernels (one chunk [begin, end) of a range [0, n) per worker):
   count                  a while loop incrementing a local counter (seed 001); total n

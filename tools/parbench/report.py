@@ -212,6 +212,8 @@ def make_plots(args, run, kernels):
     except ImportError:
         return {}, ("Plots skipped: matplotlib is not available to this Python "
                     "(on Debian: apt-get install python3-matplotlib).")
+    except OSError as e:  # a full disk or a read-only directory: not a bug of the tool
+        raise model.schema.InputError(f"cannot write plots in {plots_dir}: {e.strerror or e}") from None
 
 
 def main(argv):

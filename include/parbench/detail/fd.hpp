@@ -58,22 +58,6 @@ struct pipe_fds {
     return {unique_fd(fds[0]), unique_fd(fds[1])};
 }
 
-// Two pipes between a parent and the child it forks: `down` to the child, `up` back. After the fork each side
-// closes the ends it does not use, so either side sees EOF (or EPIPE) as soon as the other is gone.
-struct duplex_pipes {
-    pipe_fds down = make_pipe();
-    pipe_fds up = make_pipe();
-
-    void in_child() noexcept {
-        down.write.reset();
-        up.read.reset();
-    }
-    void in_parent() noexcept {
-        down.read.reset();
-        up.write.reset();
-    }
-};
-
 // Writes all `size` bytes, retrying on EINTR and short writes. Returns false on any other error (EPIPE: the
 // reader is gone), with errno set.
 [[nodiscard]] inline bool write_full(int fd, const void* data, std::size_t size) noexcept {

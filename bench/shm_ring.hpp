@@ -12,11 +12,13 @@
 #include <new>
 #include <stdexcept>
 
-#include "futex.hpp"
-#include "shm.hpp"
-#include "spin.hpp"
+#include "parbench/detail/shm.hpp"
+#include "parbench/detail/spin.hpp"
+#include "parbench/detail/wait.hpp"
 
-namespace parbench::detail {
+namespace parbench::bench::ipc {
+
+namespace pd = parbench::detail;
 
 class shm_ring {
 public:
@@ -26,7 +28,7 @@ public:
           map_(sizeof(header) + capacity_),
           h_(::new (map_.data()) header{}),
           data_(static_cast<unsigned char*>(map_.data()) + sizeof(header)),
-          spins_(available_cpus() > 1 ? 256 : 0) {}
+          spins_(pd::available_cpus() > 1 ? 256 : 0) {}
     shm_ring(const shm_ring&) = delete;
     shm_ring& operator=(const shm_ring&) = delete;
 
@@ -58,27 +60,28 @@ public:
     }
 
     // Writes all `size` bytes, parking while the ring is full. Returns fewer if the ring was closed or no space
-    // appeared for `patience` (the reader is gone or stuck).
-    std::size_t write(const void* data, std::size_t size, std::chrono::nanoseconds patience = futex_forever) noexcept {
+    // appeared within `timeout` (the reader is gone or stuck).
+    std::size_t write(const void* data, std::size_t size,
+                      std::chrono::nanoseconds timeout = pd::futex_forever) noexcept {
         const auto* p = static_cast<const unsigned char*>(data);
         std::size_t done = 0;
         while (done < size) {
             const std::size_t n = try_write(p + done, size - done);
             done += n;
-            if (n == 0 && !await(h_->space_seq, h_->writer_waiting, [&] { return space() > 0; }, patience)) break;
+            if (n == 0 && !await(h_->space_seq, h_->writer_waiting, [&] { return space() > 0; }, timeout)) break;
         }
         return done;
     }
 
     // Reads exactly `size` bytes, parking while the ring is empty. Returns fewer if the ring was closed and drained
-    // (end of data) or no data arrived for `patience`.
-    std::size_t read(void* data, std::size_t size, std::chrono::nanoseconds patience = futex_forever) noexcept {
+    // (end of data) or no data arrived within `timeout`.
+    std::size_t read(void* data, std::size_t size, std::chrono::nanoseconds timeout = pd::futex_forever) noexcept {
         auto* p = static_cast<unsigned char*>(data);
         std::size_t done = 0;
         while (done < size) {
             const std::size_t n = try_read(p + done, size - done);
             done += n;
-            if (n == 0 && !await(h_->data_seq, h_->reader_waiting, [&] { return available() > 0; }, patience)) {
+            if (n == 0 && !await(h_->data_seq, h_->reader_waiting, [&] { return available() > 0; }, timeout)) {
                 done += try_read(p + done, size - done);  // what arrived just before the close
                 break;
             }
@@ -121,39 +124,33 @@ private:
 
     static void wake(std::atomic<std::uint32_t>& seq) noexcept {
         seq.fetch_add(1, std::memory_order_seq_cst);
-        futex_wake(seq, 1);
+        pd::wake_waiters(seq, nullptr, pd::futex_scope::shared, 1);
     }
 
-    // Waits until ready() or closed: spins briefly where another CPU can answer, then parks. False when closed or
-    // out of patience.
+    // Waits until ready() or closed: spins briefly where another CPU can answer, then parks on `seq`, which the
+    // other side bumps (wake) after its counter when it sees `waiting`. False when closed or out of time.
     template <class Ready>
     bool await(std::atomic<std::uint32_t>& seq, std::atomic<std::uint32_t>& waiting, Ready ready,
-               std::chrono::nanoseconds patience) noexcept {
+               std::chrono::nanoseconds timeout) noexcept {
         for (unsigned i = 0; i < spins_; ++i) {
             if (ready()) return true;
             if (closed()) return false;
-            cpu_relax();
+            pd::cpu_relax();
         }
-        using clock = std::chrono::steady_clock;
-        const bool forever = patience.count() < 0;
-        const auto deadline = forever ? clock::time_point::max() : clock::now() + patience;
+        using steady = std::chrono::steady_clock;
+        const bool forever = timeout.count() < 0;
+        const auto deadline = forever ? steady::time_point::max() : steady::now() + timeout;
         for (;;) {
+            // `waiting` first, then the re-check: either we see the other side's counter or it sees us waiting.
             const std::uint32_t s = seq.load(std::memory_order_seq_cst);
             waiting.store(1, std::memory_order_seq_cst);
-            if (ready()) break;
-            if (closed()) {
-                waiting.store(0, std::memory_order_relaxed);
-                return false;
-            }
-            const auto left = forever ? futex_forever : std::chrono::nanoseconds(deadline - clock::now());
-            if (!forever && left.count() <= 0) {
-                waiting.store(0, std::memory_order_relaxed);
-                return ready();
-            }
-            futex_wait(seq, s, left);
+            if (ready() || closed()) break;
+            const std::chrono::nanoseconds left = forever ? pd::futex_forever : deadline - steady::now();
+            if (!forever && left.count() <= 0) break;
+            (void)pd::wait_while(seq, s, {.timeout = left});  // a bump of seq need not mean ready: loop
         }
         waiting.store(0, std::memory_order_relaxed);
-        return true;
+        return ready();
     }
 
     void copy_in(std::size_t at, const unsigned char* src, std::size_t n) noexcept {
@@ -168,10 +165,10 @@ private:
     }
 
     std::size_t capacity_;
-    shared_mapping map_;
+    pd::shared_mapping map_;
     header* h_;
     unsigned char* data_;
     unsigned spins_;
 };
 
-}  // namespace parbench::detail
+}  // namespace parbench::bench::ipc

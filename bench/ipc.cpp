@@ -1,66 +1,29 @@
-// overhead/ping_pong/<mechanism>[/pinned]: one round trip between two threads (condvar, futex, spin) or two
-// processes (pipe, futex_shm, spin_shm): the price of a wake-up and a context switch, the cost the seeds invoke
-// without measuring. overhead/ipc/<channel>/bytes:B/{one_way,round_trip}: moving B bytes to a forked peer through
-// pipe, socketpair, posix_mq and shm_ring. Each reports ns_per_op; ipc also bytes_per_second.
-// docs/overhead_ipc.md explains the protocols and how a VM or a 2-core box distorts the figures.
+// overhead/ipc/<channel>/bytes:B/{one_way,round_trip}: moving B bytes to a forked peer through pipe, socketpair,
+// posix_mq and shm_ring, every message checked. Reports ns_per_op and bytes_per_second. docs/overhead_ipc.md
+// explains the protocol and how a VM or a 2-core box distorts the figures.
 
 #include <benchmark/benchmark.h>
 
-#include <csignal>
 #include <cstdint>
 #include <exception>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "harness.hpp"
-#include "overhead_ipc.hpp"
+#include "ipc.hpp"
+#include "peer.hpp"
 
 namespace parbench::bench {
 namespace {
 
-using ipc::peer;
-using ipc::peer_kind;
 using ipc::side;
-
-void set_ns_per_op(benchmark::State& state, ipc::clock::duration elapsed) {
-    if (state.iterations() == 0) return;
-    state.counters["ns_per_op"] = std::chrono::duration<double, std::nano>(elapsed).count() /
-                                  static_cast<double>(state.iterations());
-}
-
-template <class M>
-void ping_pong(benchmark::State& state, peer_kind kind, bool pinned) {
-    try {
-        std::optional<ipc::pin_scope> pin;
-        if (pinned) {
-            pin.emplace();  // before the peer starts, so the peer inherits the one CPU
-            if (!pin->ok()) return detail::fail(state, "could not pin to one CPU");
-            state.SetLabel("cpu " + std::to_string(pin->cpu()));
-        }
-        M m;
-        peer p(kind, m, [&m] { return m.serve(); });
-        const auto t0 = ipc::clock::now();
-        for (auto _ : state) {
-            if (!m.ping()) {
-                m.stop();
-                return detail::fail(state, "ping_pong: no answer: " + p.why_failed());
-            }
-        }
-        const auto elapsed = ipc::clock::now() - t0;
-        m.stop();
-        if (const auto err = p.finish()) return detail::fail(state, "ping_pong: " + *err);
-        set_ns_per_op(state, elapsed);
-    } catch (const std::exception& e) {
-        detail::fail(state, e.what());
-    }
-}
 
 template <class C>
 void transfer(benchmark::State& state, std::size_t size, bool round_trip) {
     try {
         C ch;
-        peer p(peer_kind::process, ch, [&ch, size, round_trip] { return ipc::serve_messages(ch, size, round_trip); });
+        ipc::peer p(ipc::peer_kind::process, ch,
+                    [&ch, size, round_trip] { return ipc::serve_messages(ch, size, round_trip); });
         std::string out(size, 'x');
         std::string in(size, '\0');
         std::uint64_t seq = 0;
@@ -82,21 +45,10 @@ void transfer(benchmark::State& state, std::size_t size, bool round_trip) {
             return detail::fail(state, std::string(C::name) + ": peer received " + std::to_string(*good) + " of " +
                                            std::to_string(seq) + " messages intact");
         if (const auto err = p.finish()) return detail::fail(state, std::string(C::name) + ": " + *err);
-        set_ns_per_op(state, elapsed);
+        state.counters["ns_per_op"] = detail::per_iteration(state, elapsed) * 1e9;
         state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size) * (round_trip ? 2 : 1));
     } catch (const std::exception& e) {
         detail::fail(state, e.what());
-    }
-}
-
-template <class M>
-void add_ping_pong(const char* mechanism, peer_kind kind, bool pinning) {
-    for (const bool pinned : {false, true}) {
-        if (pinned && !pinning) continue;
-        const std::string name = std::string("overhead/ping_pong/") + mechanism + (pinned ? "/pinned" : "");
-        benchmark::RegisterBenchmark(name.c_str(), [kind, pinned](benchmark::State& s) {
-            ping_pong<M>(s, kind, pinned);
-        })->UseRealTime();
     }
 }
 
@@ -126,19 +78,10 @@ std::vector<std::size_t> message_sizes(profile p) {
 
 }  // namespace
 
-PARBENCH_FAMILY(45, overhead_ipc) {
+// Order 46: right after overhead/ping_pong (45).
+PARBENCH_FAMILY(46, ipc) {
     // A peer that dies mid-write must give EPIPE, an error we report, not a signal that kills bench_parallel.
     ipc::ignore_sigpipe();
-    const bool pinning = ipc::pin_scope::allowed();
-    benchmark::AddCustomContext("parbench_pinning", pinning ? "yes" : "no (sched_setaffinity refused)");
-
-    add_ping_pong<ipc::condvar_ping_pong>("condvar", peer_kind::thread, pinning);
-    add_ping_pong<ipc::futex_ping_pong>("futex", peer_kind::thread, pinning);
-    add_ping_pong<ipc::spin_ping_pong>("spin", peer_kind::thread, pinning);
-    add_ping_pong<ipc::pipe_ping_pong>("pipe", peer_kind::process, pinning);
-    add_ping_pong<ipc::futex_ping_pong>("futex_shm", peer_kind::process, pinning);
-    add_ping_pong<ipc::spin_ping_pong>("spin_shm", peer_kind::process, pinning);
-
     const auto sizes = message_sizes(current_options().sweep);
     add_channel<ipc::pipe_channel>(sizes);
     add_channel<ipc::socketpair_channel>(sizes);
