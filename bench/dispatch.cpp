@@ -55,7 +55,7 @@ void add_dispatch(const std::vector<unsigned>& dispatch_workers, const std::vect
     const std::string strategy(S::name);
     for (const unsigned w : dw) {
         const std::string name = "overhead/dispatch/" + strategy + "/workers:" + std::to_string(w);
-        benchmark::RegisterBenchmark(name.c_str(), [w](benchmark::State& state) {
+        register_benchmark(name, [w](benchmark::State& state) {
             round_trips<S>(state, w, spin_tasks{}, 0.0);
         })->UseRealTime();
     }
@@ -66,7 +66,7 @@ void add_dispatch(const std::vector<unsigned>& dispatch_workers, const std::vect
             // W tasks of T us on min(W, CPUs) CPUs take ceil(W / CPUs) * T at best.
             const unsigned cpus = std::min(w, hardware_threads());
             const double ideal = static_cast<double>((w + cpus - 1) / cpus) * t * 1e-6;
-            benchmark::RegisterBenchmark(name.c_str(), [w, t, ideal](benchmark::State& state) {
+            register_benchmark(name, [w, t, ideal](benchmark::State& state) {
                 round_trips<S>(state, w, spin_tasks{std::chrono::microseconds(t)}, ideal);
             })->UseRealTime();
         }

@@ -17,7 +17,7 @@ template <kernel K>
 void add_gil(const K& k, std::uint64_t n, unsigned workers, unsigned switch_us) {
     const std::string name = "gil/" + std::string(K::name) + "/workers:" + std::to_string(workers) +
                              "/switch_us:" + std::to_string(switch_us);
-    auto* b = benchmark::RegisterBenchmark(name.c_str(), [k, n, workers, switch_us](benchmark::State& state) {
+    auto* b = register_benchmark(name, [k, n, workers, switch_us](benchmark::State& state) {
         using benchmark::Counter;
         try {
             strategies::gil_threads strategy(workers, std::chrono::microseconds(switch_us));

@@ -58,7 +58,7 @@ void add_channel(const std::vector<std::size_t>& sizes) {
         for (const bool round_trip : {false, true}) {
             const std::string name = "overhead/ipc/" + std::string(C::name) + "/bytes:" + std::to_string(b) +
                                      (round_trip ? "/round_trip" : "/one_way");
-            benchmark::RegisterBenchmark(name.c_str(), [b, round_trip](benchmark::State& s) {
+            register_benchmark(name, [b, round_trip](benchmark::State& s) {
                 transfer<C>(s, b, round_trip);
             })->UseRealTime();
         }

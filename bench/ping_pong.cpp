@@ -51,7 +51,7 @@ void add_ping_pong(const char* mechanism, peer_kind kind, bool pinning) {
     for (const bool pinned : {false, true}) {
         if (pinned && !pinning) continue;
         const std::string name = std::string("overhead/ping_pong/") + mechanism + (pinned ? "/pinned" : "");
-        benchmark::RegisterBenchmark(name.c_str(), [kind, pinned](benchmark::State& s) {
+        register_benchmark(name, [kind, pinned](benchmark::State& s) {
             ping_pong<M>(s, kind, pinned);
         })->UseRealTime();
     }

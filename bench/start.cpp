@@ -43,7 +43,7 @@ void start_bench(benchmark::State& state, Start start) {
 
 // Order 50: after the kernel matrix and the families that model it, before anything slower.
 PARBENCH_FAMILY(50, start) {
-    benchmark::RegisterBenchmark("overhead/start/thread", [](benchmark::State& state) {
+    register_benchmark("overhead/start/thread", [](benchmark::State& state) {
         start_bench(state, [] {
             std::atomic<bool> ran{false};
             std::thread t([&ran] { ran.store(true, std::memory_order_relaxed); });
@@ -51,7 +51,7 @@ PARBENCH_FAMILY(50, start) {
             if (!ran.load(std::memory_order_relaxed)) throw std::runtime_error("thread did not run");
         });
     })->UseRealTime();
-    benchmark::RegisterBenchmark("overhead/start/fork", [](benchmark::State& state) {
+    register_benchmark("overhead/start/fork", [](benchmark::State& state) {
         start_bench(state, [] {
             const pid_t pid = fork();
             if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -59,7 +59,7 @@ PARBENCH_FAMILY(50, start) {
             reap_ok(pid, "fork");
         });
     })->UseRealTime();
-    benchmark::RegisterBenchmark("overhead/start/posix_spawn", [](benchmark::State& state) {
+    register_benchmark("overhead/start/posix_spawn", [](benchmark::State& state) {
         start_bench(state, [] {
             static char true_path[] = "/bin/true";
             char* argv[] = {true_path, nullptr};

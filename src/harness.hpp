@@ -15,6 +15,7 @@
 #include <string_view>
 #include <vector>
 
+#include "interrupt.hpp"
 #include "machine.hpp"
 #include "options.hpp"
 #include "parbench/parbench.hpp"
@@ -49,6 +50,15 @@ void note_error();
 // Sequential's seconds per iteration for (kernel, n), the baseline of speedup and efficiency.
 void set_baseline(std::string_view kernel, std::uint64_t n, double seconds);
 [[nodiscard]] std::optional<double> baseline(std::string_view kernel, std::uint64_t n);
+
+// benchmark::RegisterBenchmark for every family: the body is skipped once the run is interrupted (see
+// interrupt.hpp), so a family's own loop needs no check of its own to be skipped.
+template <class F>
+benchmark::internal::Benchmark* register_benchmark(const std::string& name, F body) {
+    return benchmark::RegisterBenchmark(name.c_str(), [body = std::move(body)](benchmark::State& state) {
+        if (!interrupt::stop_if_requested(state)) body(state);
+    });
+}
 
 namespace detail {
 
@@ -96,11 +106,12 @@ struct no_op {
 
 // The checked loop, written once for the matrix and every family: per iteration one run() (a strategy's run),
 // whose total must equal `expected`, then after_each(). Returns the seconds per iteration, or nullopt once a
-// total was wrong (already reported as the benchmark's error).
+// total was wrong or the run was interrupted (either already reported as the benchmark's error).
 template <class Run, class R, class After = no_op>
 std::optional<double> checked_loop(benchmark::State& state, Run run, const R& expected, After after_each = {}) {
     const auto t0 = std::chrono::steady_clock::now();
     for (auto _ : state) {
+        if (interrupt::stop_if_requested(state)) return std::nullopt;
         const auto total = run();
         if (!(total == expected)) {
             fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
@@ -149,6 +160,7 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
 template <class S, kernel K>
 void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
     try {
+        if (interrupt::stop_if_requested(state)) return;
         std::optional<S> strategy(std::in_place, workers);
         measure_with(state, *strategy, k, n, workers, slowdown, &strategy);
     } catch (const std::exception& e) {
@@ -162,7 +174,7 @@ void add_one(const K& k, std::uint64_t n, unsigned workers) {
     const double slow = o.slow && o.slow->kernel == K::name ? o.slow->fraction : 0.0;
     const std::string name = std::string(K::name) + "/" + std::string(S::name) + "/workers:" +
                              std::to_string(workers) + "/n:" + std::to_string(n);
-    auto* b = benchmark::RegisterBenchmark(name.c_str(), [k, n, workers, slow](benchmark::State& state) {
+    auto* b = register_benchmark(name, [k, n, workers, slow](benchmark::State& state) {
         measure<S>(state, k, n, workers, slow);
     });
     b->UseRealTime();

@@ -5,15 +5,24 @@
 
 #include <cstdio>
 #include <exception>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "harness.hpp"
+#include "interrupt.hpp"
 #include "machine.hpp"
 #include "mpi_job.hpp"
 #include "options.hpp"
 #include "parbench/peers.hpp"
 #include "parbench/version.hpp"
+
+// Google Benchmark 1.7.1 keeps its flags in exported globals that its header does not declare; the final values
+// (command line over environment) say whether, and in which format, to write --benchmark_out.
+namespace benchmark {
+extern std::string FLAGS_benchmark_out;
+extern std::string FLAGS_benchmark_out_format;
+}  // namespace benchmark
 
 namespace {
 
@@ -71,8 +80,21 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "bench_parallel: %s\n", e.what());
         return 2;
     }
-    const std::size_t ran = benchmark::RunSpecifiedBenchmarks();
+    namespace interrupt = pb::interrupt;
+    interrupt::install();
+    interrupt::display_reporter display(*benchmark::CreateDefaultDisplayReporter());
+    std::unique_ptr<interrupt::file_reporter> file;
+    if (!benchmark::FLAGS_benchmark_out.empty())
+        file = interrupt::file_reporter::make(benchmark::FLAGS_benchmark_out_format);
+    const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&display, file.get());
     benchmark::Shutdown();
+    if (const int sig = interrupt::requested(); sig != 0) {
+        const std::size_t kept = file ? file->finished() : display.finished();
+        std::fprintf(stderr, "bench_parallel: interrupted by %s after %zu finished benchmark%s%s%s\n",
+                     interrupt::signal_name(sig).c_str(), kept, kept == 1 ? "" : "s", file ? ", kept in " : "",
+                     file ? benchmark::FLAGS_benchmark_out.c_str() : "");
+        return 128 + sig;
+    }
     if (ran == 0) {
         std::fprintf(stderr, "bench_parallel: no benchmark matched --benchmark_filter='%s'\n",
                      benchmark::GetBenchmarkFilter().c_str());

@@ -1,7 +1,10 @@
 #include "options.hpp"
 
+#include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "parbench/error.hpp"
@@ -10,6 +13,21 @@ namespace parbench::bench {
 namespace {
 
 options g_options;
+
+// A value from the command line, quoted for a one-line message: control characters are written as escapes.
+std::string quoted(std::string_view v) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out = "'";
+    for (const char ch : v) {
+        const auto c = static_cast<unsigned char>(ch);
+        if (c >= 0x20 && c != 0x7f) {
+            out += ch;
+        } else {
+            out += c == '\n' ? "\\n" : c == '\t' ? "\\t" : std::string{'\\', 'x', hex[c >> 4], hex[c & 15]};
+        }
+    }
+    return out + "'";
+}
 
 bool starts_with(std::string_view s, std::string_view prefix) { return s.substr(0, prefix.size()) == prefix; }
 
@@ -23,14 +41,14 @@ profile parse_profile(std::string_view v) {
     if (v == "quick") return profile::quick;
     if (v == "default") return profile::normal;
     if (v == "full") return profile::full;
-    throw std::invalid_argument("--parbench_profile must be quick, default or full, got '" + std::string(v) + "'");
+    throw std::invalid_argument("--parbench_profile must be quick, default or full, got " + quoted(v));
 }
 
 unsigned parse_unsigned(std::string_view v, std::string_view flag) {
     unsigned out = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
     if (ec != std::errc{} || end != v.data() + v.size() || out == 0 || out > max_workers)
-        throw std::invalid_argument(std::string(flag) + ": '" + std::string(v) + "' is not a worker count in [1, " +
+        throw std::invalid_argument(std::string(flag) + ": " + quoted(v) + " is not a worker count in [1, " +
                                     std::to_string(max_workers) + "]");
     return out;
 }
@@ -39,7 +57,11 @@ std::vector<unsigned> parse_workers(std::string_view v) {
     std::vector<unsigned> out;
     while (!v.empty()) {
         const auto comma = v.find(',');
-        out.push_back(parse_unsigned(v.substr(0, comma), "--parbench_workers"));
+        const unsigned w = parse_unsigned(v.substr(0, comma), "--parbench_workers");
+        // Twice the same count would register every benchmark twice under one name.
+        if (std::find(out.begin(), out.end(), w) != out.end())
+            throw std::invalid_argument("--parbench_workers: " + std::to_string(w) + " is given twice");
+        out.push_back(w);
         v = comma == std::string_view::npos ? std::string_view{} : v.substr(comma + 1);
     }
     if (out.empty()) throw std::invalid_argument("--parbench_workers needs a list such as 1,2,4");
@@ -54,9 +76,37 @@ slowdown parse_slowdown(std::string_view v) {
     const auto f = v.substr(colon + 1);
     const auto [end, ec] = std::from_chars(f.data(), f.data() + f.size(), s.fraction);
     if (ec != std::errc{} || end != f.data() + f.size() || !(s.fraction >= 0.0 && s.fraction <= 10.0))
-        throw std::invalid_argument("--parbench_test_slowdown: fraction '" + std::string(f) +
-                                    "' must be a number in [0, 10]");
+        throw std::invalid_argument("--parbench_test_slowdown: fraction " + quoted(f) + " must be a number in [0, 10]");
     return s;
+}
+
+// Google Benchmark's numeric flags, checked before the library sees them. Left to it, a value that does not
+// parse is reported twice (as a bad value, then as an unknown flag), and a repetition count below 1 runs nothing
+// (0) or aborts the process (-1); so does one in BENCHMARK_REPETITIONS, which the library reads as a default.
+constexpr int max_repetitions = 100000;
+
+void check_seconds(std::string_view v, std::string_view flag) {
+    double seconds = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
+    if (ec != std::errc{} || end != v.data() + v.size() || !std::isfinite(seconds) || seconds < 0)
+        throw std::invalid_argument(std::string(flag) + ": " + quoted(v) + " is not a number of seconds >= 0");
+}
+
+void check_repetitions(std::string_view v, std::string_view flag) {
+    int n = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), n);
+    if (ec != std::errc{} || end != v.data() + v.size() || n < 1 || n > max_repetitions)
+        throw std::invalid_argument(std::string(flag) + ": " + quoted(v) + " is not a repetition count in [1, " +
+                                    std::to_string(max_repetitions) + "]");
+}
+
+void check_benchmark_flag(std::string_view arg) {
+    if (auto t = value_of(arg, "--benchmark_min_time"))
+        check_seconds(*t, "--benchmark_min_time");
+    else if (auto w = value_of(arg, "--benchmark_min_warmup_time"))
+        check_seconds(*w, "--benchmark_min_warmup_time");
+    else if (auto r = value_of(arg, "--benchmark_repetitions"))
+        check_repetitions(*r, "--benchmark_repetitions");
 }
 
 }  // namespace
@@ -72,9 +122,11 @@ std::string_view to_string(profile p) noexcept {
 
 options parse_options(int& argc, char** argv) {
     options o;
+    if (const char* env = std::getenv("BENCHMARK_REPETITIONS")) check_repetitions(env, "BENCHMARK_REPETITIONS");
     int kept = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string_view arg = argv[i];
+        check_benchmark_flag(arg);
         if (starts_with(arg, "--benchmark_min_time")) o.min_time_given = true;
         if (!starts_with(arg, "--parbench_")) {
             argv[kept++] = argv[i];
@@ -89,7 +141,7 @@ options parse_options(int& argc, char** argv) {
         else if (auto s = value_of(arg, "--parbench_test_slowdown"))
             o.slow = parse_slowdown(*s);
         else
-            throw std::invalid_argument("unknown flag '" + std::string(arg) + "' (see --help)");
+            throw std::invalid_argument("unknown flag " + quoted(arg) + " (see --help)");
     }
     argc = kept;
     argv[argc] = nullptr;

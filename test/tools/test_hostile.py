@@ -32,6 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 TOOLS = os.path.join(ROOT, "tools")
 FIXTURES = os.path.join(HERE, "fixtures")
 EXAMPLES = int(os.environ.get("PARBENCH_HYPOTHESIS_EXAMPLES", "1000"))
+# hypothesis keeps caches in ./.hypothesis unless told otherwise: never in the source tree.
+os.environ.setdefault("HYPOTHESIS_STORAGE_DIRECTORY", os.path.join(tempfile.gettempdir(), "parbench-hypothesis"))
 
 
 def fixture(name):

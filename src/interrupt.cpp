@@ -1,0 +1,191 @@
+#include "interrupt.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <set>
+#include <utility>
+
+#include "parbench/detail/child.hpp"
+
+namespace parbench::bench::interrupt {
+namespace detail {
+std::atomic<int> g_requested{0};
+static_assert(std::atomic<int>::is_always_lock_free, "the signal handler stores into it");
+}  // namespace detail
+
+namespace {
+
+std::atomic<bool> g_stopped{false};
+
+constexpr int handled[] = {SIGINT, SIGTERM, SIGHUP};
+
+extern "C" void on_signal(int sig) {
+    int none = 0;
+    if (detail::g_requested.compare_exchange_strong(none, sig)) return;
+    static constexpr char message[] = "bench_parallel: second signal: exiting at once, --benchmark_out unfinished\n";
+    (void)!::write(STDERR_FILENO, message, sizeof message - 1);
+    parbench::detail::leave(128 + sig);  // async-signal-safe: no atexit handlers, no stdio
+}
+
+// The length of the valid UTF-8 sequence at the start of s, or 0.
+std::size_t utf8_length(std::string_view s) noexcept {
+    const auto byte = [&](std::size_t i) { return i < s.size() ? static_cast<unsigned char>(s[i]) : 0u; };
+    const auto cont = [&](std::size_t i, unsigned lo = 0x80, unsigned hi = 0xBF) {
+        return byte(i) >= lo && byte(i) <= hi;
+    };
+    const unsigned b = byte(0);
+    if (b < 0x80) return 1;
+    if (b >= 0xC2 && b <= 0xDF) return cont(1) ? 2 : 0;
+    if (b >= 0xE0 && b <= 0xEF) {  // no overlong forms (E0 80..9F), no surrogates (ED A0..BF)
+        const bool second = b == 0xE0 ? cont(1, 0xA0) : b == 0xED ? cont(1, 0x80, 0x9F) : cont(1);
+        return second && cont(2) ? 3 : 0;
+    }
+    if (b >= 0xF0 && b <= 0xF4) {  // no overlong forms (F0 80..8F), nothing past U+10FFFF (F4 90..)
+        const bool second = b == 0xF0 ? cont(1, 0x90) : b == 0xF4 ? cont(1, 0x80, 0x8F) : cont(1);
+        return second && cont(2) && cont(3) ? 4 : 0;
+    }
+    return 0;
+}
+
+}  // namespace
+
+void install() {
+    struct sigaction action {};
+    action.sa_handler = on_signal;
+    action.sa_flags = SA_RESTART;  // a slow system call in flight resumes; the next check sees the request
+    sigemptyset(&action.sa_mask);
+    for (const int sig : handled) sigaddset(&action.sa_mask, sig);
+    for (const int sig : handled) {
+        struct sigaction old {};
+        // A signal ignored when we started (nohup, a background job without job control) stays ignored.
+        if (::sigaction(sig, nullptr, &old) == 0 && old.sa_handler == SIG_IGN) continue;
+        ::sigaction(sig, &action, nullptr);
+    }
+}
+
+int requested() noexcept { return detail::g_requested.load(); }
+
+std::string signal_name(int sig) {
+    const char* abbrev = ::sigabbrev_np(sig);
+    return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+bool detail::finished_filter::pass(const std::vector<benchmark::BenchmarkReporter::Run>& runs) {
+    if (g_stopped.load()) return false;
+    for (const auto& r : runs) names_.insert(r.run_name.str());
+    return true;
+}
+
+std::string detail::json_safe(std::string_view json) {
+    static constexpr char hex[] = "0123456789abcdef";
+    std::string out;
+    out.reserve(json.size());
+    for (std::size_t i = 0; i < json.size();) {
+        const auto c = static_cast<unsigned char>(json[i]);
+        if (c < 0x20 && c != '\n') {
+            out += "\\u00";
+            out += hex[c >> 4];
+            out += hex[c & 15];
+            ++i;
+        } else if (const std::size_t n = utf8_length(json.substr(i)); n == 0) {
+            out += "\\ufffd";
+            ++i;
+        } else {
+            out.append(json.substr(i, n));
+            i += n;
+        }
+    }
+    return out;
+}
+
+bool detail::stop(benchmark::State& state) {
+    g_stopped.store(true);
+    state.SkipWithError("interrupted");
+    return true;
+}
+
+bool stopped() noexcept { return g_stopped.load(); }
+
+// ---- display
+
+void display_reporter::share_streams() {
+    inner_.SetOutputStream(&GetOutputStream());
+    inner_.SetErrorStream(&GetErrorStream());
+}
+
+bool display_reporter::ReportContext(const Context& context) {
+    share_streams();
+    return inner_.ReportContext(context);
+}
+
+void display_reporter::ReportRuns(const std::vector<Run>& runs) {
+    if (!filter_.pass(runs)) return;
+    share_streams();
+    inner_.ReportRuns(runs);
+}
+
+void display_reporter::Finalize() {
+    share_streams();
+    inner_.Finalize();
+}
+
+// ---- file
+
+std::unique_ptr<file_reporter> file_reporter::make(std::string_view format) {
+    std::unique_ptr<benchmark::BenchmarkReporter> inner;
+    if (format == "json") {
+        inner = std::make_unique<benchmark::JSONReporter>();
+    } else if (format == "console") {
+        inner = std::make_unique<benchmark::ConsoleReporter>(benchmark::ConsoleReporter::OO_None);
+    } else if (format == "csv") {
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+        inner = std::make_unique<benchmark::CSVReporter>();
+#pragma GCC diagnostic pop
+    } else {
+        return nullptr;
+    }
+    auto r = std::make_unique<file_reporter>(*inner, format);
+    r->owned_ = std::move(inner);
+    return r;
+}
+
+bool file_reporter::ReportContext(const Context& context) {
+    // The inner reporter keeps the streams it is given here (a wrapper may pass them on only now).
+    inner_->SetErrorStream(&GetErrorStream());
+    inner_->SetOutputStream(json_ ? static_cast<std::ostream*>(&text_) : &GetOutputStream());
+    context_.emplace(context);
+    const bool go = inner_->ReportContext(context);
+    head_size_ = text_.str().size();
+    return go;
+}
+
+void file_reporter::ReportRuns(const std::vector<Run>& runs) {
+    if (filter_.pass(runs)) inner_->ReportRuns(runs);
+}
+
+void file_reporter::Finalize() {
+    inner_->Finalize();
+    if (!json_) return;
+    const std::string text = text_.str();
+    std::string_view head = std::string_view(text).substr(0, head_size_);
+    std::ostringstream marked;
+    if (const int sig = requested(); sig != 0 && context_) {
+        // The context again, now with the mark (and the date of this write rather than of the start).
+        static bool added = false;  // the library's context takes a key once
+        if (!added) benchmark::AddCustomContext(std::string(context_key), signal_name(sig));
+        added = true;
+        benchmark::JSONReporter again;
+        again.SetOutputStream(&marked);
+        again.SetErrorStream(&GetErrorStream());
+        again.ReportContext(*context_);
+        head = marked.view();
+    }
+    std::ostream& out = GetOutputStream();
+    out << detail::json_safe(head) << detail::json_safe(std::string_view(text).substr(head_size_));
+    out.flush();
+}
+
+}  // namespace parbench::bench::interrupt

@@ -1,0 +1,117 @@
+#pragma once
+// Interrupted runs. SIGINT, SIGTERM and SIGHUP ask the run to stop: the benchmark in flight ends at its next
+// check, every later one is skipped, and the reporters pass on only the benchmarks that finished before the
+// stop. The --benchmark_out file is then closed as usual; its JSON context names the signal as
+// "parbench_interrupted". main() says so in one line and exits with 128 + the signal. A second signal ends the
+// process at once (worker processes die with it: they are forked with a parent-death signal).
+//
+// Google Benchmark has no way to cancel a run, so the stop is made of three parts: the check every benchmark
+// makes before it starts and in its measured loop (stop_if_requested), the skipped benchmarks' runs that the
+// reporters drop, and a file reporter that holds the output until the end, when it knows whether to mark it.
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <set>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace parbench::bench::interrupt {
+
+// The context key of an interrupted run's JSON; its value is the signal's name, e.g. "SIGINT".
+inline constexpr std::string_view context_key = "parbench_interrupted";
+
+// Installs the handlers. Children forked later inherit them, so a Ctrl-C sent to the whole process group does
+// not kill a worker process mid-run: the parent stops at its next check and tears its workers down as usual.
+void install();
+
+// The signal that asked the run to stop, or 0.
+[[nodiscard]] int requested() noexcept;
+
+// "SIGINT", "SIGTERM", "SIGHUP", else "signal N".
+[[nodiscard]] std::string signal_name(int sig);
+
+namespace detail {
+extern std::atomic<int> g_requested;
+bool stop(benchmark::State& state);
+}  // namespace detail
+
+// If a stop was requested, ends this benchmark with an error the reporters drop, and returns true; the caller
+// then returns at once (from inside the measured loop too). Costs one relaxed load while no signal came.
+inline bool stop_if_requested(benchmark::State& state) {
+    if (detail::g_requested.load(std::memory_order_relaxed) == 0) return false;
+    return detail::stop(state);
+}
+
+// True once stop_if_requested has ended a benchmark: every run reported from then on is dropped.
+[[nodiscard]] bool stopped() noexcept;
+
+namespace detail {
+// Passes the runs reported before the stop and counts their benchmarks.
+class finished_filter {
+public:
+    bool pass(const std::vector<benchmark::BenchmarkReporter::Run>& runs);
+    [[nodiscard]] std::size_t count() const noexcept { return names_.size(); }
+
+private:
+    std::set<std::string> names_;
+};
+
+// Google Benchmark escapes only \b \f \n \r \t \\ and \" in the strings it writes, so an error message, label or
+// context value holding another control character, or bytes that are not UTF-8, makes its file invalid JSON.
+// Returns its output `json` with such characters written as \u00XX and each byte of invalid UTF-8 as \ufffd.
+// Outside strings that output has only ASCII, spaces and newlines (a newline in a string is escaped), so every
+// byte this changes is inside a string.
+[[nodiscard]] std::string json_safe(std::string_view json);
+}  // namespace detail
+
+// A display reporter that passes on to `inner` (not owned; Google Benchmark's default one, or a wrapper of it)
+// only the runs reported before the stop.
+class display_reporter final : public benchmark::BenchmarkReporter {
+public:
+    explicit display_reporter(benchmark::BenchmarkReporter& inner) : inner_(inner) {}
+    bool ReportContext(const Context& context) override;
+    void ReportRuns(const std::vector<Run>& runs) override;
+    void Finalize() override;
+    // How many benchmarks it passed on.
+    [[nodiscard]] std::size_t finished() const noexcept { return filter_.count(); }
+
+private:
+    void share_streams();
+    benchmark::BenchmarkReporter& inner_;
+    detail::finished_filter filter_;
+};
+
+// The --benchmark_out reporter, to pass to RunSpecifiedBenchmarks in place of the library's own: it passes on to
+// its inner reporter only the runs reported before the stop. For JSON it holds the inner reporter's output in
+// memory and writes it at the end, made safe (detail::json_safe), with the context written again with the mark if
+// the run was interrupted; CSV and console output are written as they come.
+class file_reporter final : public benchmark::BenchmarkReporter {
+public:
+    // Around `inner` (not owned), which writes `format`: "json", "csv" or "console".
+    file_reporter(benchmark::BenchmarkReporter& inner, std::string_view format)
+        : inner_(&inner), json_(format == "json") {}
+    // With a Google Benchmark reporter of its own for `format`; nullptr for another format.
+    [[nodiscard]] static std::unique_ptr<file_reporter> make(std::string_view format);
+
+    bool ReportContext(const Context& context) override;
+    void ReportRuns(const std::vector<Run>& runs) override;
+    void Finalize() override;
+    // How many benchmarks it passed on.
+    [[nodiscard]] std::size_t finished() const noexcept { return filter_.count(); }
+
+private:
+    std::unique_ptr<benchmark::BenchmarkReporter> owned_;
+    benchmark::BenchmarkReporter* inner_;
+    detail::finished_filter filter_;
+    bool json_;
+    std::optional<Context> context_;
+    std::ostringstream text_;    // JSON: all the inner reporter wrote
+    std::size_t head_size_ = 0;  // JSON: how much of it is the context
+};
+
+}  // namespace parbench::bench::interrupt
