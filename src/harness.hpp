@@ -1,6 +1,7 @@
 #pragma once
-// The benchmark matrix: add_kernel<K, strategies...>(kernel, sizes) registers one kernel under every strategy,
-// worker count and size of the current profile, with names <kernel>/<strategy>/workers:W/n:N/real_time.
+// The benchmark matrix: add_kernel<Strategies>(kernel, sizes) registers one kernel under every strategy of the
+// list Strategies (a strategy_list), every worker count and size of the current profile, with names
+// <kernel>/<strategy>/workers:W/n:N/real_time.
 // Every run checks its total; a wrong total or a failed worker is a benchmark error, never a time.
 
 #include <benchmark/benchmark.h>
@@ -127,7 +128,7 @@ std::optional<double> checked_loop(benchmark::State& state, Run run, const R& ex
 // counters. False when the run errored (already reported). Families with their own strategy arguments call this.
 // With `owner` (the optional that holds `strategy`), the strategy is destroyed before the final rusage, so a
 // pool's worker processes, reaped in its destructor, count in RUSAGE_CHILDREN.
-template <class S, kernel K>
+template <strategy S, kernel K>
 bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_t n, unsigned workers,
                   double slowdown = 0, std::optional<S>* owner = nullptr) {
     using clock = std::chrono::steady_clock;
@@ -135,16 +136,16 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
         const auto expected = k.expected(n);
         reset_peak_rss();
         const usage before = usage::now();
+        const auto t0 = clock::now();
+        benchmark::IterationCount done = 0;
         const auto seconds = checked_loop(
-            state,
+            state, [&] { return strategy.run(k, n); }, expected,
             [&] {
-                const auto start = clock::now();
-                auto total = strategy.run(k, n);
-                if (slowdown > 0)
-                    spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
-                return total;
-            },
-            expected);
+                // The slowdown knob spins once per batch, at its last iteration, for the fraction of the batch so
+                // far: a clock read per iteration would add its own cost, a large share of a sub-microsecond run.
+                if (slowdown > 0 && ++done == state.max_iterations)
+                    spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - t0) * slowdown));
+            });
         if (!seconds) return false;
         const std::int64_t self_peak = peak_rss_kib();
         if (owner != nullptr) owner->reset();
@@ -157,7 +158,7 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
 }
 
 // The matrix's loop: the strategy is built from the worker count, outside the timing.
-template <class S, kernel K>
+template <strategy S, kernel K>
 void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
     try {
         if (interrupt::stop_if_requested(state)) return;
@@ -168,10 +169,10 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
     }
 }
 
-template <class S, kernel K>
+template <strategy S, kernel K>
 void add_one(const K& k, std::uint64_t n, unsigned workers) {
     const auto& o = current_options();
-    const double slow = o.slow && o.slow->kernel == K::name ? o.slow->fraction : 0.0;
+    const double slow = o.slow && (o.slow->kernel == K::name || o.slow->kernel == "*") ? o.slow->fraction : 0.0;
     const std::string name = std::string(K::name) + "/" + std::string(S::name) + "/workers:" +
                              std::to_string(workers) + "/n:" + std::to_string(n);
     auto* b = register_benchmark(name, [k, n, workers, slow](benchmark::State& state) {
@@ -196,7 +197,7 @@ bool available(unsigned workers) {
     }
 }
 
-template <kernel K, class... S>
+template <kernel K, strategy... S>
 void add_all(const K& k, const sizes& s, strategy_list<S...>) {
     for (const std::uint64_t n : s.of(current_options().sweep)) {
         // Sequential comes first at each n: later strategies read its time as their baseline.
@@ -217,6 +218,7 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
 
 // Registers kernel k under every strategy in Strategies at every size of the current profile.
 template <class Strategies, kernel K>
+    requires all_strategies_in<Strategies>
 void add_kernel(const K& k, const sizes& s) {
     const auto& o = current_options();
     if (o.wrong_total && *o.wrong_total == K::name) {

@@ -157,7 +157,7 @@ void print_help() {
         "                                         default (a person's run, minutes), full (long)\n"
         "  --parbench_workers=W[,W...]            worker counts instead of the machine-sized sweep\n"
         "  --parbench_test_wrong_total=KERNEL     test knob: KERNEL drops its last element (the run must error)\n"
-        "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL takes (1+F) times as long\n"
+        "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL (* for every kernel) takes (1+F) times as long\n"
         "\n"
         "Names are <kernel>/<strategy>/workers:<W>/n:<N>/real_time; select with --benchmark_filter=REGEX.\n"
         "The exit status is non-zero if any run errored (wrong total, failed worker) or a flag is unknown.\n"

@@ -37,6 +37,11 @@ options:
   --threshold T        forwarded to parbench-compare (default 0.10)
   --strict             forwarded to parbench-compare: errored/missing benchmarks in HEAD exit 1, not 3
   --allow-incomplete   forwarded to parbench-compare: errored/missing benchmarks in HEAD exit 0, not 3
+  --paired             after building, run the paired sequential gate (tools/parbench-gate) instead of
+                       rounds + parbench-compare; --rounds, --metric and --no-report do not apply, --alpha,
+                       --threshold, --strict and --allow-incomplete go to parbench-gate; output in --out
+                       (gate.md, verdicts.json, runs.jsonl)
+  --gate-flags 'F'     more parbench-gate flags with --paired, e.g. '--looks 6,9,12 --max-minutes 30'
   --no-report          do not run parbench-report on the HEAD side
   --keep               keep the temporary worktrees and builds (their path is printed)
   -h, --help           this text
@@ -51,7 +56,7 @@ note() { echo "$PROG: $*" >&2; }
 
 ROUNDS=9 OUT=ab-out PROFILE=quick JOBS=$(nproc 2>/dev/null || echo 2)
 BENCH_FLAGS="" BASE_FLAGS="" HEAD_FLAGS="" BASE_BIN="" HEAD_BIN=""
-COMPARE_ARGS=() REPORT=1 KEEP=0 POSITIONAL=()
+COMPARE_ARGS=() REPORT=1 KEEP=0 POSITIONAL=() PAIRED=0 GATE_FLAGS=""
 
 # Accepts both --opt=value and --opt value.
 while (($#)); do
@@ -60,15 +65,16 @@ while (($#)); do
     case $opt in
         -h|--help) usage; exit 0 ;;
         --rounds|--out|--profile|--bench-flags|--base-flags|--head-flags|--base-bin|--head-bin|--jobs|\
-        --metric|--alpha|--threshold)
+        --metric|--alpha|--threshold|--gate-flags)
             if ((has_eq)); then shift; else [[ $# -ge 2 ]] || die "$opt needs a value"; val=$2; shift 2; fi
             case $opt in
                 --rounds) ROUNDS=$val ;; --out) OUT=$val ;; --profile) PROFILE=$val ;;
                 --bench-flags) BENCH_FLAGS=$val ;; --base-flags) BASE_FLAGS=$val ;;
                 --head-flags) HEAD_FLAGS=$val ;; --base-bin) BASE_BIN=$val ;; --head-bin) HEAD_BIN=$val ;;
-                --jobs) JOBS=$val ;; *) COMPARE_ARGS+=("$opt=$val") ;;
+                --jobs) JOBS=$val ;; --gate-flags) GATE_FLAGS=$val ;; *) COMPARE_ARGS+=("$opt=$val") ;;
             esac ;;
         --strict|--allow-incomplete) COMPARE_ARGS+=("$opt"); shift ;;
+        --paired) PAIRED=1; shift ;;
         --no-report) REPORT=0; shift ;;
         --keep) KEEP=1; shift ;;
         -*) usage >&2; die "unknown option: $opt" ;;
@@ -148,6 +154,17 @@ if [[ -z $HEAD_BIN ]]; then
     else build head "$HEAD_SHA"; HEAD_BIN=$BUILT; fi
 fi
 for bin in "$BASE_BIN" "$HEAD_BIN"; do [[ -x $bin ]] || die "not an executable: $bin"; done
+
+if ((PAIRED)); then
+    read -r -a GATE_ARR <<<"$GATE_FLAGS"
+    mkdir -p "$OUT"
+    status=0
+    "$TOOLS/parbench-gate" --base-bin "$BASE_BIN" --head-bin "$HEAD_BIN" --profile "$PROFILE" \
+        --bench-flags="$BENCH_FLAGS" --base-flags="$BASE_FLAGS" --head-flags="$HEAD_FLAGS" --out "$OUT" \
+        --repro "tools/ab-bench.sh $BASE_SHA $HEAD_SHA --paired --bench-flags=--benchmark_filter={filter}" \
+        "${COMPARE_ARGS[@]}" "${GATE_ARR[@]}" || status=$?
+    exit "$status"
+fi
 
 mkdir -p "$OUT/rounds"
 rm -f "$OUT"/rounds/base-*.json "$OUT"/rounds/head-*.json

@@ -6,6 +6,9 @@ Takes the flags ab-bench.sh passes (--parbench_profile, --benchmark_format, --be
 and writes Google Benchmark 1.7.1-shaped JSON with one repetition. Times follow a cost model with 2% noise
 seeded by the output file name, so every round differs but every test run is the same.
 
+Also --benchmark_list_tests, --benchmark_repetitions (one repetition whatever it says) and
+--fake_fresh_noise=COUNTER_FILE (new, reproducible noise on every run: the paired gate writes every run to a file of
+the same name), for tools/parbench-gate.
 Test hooks: --fake_crash exits 1 without writing anything; --fake_error=<name prefix> fails those benchmarks
 the way SkipWithError does (and exits 1, as bench_parallel does when a run errored). BUILTIN_SLOWDOWN is edited
 by a test to make a "slower commit" of this file.
@@ -34,7 +37,8 @@ def parse(argv):
         m = re.match(r"^--([a-z_]+)(?:=(.*))?$", arg)
         if not m or m.group(1) not in ("parbench_profile", "benchmark_format", "benchmark_out",
                                        "benchmark_out_format", "benchmark_filter", "parbench_test_slowdown",
-                                       "fake_crash", "fake_error"):
+                                       "fake_crash", "fake_error", "benchmark_list_tests",
+                                       "benchmark_repetitions", "fake_fresh_noise"):
             sys.exit(f"{sys.argv[0]}: unrecognized command-line flag: {arg}")
         flags[m.group(1)] = m.group(2) if m.group(2) is not None else ""
     return flags
@@ -63,10 +67,22 @@ def entry(name, family, t_ns, seq_ns, error):
 
 def main():
     flags = parse(sys.argv[1:])
+    if flags.get("benchmark_list_tests", "false") != "false":   # the paired gate lists, then runs groups
+        names = [n for n in BENCHMARKS if re.search(flags.get("benchmark_filter", ""), n)]
+        if not names:
+            sys.exit(f"bench_parallel: no benchmark matched --benchmark_filter='{flags.get('benchmark_filter')}'")
+        print("\n".join(names))
+        return 0
     if "fake_crash" in flags:
         return 1
     out = flags.get("benchmark_out", "")
     rng = random.Random(os.path.basename(out))
+    if flags.get("fake_fresh_noise"):   # new noise on every run, from a run counter kept in the file it names
+        counter = flags["fake_fresh_noise"]
+        runs = int(open(counter).read()) if os.path.exists(counter) else 0
+        with open(counter, "w") as f:
+            f.write(str(runs + 1))
+        rng = random.Random(runs)
     slow, pattern = slowdowns(flags), re.compile(flags.get("benchmark_filter", ""))
     times = {name: base * (1 + slow.get(name.split("/")[0], 0.0)) * (1 + rng.uniform(-0.02, 0.02))
              for name, base in BENCHMARKS.items()}

@@ -44,6 +44,9 @@ def rate(hits, total):
 
 
 def main(argv):
+    if argv and argv[0] in ("collect", "paired"):   # the paired gate's rates: tools/parbench/gate_sim.py
+        from . import gate_sim
+        return (gate_sim.main_collect if argv[0] == "collect" else gate_sim.main_paired)(argv[1:])
     args = parse_args(argv)
     try:
         from scipy.stats import mannwhitneyu

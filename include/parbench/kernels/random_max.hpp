@@ -1,8 +1,9 @@
 #pragma once
-// random_max: the max of n random doubles in [0, 1) (seed 002). Element i's value is splitmix64(i + key * 2^40), so
-// the total is the same however [0, n) is cut, and keys give disjoint streams for n < 2^40 (key 0 is plain
-// splitmix64(i), which tools/cpython_reference.py computes too). Like the seed's list comprehension, each chunk materialises its values
-// into a buffer before taking the max: the allocation and the memory traffic are part of the work.
+// random_max: the max of n random doubles in [0, 1) (seed 002 in docs/seeds.md). Element i's value is splitmix64(i +
+// key * 2^40), so the total is the same however [0, n) is cut, and keys give disjoint streams for n < 2^40 (key 0 is
+// plain splitmix64(i), which tools/cpython_reference.py computes too). Like the seed's list comprehension, each chunk
+// materialises its values into a buffer before taking the max: the allocation and the memory traffic are part of the
+// work.
 
 #include <algorithm>
 #include <cstdint>
@@ -10,7 +11,7 @@
 #include <vector>
 
 #include "../chunk.hpp"
-#include "../detail/blocking.hpp"
+#include "../blocking.hpp"
 #include "../detail/splitmix.hpp"
 
 namespace parbench::kernels {
@@ -26,7 +27,7 @@ struct random_max {
     }
     [[nodiscard]] result run(chunk c) const {
         std::vector<double> values(c.size());
-        detail::in_slices(c, [&](chunk s) {
+        in_slices(c, [&](chunk s) {
             for (std::uint64_t i = s.begin; i < s.end; ++i) values[i - c.begin] = value(i);
         });
         return values.empty() ? 0.0 : *std::max_element(values.begin(), values.end());

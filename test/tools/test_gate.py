@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""Tests of tools/parbench-gate (the paired, sequential A/B gate) against the fake bench_parallel.
+
+The fake's times follow a cost model with 2% noise, so every verdict here is known: a 20% slowdown of a kernel is
+a regression of its benchmarks and of no other, base against itself is never one.
+Run: /usr/bin/python3 test/tools/test_gate.py   (ctest: tools.Gate)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import unittest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+GATE = os.path.join(HERE, "..", "..", "tools", "parbench-gate")
+FAKE = os.path.join(HERE, "fake_bench_parallel.py")
+
+
+class GateTests(unittest.TestCase):
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.out = os.path.join(self.tmp.name, "gate")
+        self.counter = os.path.join(self.tmp.name, "runs-counter")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def gate(self, *extra, looks="9,12"):
+        cmd = [GATE, "--base-bin", FAKE, "--head-bin", FAKE, "--out", self.out, "--looks", looks, "--seed", "3",
+               f"--bench-flags=--fake_fresh_noise={self.counter}", *extra]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+
+    def verdicts(self):
+        with open(os.path.join(self.out, "verdicts.json"), encoding="utf-8") as f:
+            return {name: v["verdict"] for name, v in json.load(f).items()}
+
+    def test_aa_passes(self):
+        r = self.gate()
+        self.assertEqual(r.returncode, 0, r.stderr)
+        # too few rounds for any verdict: undecided is listed, and fails only with --strict
+        r = self.gate("--strict", looks="3")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("undecided at the cap", r.stderr)
+        r = self.gate(looks="3,4")
+        verdicts = self.verdicts()
+        self.assertEqual(len(verdicts), 5)
+        self.assertTrue(set(verdicts.values()) <= {"no change", "undecided"}, verdicts)
+        self.assertIn("no regression", r.stdout)
+        with open(os.path.join(self.out, "runs.jsonl"), encoding="utf-8") as f:
+            runs = [json.loads(line) for line in f]
+        self.assertEqual({run["arm"] for run in runs}, {"base", "head"})
+        # each round runs the group once per side
+        self.assertEqual(len(runs) % 2, 0)
+        self.assertTrue(all(len(run["results"]) == 5 for run in runs))
+
+    def test_slowdown_is_a_regression_of_that_kernel_only(self):
+        r = self.gate("--head-flags=--parbench_test_slowdown=count:0.20")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        verdicts = self.verdicts()
+        for name, verdict in verdicts.items():
+            self.assertEqual(verdict == "regression", name.startswith("count/"), (name, verdict))
+        failure = [line for line in r.stderr.splitlines() if "REGRESSION count/sequential" in line]
+        self.assertEqual(len(failure), 1, r.stderr)
+        self.assertIn("95% CI", failure[0])
+        self.assertIn("rounds; reproduce: parbench-gate", failure[0])
+        self.assertIn("--filter=^(count/sequential/workers:1/n:100000/real_time)$", failure[0])
+        self.assertIn("**REGRESSION**", r.stdout)
+
+    def test_improvement_does_not_fail(self):
+        r = self.gate("--base-flags=--parbench_test_slowdown=sum_range:0.20")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(sum(v == "improvement" for v in self.verdicts().values()), 2)
+
+    def test_errored_and_crashed_runs(self):
+        r = self.gate("--head-flags=--fake_error=sum_range")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertEqual(sum(v == "errored" for v in self.verdicts().values()), 2)
+        self.assertIn("Errored", r.stdout)
+        self.assertEqual(self.gate("--head-flags=--fake_error=sum_range", "--allow-incomplete").returncode, 0)
+        r = self.gate("--head-flags=--fake_crash")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertEqual(set(self.verdicts().values()), {"errored"})
+        self.assertIn("wrote no JSON", r.stderr)
+        self.assertNotIn("Traceback", r.stderr)
+
+    def test_realtime_runs_or_says_why_not(self):
+        sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+        from parbench import gate_run
+        r = self.gate("--realtime", "--head-flags=--parbench_test_slowdown=count:0.20")
+        if gate_run.check_realtime() is None:
+            self.assertEqual(r.returncode, 1, r.stderr)
+            self.assertIn("--realtime", r.stderr)          # in the reproducing command
+        else:                                              # e.g. a container without CAP_SYS_NICE
+            self.assertEqual(r.returncode, 2, r.stderr)
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
+
+    def test_ab_bench_paired_runs_the_gate(self):
+        ab = os.path.join(HERE, "..", "..", "tools", "ab-bench.sh")
+        r = subprocess.run([ab, "base", "head", "--paired", "--base-bin", FAKE, "--head-bin", FAKE, "--out", self.out,
+                            f"--bench-flags=--fake_fresh_noise={self.counter}",
+                            "--head-flags=--parbench_test_slowdown=count:0.20", "--gate-flags=--looks 9,12 --seed 3"],
+                           capture_output=True, text=True, timeout=300)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn("reproduce: tools/ab-bench.sh base head --paired --bench-flags=--benchmark_filter=", r.stderr)
+        self.assertTrue(os.path.exists(os.path.join(self.out, "gate.md")))
+
+    def test_nothing_to_compare_and_bad_usage(self):
+        r = self.gate("--filter=^nothing")
+        self.assertEqual(r.returncode, 3, r.stderr)
+        self.assertIn("nothing to compare", r.stderr)
+        for bad in (["--looks", "9,6"], ["--alpha", "2"], ["--base-bin", "/nonexistent"], ["--group", "0"]):
+            r = subprocess.run([GATE, "--base-bin", FAKE, "--head-bin", FAKE, "--out", self.out, *bad],
+                               capture_output=True, text=True, timeout=60)
+            self.assertEqual(r.returncode, 2, (bad, r.stderr))
+            self.assertEqual(len(r.stderr.strip().splitlines()), 1, (bad, r.stderr))
+
+
+if __name__ == "__main__":
+    if not os.path.exists("/usr/bin/python3"):
+        print("SKIP: the fake bench_parallel needs /usr/bin/python3")
+        sys.exit(77)
+    unittest.main()
