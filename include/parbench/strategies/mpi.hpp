@@ -19,7 +19,7 @@
 #include <string_view>
 #include <type_traits>
 
-#include "../detail/barrier.hpp"
+#include "../keep.hpp"
 #include "../detail/mpi_world.hpp"
 #include "../error.hpp"
 #include "../kernel.hpp"
@@ -92,7 +92,7 @@ std::uint64_t counter_chunk(chunk c, MPI_Win w) {
             MPI_Win_flush(0, w);
             if constexpr (P == lock_placement::coarse) {
                 for (std::uint64_t i = c.begin; i < c.end; ++i) {
-                    keep(v);
+                    parbench::keep(v);
                     ++v;
                 }
             } else {
@@ -113,7 +113,7 @@ std::uint64_t counter_chunk(chunk c, MPI_Win w) {
         return 0;
     } else {
         for (std::uint64_t i = c.begin; i < c.end; ++i) {
-            keep(v);
+            parbench::keep(v);
             ++v;
         }
         return v;  // added to the others' in the reduction
