@@ -87,7 +87,7 @@ PARBENCH_FAMILY(51, dispatch) {
     // The quick profile sizes dispatch_work to the break-even question alone: all CPUs busy.
     const std::vector<unsigned> hw{hardware_threads()};
     const bool quick = current_options().sweep == profile::quick && !current_options().workers;
-    const auto& work_workers = quick ? hw : workers_in_force();
+    const auto& work_workers = quick ? hw : workers_up_to_cpus();
     add_all_dispatch(all{}, workers_in_force(), work_workers);
 }
 

@@ -34,9 +34,11 @@ PARBENCH_FAMILY(0, matrix) {
     // seed 003 sums 0..5e8.
     add_kernel<matrix>(k::sum_range{}, {powers(10, 26, 16), powers(10, 26, 4), powers(10, 30, 2, {500'000'000})});
     // seed 002: max of 5,000,000 random numbers.
-    add_kernel<matrix>(k::random_max{}, {powers(10, 22, 12), powers(10, 22, 4, {5'000'000}), powers(10, 26, 2)});
+    // The default profile's largest random_max n is the seed's 5,000,000 alone: 2^22 beside it repeated it.
+    add_kernel<matrix>(k::random_max{}, {powers(10, 22, 12), powers(10, 18, 4, {5'000'000}), powers(10, 26, 2)});
     // seed 000: a shared counter to 1,000,000.
-    const sizes counter{powers(10, 20, 10), powers(10, 20, 5, {1'000'000}), powers(10, 24, 2, {1'000'000})};
+    // The default profile's largest n is the seed's 1,000,000 alone: 2^20 beside it repeated it.
+    const sizes counter{powers(10, 20, 10), powers(10, 15, 5, {1'000'000}), powers(10, 24, 2, {1'000'000})};
     add_kernel<matrix>(k::locked_counter_coarse{}, counter);
     add_kernel<matrix>(k::locked_counter_fine{}, counter);
     add_kernel<matrix>(k::locked_counter_atomic{}, counter);

@@ -40,13 +40,24 @@ const std::vector<unsigned>& workers_in_force() {
     return w;
 }
 
-double min_time_for(profile p) {
-    switch (p) {
-        case profile::quick: return 0.04;
-        case profile::normal: return 0.2;
-        case profile::full: return 0.5;
-    }
-    return 0.1;
+const std::vector<unsigned>& workers_up_to_cpus() {
+    static const std::vector<unsigned> w = [] {
+        if (current_options().workers) return *current_options().workers;
+        std::vector<unsigned> out;
+        for (const unsigned x : workers_in_force())
+            if (x <= hardware_threads()) out.push_back(x);
+        return out;
+    }();
+    return w;
+}
+
+bool in_sweep(bool fork_per_run, unsigned workers, std::size_t i, std::size_t count) {
+    const auto& o = current_options();
+    if (o.workers || o.sweep != profile::normal) return true;
+    const bool ends = i == 0 || i + 1 == count;
+    if ((workers == 1 || workers > hardware_threads()) && !ends) return false;
+    if (fork_per_run && i != 0 && i + 2 < count) return false;
+    return true;
 }
 
 void note_error() { g_error.store(true); }

@@ -41,9 +41,15 @@ struct strategy_list {};
 [[nodiscard]] std::vector<unsigned> worker_sweep(profile p, unsigned hw);
 // The worker counts this run uses: --parbench_workers, or the sweep.
 [[nodiscard]] const std::vector<unsigned>& workers_in_force();
+// The same without the profile's oversubscribed counts (more workers than CPUs); --parbench_workers as given.
+[[nodiscard]] const std::vector<unsigned>& workers_up_to_cpus();
 
-// How long one iteration of a benchmark should at least run, per profile, unless --benchmark_min_time is given.
-[[nodiscard]] double min_time_for(profile p);
+// Whether the kernel matrix measures a strategy at `workers` and at the i-th of a kernel's `count` sizes. The
+// default profile leaves out the points of its own sweep that say nothing new: one worker (the machinery's cost
+// without parallelism) and more workers than CPUs except at the smallest and the largest n, and strategies that start processes on every run (fork_per_run) except at the
+// smallest n and the two largest, the only sizes where their start-up can be paid back. With --parbench_workers,
+// and in the quick and full profiles, every point runs.
+[[nodiscard]] bool in_sweep(bool fork_per_run, unsigned workers, std::size_t i, std::size_t count);
 
 void note_error();
 [[nodiscard]] bool any_error();
@@ -197,15 +203,21 @@ bool available(unsigned workers) {
     }
 }
 
+template <class S>
+constexpr bool forks_per_run = S::name.substr(0, 10) == std::string_view("processes.");
+
 template <kernel K, strategy... S>
 void add_all(const K& k, const sizes& s, strategy_list<S...>) {
-    for (const std::uint64_t n : s.of(current_options().sweep)) {
+    const auto& all_n = s.of(current_options().sweep);
+    for (std::size_t i = 0; i < all_n.size(); ++i) {
+        const std::uint64_t n = all_n[i];
         // Sequential comes first at each n: later strategies read its time as their baseline.
         (
             [&] {
                 if constexpr (S::sweeps_workers) {
                     for (const unsigned w : workers_in_force())
-                        if (available<S>(w)) add_one<S>(k, n, w);
+                        if (in_sweep(forks_per_run<S>, w, i, all_n.size()) && available<S>(w))
+                            add_one<S>(k, n, w);
                 } else if (available<S>(1)) {
                     add_one<S>(k, n, 1);
                 }
