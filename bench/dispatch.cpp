@@ -65,7 +65,8 @@ void add_dispatch(const std::vector<unsigned>& dispatch_workers, const std::vect
                                      "/task_us:" + std::to_string(t);
             // W tasks of T us on min(W, CPUs) CPUs take ceil(W / CPUs) * T at best.
             const unsigned cpus = std::min(w, hardware_threads());
-            const double ideal = static_cast<double>((w + cpus - 1) / cpus) * t * 1e-6;
+            const unsigned rounds = (w + cpus - 1) / cpus;  // ceil(W / CPUs)
+            const double ideal = static_cast<double>(rounds) * t * 1e-6;
             register_benchmark(name, [w, t, ideal](benchmark::State& state) {
                 round_trips<S>(state, w, spin_tasks{std::chrono::microseconds(t)}, ideal);
             })->UseRealTime();
@@ -86,7 +87,7 @@ PARBENCH_FAMILY(51, dispatch) {
     // The quick profile sizes dispatch_work to the break-even question alone: all CPUs busy.
     const std::vector<unsigned> hw{hardware_threads()};
     const bool quick = current_options().sweep == profile::quick && !current_options().workers;
-    const auto& work_workers = quick ? hw : workers_in_force();
+    const auto& work_workers = quick ? hw : workers_up_to_cpus();
     add_all_dispatch(all{}, workers_in_force(), work_workers);
 }
 

@@ -168,7 +168,7 @@ private:
 class shm_ring_channel {
 public:
     static constexpr std::string_view name = "shm_ring";
-    static constexpr std::size_t capacity = 256 * 1024;
+    static constexpr std::size_t capacity = std::size_t{256} * 1024;
     bool send(side s, const void* p, std::size_t n) {
         return (s == side::caller ? down_ : up_).write(p, n, patience) == n;
     }

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace parbench::bench {
 namespace {
@@ -38,13 +40,24 @@ const std::vector<unsigned>& workers_in_force() {
     return w;
 }
 
-double min_time_for(profile p) {
-    switch (p) {
-        case profile::quick: return 0.04;
-        case profile::normal: return 0.2;
-        case profile::full: return 0.5;
-    }
-    return 0.1;
+const std::vector<unsigned>& workers_up_to_cpus() {
+    static const std::vector<unsigned> w = [] {
+        if (current_options().workers) return *current_options().workers;
+        std::vector<unsigned> out;
+        for (const unsigned x : workers_in_force())
+            if (x <= hardware_threads()) out.push_back(x);
+        return out;
+    }();
+    return w;
+}
+
+bool in_sweep(bool fork_per_run, unsigned workers, std::size_t i, std::size_t count) {
+    const auto& o = current_options();
+    if (o.workers || o.sweep != profile::normal) return true;
+    const bool ends = i == 0 || i + 1 == count;
+    if ((workers == 1 || workers > hardware_threads()) && !ends) return false;
+    if (fork_per_run && i != 0 && i + 2 < count) return false;
+    return true;
 }
 
 void note_error() { g_error.store(true); }
@@ -73,6 +86,17 @@ void spin_for(std::chrono::nanoseconds d) noexcept {
     const auto until = std::chrono::steady_clock::now() + d;
     while (std::chrono::steady_clock::now() < until) {
     }
+}
+
+void note_unavailable(std::string_view strategy, unsigned workers, const std::string& why) {
+    static std::mutex m;
+    static std::set<std::string, std::less<>> said;
+    std::lock_guard lock(m);
+    if (!said.emplace(strategy).second) return;
+    const std::string which = workers <= 1 ? "not registered" : "workers:" + std::to_string(workers) +
+                                                                    " and above not registered";
+    std::fprintf(stderr, "bench_parallel: %.*s: %s: %s\n", static_cast<int>(strategy.size()), strategy.data(),
+                 which.c_str(), why.c_str());
 }
 
 void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,

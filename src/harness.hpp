@@ -1,6 +1,7 @@
 #pragma once
-// The benchmark matrix: add_kernel<K, strategies...>(kernel, sizes) registers one kernel under every strategy,
-// worker count and size of the current profile, with names <kernel>/<strategy>/workers:W/n:N/real_time.
+// The benchmark matrix: add_kernel<Strategies>(kernel, sizes) registers one kernel under every strategy of the
+// list Strategies (a strategy_list), every worker count and size of the current profile, with names
+// <kernel>/<strategy>/workers:W/n:N/real_time.
 // Every run checks its total; a wrong total or a failed worker is a benchmark error, never a time.
 
 #include <benchmark/benchmark.h>
@@ -40,9 +41,15 @@ struct strategy_list {};
 [[nodiscard]] std::vector<unsigned> worker_sweep(profile p, unsigned hw);
 // The worker counts this run uses: --parbench_workers, or the sweep.
 [[nodiscard]] const std::vector<unsigned>& workers_in_force();
+// The same without the profile's oversubscribed counts (more workers than CPUs); --parbench_workers as given.
+[[nodiscard]] const std::vector<unsigned>& workers_up_to_cpus();
 
-// How long one iteration of a benchmark should at least run, per profile, unless --benchmark_min_time is given.
-[[nodiscard]] double min_time_for(profile p);
+// Whether the kernel matrix measures a strategy at `workers` and at the i-th of a kernel's `count` sizes. The
+// default profile leaves out the points of its own sweep that say nothing new: one worker (the machinery's cost
+// without parallelism) and more workers than CPUs except at the smallest and the largest n, and strategies that start processes on every run (fork_per_run) except at the
+// smallest n and the two largest, the only sizes where their start-up can be paid back. With --parbench_workers,
+// and in the quick and full profiles, every point runs.
+[[nodiscard]] bool in_sweep(bool fork_per_run, unsigned workers, std::size_t i, std::size_t count);
 
 void note_error();
 [[nodiscard]] bool any_error();
@@ -127,7 +134,7 @@ std::optional<double> checked_loop(benchmark::State& state, Run run, const R& ex
 // counters. False when the run errored (already reported). Families with their own strategy arguments call this.
 // With `owner` (the optional that holds `strategy`), the strategy is destroyed before the final rusage, so a
 // pool's worker processes, reaped in its destructor, count in RUSAGE_CHILDREN.
-template <class S, kernel K>
+template <strategy S, kernel K>
 bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_t n, unsigned workers,
                   double slowdown = 0, std::optional<S>* owner = nullptr) {
     using clock = std::chrono::steady_clock;
@@ -157,7 +164,7 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
 }
 
 // The matrix's loop: the strategy is built from the worker count, outside the timing.
-template <class S, kernel K>
+template <strategy S, kernel K>
 void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
     try {
         if (interrupt::stop_if_requested(state)) return;
@@ -168,7 +175,7 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
     }
 }
 
-template <class S, kernel K>
+template <strategy S, kernel K>
 void add_one(const K& k, std::uint64_t n, unsigned workers) {
     const auto& o = current_options();
     const double slow = o.slow && (o.slow->kernel == K::name || o.slow->kernel == "*") ? o.slow->fraction : 0.0;
@@ -180,15 +187,38 @@ void add_one(const K& k, std::uint64_t n, unsigned workers) {
     b->UseRealTime();
 }
 
-template <kernel K, class... S>
+// Says once per strategy that W workers and above are not registered, and why.
+void note_unavailable(std::string_view strategy, unsigned workers, const std::string& why);
+
+// A strategy with fewer workers than the sweep asks for (mpi: its job's ranks) says so with
+// available_workers() and unavailable_reason(); W above that is not registered.
+template <class S>
+bool available(unsigned workers) {
+    if constexpr (requires { S::available_workers(); }) {
+        if (workers <= S::available_workers()) return true;
+        note_unavailable(S::name, workers, S::unavailable_reason());
+        return false;
+    } else {
+        return true;
+    }
+}
+
+template <class S>
+constexpr bool forks_per_run = S::name.substr(0, 10) == std::string_view("processes.");
+
+template <kernel K, strategy... S>
 void add_all(const K& k, const sizes& s, strategy_list<S...>) {
-    for (const std::uint64_t n : s.of(current_options().sweep)) {
+    const auto& all_n = s.of(current_options().sweep);
+    for (std::size_t i = 0; i < all_n.size(); ++i) {
+        const std::uint64_t n = all_n[i];
         // Sequential comes first at each n: later strategies read its time as their baseline.
         (
             [&] {
                 if constexpr (S::sweeps_workers) {
-                    for (const unsigned w : workers_in_force()) add_one<S>(k, n, w);
-                } else {
+                    for (const unsigned w : workers_in_force())
+                        if (in_sweep(forks_per_run<S>, w, i, all_n.size()) && available<S>(w))
+                            add_one<S>(k, n, w);
+                } else if (available<S>(1)) {
                     add_one<S>(k, n, 1);
                 }
             }(),
@@ -200,6 +230,7 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
 
 // Registers kernel k under every strategy in Strategies at every size of the current profile.
 template <class Strategies, kernel K>
+    requires all_strategies_in<Strategies>
 void add_kernel(const K& k, const sizes& s) {
     const auto& o = current_options();
     if (o.wrong_total && *o.wrong_total == K::name) {

@@ -1,10 +1,12 @@
 #pragma once
 // What bench_parallel reads off the machine and the process: hardware threads and resource usage.
 
+#include <malloc.h>
 #include <sched.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -89,6 +91,34 @@ inline bool reset_peak_rss() noexcept {
         status.ignore(1 << 12, '\n');
     }
     return 0;
+}
+
+// This process's resident set now, in bytes (/proc/self/statm); 0 if it cannot be read.
+[[nodiscard]] inline std::int64_t resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    std::int64_t size = 0;
+    std::int64_t resident = 0;
+    if (!(statm >> size >> resident)) return 0;
+    return resident * static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+}
+
+// Threads of this process now (/proc/self/task); 0 if it cannot be read.
+[[nodiscard]] inline unsigned thread_count() {
+    std::error_code ec;
+    unsigned n = 0;
+    for (auto it = std::filesystem::directory_iterator("/proc/self/task", ec);
+         !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
+        ++n;
+    return n;
+}
+
+// Puts the process back into the state every benchmark starts from: heap memory that earlier benchmarks freed goes
+// back to the kernel (malloc_trim(0) trims every arena and releases the free pages inside them, so a later fork
+// does not copy the page tables of memory nobody uses). Strategies, with their threads, children and mappings, are
+// already gone: each benchmark destroys its own. Returns the resident size afterwards, in bytes.
+inline std::int64_t settle_process() {
+    ::malloc_trim(0);
+    return resident_bytes();
 }
 
 }  // namespace parbench::bench

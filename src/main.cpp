@@ -3,6 +3,8 @@
 
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <exception>
 #include <memory>
@@ -12,8 +14,10 @@
 #include "harness.hpp"
 #include "interrupt.hpp"
 #include "machine.hpp"
+#include "mpi_job.hpp"
 #include "options.hpp"
 #include "parbench/peers.hpp"
+#include "progress.hpp"
 #include "parbench/version.hpp"
 
 // Google Benchmark 1.7.1 keeps its flags in exported globals that its header does not declare; the final values
@@ -40,9 +44,7 @@ std::string compiler() {
 #endif
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     namespace pb = parbench::bench;
     try {
         pb::set_current_options(pb::parse_options(argc, argv));
@@ -50,13 +52,13 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_parallel: %s\n", e.what());
         return 2;
     }
-    // The profile's min time goes in as a flag rather than per benchmark: Benchmark::MinTime() would put
-    // "/min_time:..." into every name, and names are the key reports and CI history match on.
-    std::string min_time = "--benchmark_min_time=" + std::to_string(pb::min_time_for(pb::current_options().sweep));
+    // The profile's min time and repetitions go in as flags rather than per benchmark: Benchmark::MinTime() would
+    // put "/min_time:..." into every name, and names are the key reports and CI history match on.
+    std::vector<std::string> profile_flags = pb::profile_flags(pb::current_options());
     std::vector<char*> args;
-    args.reserve(static_cast<std::size_t>(argc) + 2);
+    args.reserve(static_cast<std::size_t>(argc) + profile_flags.size() + 1);
     args.push_back(argv[0]);
-    if (!pb::current_options().min_time_given) args.push_back(min_time.data());
+    for (std::string& f : profile_flags) args.push_back(f.data());
     for (int i = 1; i < argc; ++i) args.push_back(argv[i]);
     args.push_back(nullptr);
     argc = static_cast<int>(args.size()) - 1;
@@ -81,12 +83,26 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "bench_parallel: %s\n", e.what());
         return 2;
     }
+    if (o.list_only) {
+        const std::size_t listed = benchmark::RunSpecifiedBenchmarks();
+        benchmark::Shutdown();
+        return listed == 0 ? 1 : 0;
+    }
+    pb::warn_about_noise(stderr, PARBENCH_BUILD_TYPE);
+    pb::run_settings settings;
+    settings.progress = ::isatty(STDERR_FILENO) == 1;
+    settings.compact = pb::profile_repeats(o);
+    settings.out_path = benchmark::FLAGS_benchmark_out;
+    settings.out_format = benchmark::FLAGS_benchmark_out_format;
+    if (settings.progress) settings.planned = pb::planned_benchmarks();
+    // The interrupt reporters outside (they drop what a stop cut short), the run reporter inside them.
+    pb::run_reporter reporter(std::move(settings));
     namespace interrupt = pb::interrupt;
     interrupt::install();
-    interrupt::display_reporter display(*benchmark::CreateDefaultDisplayReporter());
+    interrupt::display_reporter display(*reporter.display());
     std::unique_ptr<interrupt::file_reporter> file;
-    if (!benchmark::FLAGS_benchmark_out.empty())
-        file = interrupt::file_reporter::make(benchmark::FLAGS_benchmark_out_format);
+    if (reporter.file() != nullptr)
+        file = std::make_unique<interrupt::file_reporter>(*reporter.file(), benchmark::FLAGS_benchmark_out_format);
     const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&display, file.get());
     benchmark::Shutdown();
     if (const int sig = interrupt::requested(); sig != 0) {
@@ -96,6 +112,7 @@ int main(int argc, char** argv) {
                      file ? benchmark::FLAGS_benchmark_out.c_str() : "");
         return 128 + sig;
     }
+    if (ran != 0) reporter.print_summary(stderr, pb::next_command(o));
     if (ran == 0) {
         std::fprintf(stderr, "bench_parallel: no benchmark matched --benchmark_filter='%s'\n",
                      benchmark::GetBenchmarkFilter().c_str());
@@ -106,4 +123,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    parbench::bench::mpi_job mpi(argc, argv);  // under mpirun, ranks other than 0 serve rank 0
+    if (!mpi.is_root()) return mpi.serve();
+    return mpi.finish(run(argc, argv));
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <stdexcept>
 
 #include "parbench/error.hpp"
@@ -120,6 +121,40 @@ std::string_view to_string(profile p) noexcept {
     return "default";
 }
 
+precision precision_of(profile p) noexcept {
+    switch (p) {
+        // quick: one short repetition per benchmark, a smoke run. default: three repetitions, enough for a median
+        // and a spread within five minutes on 2 CPUs (docs/results.md, "Whole run"). full: five longer ones.
+        case profile::quick: return {0.02, 1};
+        case profile::normal: return {0.05, 3};
+        case profile::full: return {0.2, 5};
+    }
+    return {};
+}
+
+bool profile_repeats(const options& o) {
+    return !o.repetitions_given && !o.min_time_given && precision_of(o.sweep).repetitions > 1;
+}
+
+std::vector<std::string> profile_flags(const options& o) {
+    const precision p = precision_of(o.sweep);
+    std::vector<std::string> flags;
+    if (!o.min_time_given) flags.push_back("--benchmark_min_time=" + std::to_string(p.min_time));
+    if (profile_repeats(o)) {
+        flags.push_back("--benchmark_repetitions=" + std::to_string(p.repetitions));
+        if (!o.aggregates_given) flags.emplace_back("--benchmark_display_aggregates_only=true");
+    }
+    return flags;
+}
+
+std::string next_command(const options& o) {
+    if (o.out_path.empty() || o.out_format != "json") return {};
+    const std::filesystem::path json = o.out_path;
+    const std::filesystem::path report = json.parent_path() / "report.md";
+    return "/usr/bin/python3 " + (std::filesystem::path(PARBENCH_SOURCE_DIR) / "tools" / "parbench-report").string() +
+           " --out " + report.string() + " " + json.string();
+}
+
 options parse_options(int& argc, char** argv) {
     options o;
     if (const char* env = std::getenv("BENCHMARK_REPETITIONS")) check_repetitions(env, "BENCHMARK_REPETITIONS");
@@ -128,6 +163,14 @@ options parse_options(int& argc, char** argv) {
         const std::string_view arg = argv[i];
         check_benchmark_flag(arg);
         if (starts_with(arg, "--benchmark_min_time")) o.min_time_given = true;
+        if (starts_with(arg, "--benchmark_repetitions")) o.repetitions_given = true;
+        if (starts_with(arg, "--benchmark_display_aggregates_only") ||
+            starts_with(arg, "--benchmark_report_aggregates_only"))
+            o.aggregates_given = true;
+        if (arg == "--benchmark_list_tests" || arg == "--benchmark_list_tests=true" || arg == "--benchmark_list_tests=1")
+            o.list_only = true;
+        if (auto v = value_of(arg, "--benchmark_out")) o.out_path = std::string(*v);
+        if (auto v = value_of(arg, "--benchmark_out_format")) o.out_format = std::string(*v);
         if (!starts_with(arg, "--parbench_")) {
             argv[kept++] = argv[i];
             continue;
@@ -153,13 +196,17 @@ void print_help() {
         "bench_parallel: how the ways of running work in parallel compare on this machine.\n"
         "\n"
         "parbench flags:\n"
-        "  --parbench_profile=quick|default|full  sweep size: quick (CI smoke, < 1 min on 2 cores),\n"
-        "                                         default (a person's run, minutes), full (long)\n"
+        "  --parbench_profile=quick|default|full  sweep and precision: quick (a smoke run, < 45 s on 2 cores,\n"
+        "                                         one repetition), default (a person's run, < 5 min on 2 cores,\n"
+        "                                         3 repetitions: median and cv), full (long, 5 repetitions)\n"
         "  --parbench_workers=W[,W...]            worker counts instead of the machine-sized sweep\n"
         "  --parbench_test_wrong_total=KERNEL     test knob: KERNEL drops its last element (the run must error)\n"
         "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL (* for every kernel) takes (1+F) times as long\n"
         "\n"
         "Names are <kernel>/<strategy>/workers:<W>/n:<N>/real_time; select with --benchmark_filter=REGEX.\n"
+        "Runs with more workers than CPUs are labelled oversubscribed; repetitions whose times spread more\n"
+        "than 5% (cv) are labelled noisy. rss_at_start is the resident size each benchmark started from.\n"
+        "On a terminal, stderr shows a progress line; every run ends with a summary there.\n"
         "The exit status is non-zero if any run errored (wrong total, failed worker) or a flag is unknown.\n"
         "\n"
         "Google Benchmark flags:");

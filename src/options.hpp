@@ -21,10 +21,33 @@ struct slowdown {
 struct options {
     profile sweep = profile::normal;
     std::optional<std::vector<unsigned>> workers;  // replaces the machine-sized sweep
-    bool min_time_given = false;                   // --benchmark_min_time was on the command line
+    // Google Benchmark flags that bench_parallel reads too (they stay in argv for Google Benchmark).
+    bool min_time_given = false;     // --benchmark_min_time
+    bool repetitions_given = false;  // --benchmark_repetitions
+    bool aggregates_given = false;   // --benchmark_display_aggregates_only or --benchmark_report_aggregates_only
+    bool list_only = false;          // --benchmark_list_tests (without =false)
+    std::string out_path;            // --benchmark_out, empty if none
+    std::string out_format = "json";  // --benchmark_out_format
     std::optional<std::string> wrong_total;        // test knob: this kernel computes a wrong total
     std::optional<slowdown> slow;                  // test knob: this kernel runs slower by a fraction
 };
+
+// How precisely a profile measures: Google Benchmark's min time per repetition, and repetitions per benchmark.
+struct precision {
+    double min_time = 0.1;
+    unsigned repetitions = 1;
+};
+[[nodiscard]] precision precision_of(profile p) noexcept;
+
+// The Google Benchmark flags the profile adds in front of the command line: its min time unless
+// --benchmark_min_time is given, its repetitions (with the console showing aggregates only) unless
+// --benchmark_repetitions or --benchmark_min_time is given: whoever sets either chooses the precision.
+[[nodiscard]] std::vector<std::string> profile_flags(const options& o);
+// True when the repetitions in force are the profile's, so the console may show one median line per benchmark.
+[[nodiscard]] bool profile_repeats(const options& o);
+
+// The command that turns this run's JSON into the report (empty without --benchmark_out or a JSON format).
+[[nodiscard]] std::string next_command(const options& o);
 
 // Removes the --parbench_* flags from argv (updating argc) and returns them. Throws std::invalid_argument with
 // a message for the user on a bad value or an unknown --parbench_ flag.

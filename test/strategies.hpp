@@ -1,21 +1,17 @@
 #pragma once
-// Every strategy the tests cover. A new strategy joins the equality, error and argument tests by one entry here.
+// The strategies the typed tests cover: all of parbench's, so a new strategy joins the equality, error and
+// argument tests by its entry in parbench::all_strategies.
 
 #include <gtest/gtest.h>
 
 #include "parbench/parbench.hpp"
-#include "parbench/peers.hpp"
 
 namespace parbench::test {
 
-// with_peers appends openmp and tbb where the build has them.
-using all_strategies =
-    with_peers<::testing::Types<strategies::sequential, strategies::single_thread, strategies::threads,
-                                strategies::thread_pool, strategies::thread_pool_condvar,
-                                strategies::processes_pipe, strategies::processes_shm, strategies::process_pool,
-                                strategies::process_pool_executor, strategies::gil_threads>>;
+// Every strategy parbench has (parbench::all_strategies, where a new strategy is one entry), peers included.
+using all_strategies = rebind_list<parbench::all_strategies, ::testing::Types>;
 
-// gtest prints the strategy's own name instead of a mangled type.
+// gtest prints the strategy's (or kernel's) own name instead of a mangled type.
 struct strategy_name {
     template <class S>
     static std::string GetName(int) {

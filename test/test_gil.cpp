@@ -1,6 +1,6 @@
 // The interpreter-lock model: hand-over on request (no starvation), forced switching, release around blocking
 // calls and contended locks, the eval-breaker hook, and gil_threads' totals at any switch interval. Totals and
-// errors for every kernel and worker count come from the typed tests (test/strategies.hpp).
+// errors for every kernel and worker count come from the typed tests (test/conformance.hpp).
 
 #include <gtest/gtest.h>
 
@@ -33,12 +33,12 @@ TEST(gil, eval_breaker_without_an_interpreter_does_nothing) {
     parbench::detail::eval_breaker();
     std::uint64_t seen = 0;
     unsigned slices = 0;
-    parbench::detail::in_slices({5, 5 + 3 * parbench::detail::eval_breaker_interval + 1}, [&](parbench::chunk s) {
-        EXPECT_LE(s.size(), parbench::detail::eval_breaker_interval);
+    parbench::in_slices({5, 5 + 3 * parbench::eval_breaker_interval + 1}, [&](parbench::chunk s) {
+        EXPECT_LE(s.size(), parbench::eval_breaker_interval);
         seen += s.size();
         ++slices;
     });
-    EXPECT_EQ(seen, 3 * parbench::detail::eval_breaker_interval + 1);
+    EXPECT_EQ(seen, 3 * parbench::eval_breaker_interval + 1);
     EXPECT_EQ(slices, 4u);
 }
 
@@ -119,7 +119,7 @@ TEST(gil, a_blocking_scope_releases_the_lock) {
     bool released = false;
     std::jthread holder([&] {
         gil::thread_state state(g);
-        parbench::detail::blocking_scope blocking;
+        parbench::blocking_scope blocking;
         blocked = true;
         released = wait_for(other_ran);
     });
@@ -160,9 +160,9 @@ struct exclusive_probe {
 
     result run(parbench::chunk c) const {
         result done = 0;
-        parbench::detail::in_slices(c, [&](parbench::chunk s) {
+        parbench::in_slices(c, [&](parbench::chunk s) {
             if (inside->fetch_add(1) != 0) ++*overlaps;
-            for (std::uint64_t i = s.begin; i < s.end; ++i) parbench::detail::keep(++done);
+            for (std::uint64_t i = s.begin; i < s.end; ++i) parbench::keep(++done);
             inside->fetch_sub(1);
         });
         return done;

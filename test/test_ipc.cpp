@@ -24,7 +24,7 @@ using namespace std::chrono_literals;
 
 std::string pattern(std::size_t n, unsigned salt) {
     std::string s(n, '\0');
-    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + salt * 7 + (i >> 8)) & 0xff);
+    for (std::size_t i = 0; i < n; ++i) s[i] = static_cast<char>((i * 131 + std::size_t{salt} * 7 + (i >> 8)) & 0xff);
     return s;
 }
 

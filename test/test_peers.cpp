@@ -1,6 +1,6 @@
 // The peer strategies, openmp and tbb, where the build has them: their totals in the situations that are theirs
 // alone (a smaller OpenMP team than asked for, TBB's cap on threads), and with_peers' list arithmetic. The
-// equality and error suites cover them like every other strategy (test/strategies.hpp).
+// equality and error suites cover them like every other strategy (test/conformance.hpp).
 
 #include <gtest/gtest.h>
 

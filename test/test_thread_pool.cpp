@@ -129,6 +129,7 @@ TYPED_TEST(pool, oversubscribed_64_workers_on_this_machine) {
 TYPED_TEST(pool, concurrent_callers_are_serialised) {
     TypeParam p(3);
     std::vector<std::thread> callers;
+    callers.reserve(4);
     std::vector<int> wrong(4, 0);
     for (int c = 0; c < 4; ++c)
         callers.emplace_back([&p, &wrong, c] {

@@ -3,7 +3,9 @@
 // included, can carry to a worker and run on a chunk.
 
 #include <concepts>
+#include <cstddef>
 #include <cstdint>
+#include <ostream>
 #include <string_view>
 #include <type_traits>
 
@@ -11,13 +13,15 @@
 
 namespace parbench {
 
-// What every kernel has: a trivially copyable result, an associative and commutative combine, an oracle
-// expected(n) and a name. Totals never depend on how [0, n) was cut.
+// What every kernel has: a trivially copyable result that operator<< prints (a wrong total is reported with
+// it), an associative and commutative combine, an oracle expected(n) and a name (a string without slashes: it
+// is the first part of every benchmark name). Totals never depend on how [0, n) was cut.
 template <class K>
-concept kernel_base = std::is_trivially_copyable_v<K> && requires(const K& k, std::uint64_t n) {
+concept kernel_base = std::is_trivially_copyable_v<K> && requires(const K& k, std::uint64_t n, std::ostream& os) {
     typename K::result;
     requires std::is_trivially_copyable_v<typename K::result>;
     requires std::equality_comparable<typename K::result>;
+    os << std::declval<const typename K::result&>();
     { K::combine(typename K::result{}, typename K::result{}) } -> std::same_as<typename K::result>;
     { k.expected(n) } -> std::same_as<typename K::result>;
     { K::name } -> std::convertible_to<std::string_view>;
@@ -42,6 +46,15 @@ concept stateful_kernel = kernel_base<K> && requires(const K& k, chunk c, typena
 
 template <class K>
 concept kernel = plain_kernel<K> || stateful_kernel<K>;
+
+// What process_pool can carry: it copies the kernel, its result and its shared state into fixed slots of a
+// MAP_SHARED mapping (and processes.pipe sends a result in one atomic pipe write, far below these). A kernel that
+// runs under every strategy (the benchmark matrix, the typed tests) must be a portable_kernel; the in-process
+// strategies take any kernel.
+inline constexpr std::size_t max_kernel_size = 256;
+inline constexpr std::size_t max_result_size = 256;
+inline constexpr std::size_t max_state_size = 1024;
+inline constexpr std::size_t max_alignment = 64;  // a cache line
 
 namespace detail {
 
@@ -78,4 +91,11 @@ template <kernel K>
 }
 
 }  // namespace detail
+
+template <class K>
+concept portable_kernel = kernel<K> && sizeof(K) <= max_kernel_size && alignof(K) <= max_alignment &&
+                          sizeof(typename K::result) <= max_result_size &&
+                          alignof(typename K::result) <= max_alignment &&
+                          sizeof(detail::state_t<K>) <= max_state_size && alignof(detail::state_t<K>) <= max_alignment;
+
 }  // namespace parbench

@@ -1,9 +1,11 @@
 #pragma once
 // The peer strategies this build has: openmp and tbb, each present only where CMake found its library (link
 // parbench::openmp / parbench::tbb, which define PARBENCH_HAS_OPENMP / PARBENCH_HAS_TBB). with_peers<List>
-// appends them to a list of strategies, so the benchmark matrix and the tests cover them without #ifs.
+// appends them to a list of strategies, so all_strategies (parbench.hpp) has them without #ifs.
 
 #include <string>
+
+#include "strategy.hpp"
 
 #if defined(PARBENCH_HAS_OPENMP)
 #include "strategies/openmp.hpp"
@@ -16,9 +18,6 @@
 
 namespace parbench {
 namespace detail {
-
-template <class... S>
-struct type_list {};
 
 #if defined(PARBENCH_HAS_OPENMP) && defined(PARBENCH_HAS_TBB)
 using peers = type_list<strategies::openmp, strategies::tbb>;

@@ -32,7 +32,7 @@ BAD_INPUTS = ("empty.json", "not_json.json", "not_gb.json")
 
 sys.path.insert(0, FIXTURES)
 import make_fixtures  # noqa: E402  (sentinels and the regressed benchmark's name)
-from parbench import markdown, stats  # noqa: E402
+from parbench import flags, markdown, report, stats  # noqa: E402
 from parbench import model as gb  # noqa: E402
 
 
@@ -189,7 +189,7 @@ class ReportTests(ToolTestCase):
             row = next(line for line in table.splitlines() if line.startswith(f"| `{kid.strategy}` |"))
             cells = [c.strip() for c in row.strip("|").split("|")]
             header = [c.strip().rstrip("†") for c in table.strip().splitlines()[0].strip("|").split("|")]
-            cell = cells[header.index(str(kid.workers))]
+            cell = cells[header.index(str(kid.workers))].removesuffix(" ⚑")  # the flag is tested on its own
             self.assertEqual(cell, f"{markdown.format_time_ns(median)} · {markdown.format_speedup(seq / median)}")
 
     def test_oversubscribed_columns_marked(self):
@@ -316,11 +316,67 @@ class ReportTests(ToolTestCase):
             kids = [gb.parse_kernel_name(n) for n in samples]
             kids = [k for k in kids if k and k.kernel == kernel]
             n_max = max(k.n for k in kids)
-            best = min((k for k in kids if k.n == n_max),
+            # Flagged results (tested on their own in FlagTests) cannot win.
+            by_n = gb.index_kernels(gb.load([fixture("run_reps.json")]))[0][kernel]
+            flagged = flags.flags_at(kernel, by_n[n_max], 4)
+            best = min((k for k in kids if k.n == n_max and (k.strategy, k.workers) not in flagged),
                        key=lambda k: statistics.median(samples[f"{kernel}/{k.strategy}/workers:{k.workers}/n:{n_max}"
                                                                "/real_time"].values()))
             self.assertIn(f"at n = {n_max:,} **`{best.strategy} ×{best.workers}`** wins", line)
         self.assertIn("- **count** (CPython reference)", recs)
+
+    # ---- flags and ties: synthetic results whose verdict follows from their numbers
+
+    @staticmethod
+    def bench(name, times):
+        return gb.Benchmark(name, samples=[gb.Sample((0, i), t, {}) for i, t in enumerate(times)])
+
+    def cells(self, **configs):
+        """configs: label 'strategy__W' -> repetition times."""
+        out = {}
+        for key, times in configs.items():
+            strategy, workers = key.rsplit("__", 1)
+            strategy = strategy.replace("_", ".") if strategy.startswith("thread_pool_") else strategy
+            out[(strategy, int(workers))] = self.bench(f"count/{strategy}/workers:{workers}/n:1", times)
+        return out
+
+    def test_flags_implausible_speedup(self):
+        tight = [100.0, 100.5, 99.5]
+        cells = self.cells(sequential__1=tight, threads__2=[30.0, 30.1, 29.9], thread_pool__2=[52.0, 52.2, 51.8])
+        found = flags.flags_at("count", cells, 2)
+        self.assertEqual([f.kind for f in found[("threads", 2)]], ["implausible"])
+        self.assertNotIn(("thread_pool", 2), found)
+        # Waiting is not computing: 8 sleepers on 2 CPUs may finish 8 times as fast.
+        self.assertEqual(flags.flags_at("sleep_tasks", self.cells(sequential__1=tight, threads__8=[12.5] * 3), 2), {})
+
+    def test_flags_one_worker_faster_than_sequential(self):
+        tight = [100.0, 100.5, 99.5]
+        found = flags.flags_at("count", self.cells(sequential__1=tight, thread_pool__1=[80.0, 80.2, 79.8]), 2)
+        self.assertIn("one worker", found[("thread_pool", 1)][0].why)
+        self.assertEqual(flags.flags_at("count", self.cells(sequential__1=tight, thread_pool__1=[99.0] * 3), 2), {})
+
+    def test_noisy_baseline_gives_no_recommendation_at_its_n(self):
+        by_n = {1000: self.cells(sequential__1=[100.0, 140.0, 70.0], threads__2=[20.0, 20.1, 19.9]),
+                2000: self.cells(sequential__1=[200.0, 200.5, 199.5], threads__2=[101.0, 101.2, 100.8])}
+        self.assertEqual(flags.flags_at("count", by_n[1000], 2)[("sequential", 1)][0].kind, "noisy baseline")
+        line = report.recommendation("count", by_n, "native", 2)
+        self.assertNotIn("at n = 1,000 ", line)
+        self.assertIn("at n = 2,000 **`threads ×2`** wins", line)
+        self.assertIn("1,000 left out", line)
+
+    def test_tie_within_each_others_spread(self):
+        by_n = {1000: self.cells(sequential__1=[100.0, 100.5, 99.5], threads__2=[52.0, 54.0, 50.0],
+                                 thread_pool__2=[53.0, 55.0, 51.0])}
+        line = report.recommendation("count", by_n, "native", 2)
+        self.assertIn("**`threads ×2`** wins", line)
+        self.assertIn("a tie with `thread_pool ×2`", line)
+        by_n[1000][("thread_pool", 2)] = self.bench("count/thread_pool/workers:2/n:1000", [60.0, 60.1, 59.9])
+        self.assertNotIn("tie", report.recommendation("count", by_n, "native", 2))
+
+    def test_report_lists_flagged_results(self):
+        text, _, _ = self.write_report("run_reps.json")
+        section = md_section(text, "Flagged results")
+        self.assertIn("| `count` | 100,000,000 | `threads ×8` | implausible |", section)
 
     def test_without_matplotlib_still_writes_markdown(self):
         fake = os.path.join(self.tmp, "nompl", "matplotlib")

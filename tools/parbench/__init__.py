@@ -8,7 +8,8 @@ Modules:
   markdown  number and time formatting, Markdown tables
   plots     the report's PNG plots (matplotlib)
   cli       what every command line shares: one-line errors, exit statuses, output files
-  report, compare, merge, gate_rates
+  flags     results a report must not recommend from (noisy, implausible) and ties
+  report, compare, merge, gate_rates, order
             the tools; tools/parbench-report, parbench-compare, parbench-merge and parbench-gate-rates call their main()
 
 Only schema, model, markdown and cli are imported eagerly by the tools; scipy and matplotlib are imported where they

@@ -10,7 +10,7 @@ not Google Benchmark JSON is refused with a one-line message on stderr), 70 inte
 import os
 import sys
 
-from . import cli, model
+from . import cli, flags, model
 from .markdown import format_number, format_speedup, format_time_ns
 from .markdown import table as md_table
 from .model import (SUITE_TITLES, baseline_of, config_label, hardware_threads, index_kernels, is_baseline,
@@ -32,7 +32,7 @@ def winner_at(cells, suite):
 
 # --------------------------------------------------------------------------------------------- markdown
 
-def cell_text(cells, strategy, workers):
+def cell_text(cells, strategy, workers, flagged=()):
     bench = cells.get((strategy, workers))
     if bench is None:
         return ""
@@ -42,7 +42,8 @@ def cell_text(cells, strategy, workers):
     if t is None:
         return ""
     s = speedup(cells, strategy, workers)
-    return format_time_ns(t) + (f" · {format_speedup(s)}" if s is not None else "")
+    mark = " ⚑" if (strategy, workers) in flagged else ""
+    return format_time_ns(t) + (f" · {format_speedup(s)}" if s is not None else "") + mark
 
 
 def md_context(run):
@@ -70,10 +71,11 @@ def md_kernel_tables(kernel, by_n, hw):
     lines = []
     for n in sorted(by_n):
         cells = by_n[n]
+        flagged = flags.flags_at(kernel, cells, hw)
         workers = sorted({w for _, w in cells})
         strategies = sorted({s for s, _ in cells}, key=lambda s: (suite_of(s) != "native", not is_baseline(s), s))
         header = ["strategy \\ workers"] + [f"{w}†" if hw and w > hw else str(w) for w in workers]
-        rows = [[f"`{s}`"] + [cell_text(cells, s, w) for w in workers] for s in strategies]
+        rows = [[f"`{s}`"] + [cell_text(cells, s, w, flagged) for w in workers] for s in strategies]
         lines += [f"#### {kernel}, n = {n:,}", ""] + md_table(header, rows) + [""]
     return lines
 
@@ -108,29 +110,76 @@ def md_tally(kernel, by_n):
         md_table(["n", "suite", "repetitions", "wins"], rows) + [""]
 
 
-def recommendation(kernel, by_n, suite):
-    sizes = [n for n in sizes_for(by_n, suite) if winner_at(by_n[n], suite)]
-    if not sizes:
-        return None
+def candidates_at(kernel, cells, suite, hw):
+    """[(label, strategy, workers, Benchmark)] a recommendation may rest on at one n: usable and unflagged, and
+    none at all where the suite's baseline is missing or flagged (its speedups would inherit the flag)."""
+    flagged = flags.flags_at(kernel, cells, hw)
+    base = baseline_of("cpython.x" if suite == "cpython" else "x")
+    if (base, 1) in flagged or (base, 1) not in cells or not cells[(base, 1)].usable:
+        return []
+    return [(config_label(s, w), s, w, b) for (s, w), b in cells.items()
+            if suite_of(s) == suite and b.usable and b.median_ns() is not None and (s, w) not in flagged]
+
+
+def recommendation(kernel, by_n, suite, hw=None):
+    sizes = sizes_for(by_n, suite)
+    usable = [n for n in sizes if candidates_at(kernel, by_n[n], suite, hw)]
+    if not usable:
+        return (f"- **{kernel}** ({SUITE_TITLES[suite]}): no recommendation: at every n the baseline or every "
+                "configuration is flagged or missing (see *Flagged results*).") if sizes else None
     parts = []
-    for n in dict.fromkeys([sizes[0], sizes[-1]]):
-        strategy, workers, t = winner_at(by_n[n], suite)
+    for n in dict.fromkeys([usable[0], usable[-1]]):
+        contestants = candidates_at(kernel, by_n[n], suite, hw)
+        label, strategy, workers, bench = min(contestants, key=lambda c: (c[3].median_ns(), c[0]))
         s = speedup(by_n[n], strategy, workers)
         gain = "" if is_baseline(strategy) or s is None else f", {format_speedup(s)} over `{baseline_of(strategy)}`"
-        parts.append(f"at n = {n:,} **`{config_label(strategy, workers)}`** wins ({format_time_ns(t)}{gain})")
-    only = " (only one n measured)" if len(sizes) == 1 else ""
-    return f"- **{kernel}** ({SUITE_TITLES[suite]}): " + "; ".join(parts) + only + "."
+        text = f"at n = {n:,} **`{label}`** wins ({format_time_ns(bench.median_ns())} {flags.format_cv(bench)}{gain})"
+        tied = flags.ties_with((label, bench), [(c[0], c[3]) for c in contestants])
+        if tied:
+            text += ", a tie with " + ", ".join(f"`{t}`" for t in sorted(tied)) + " (within each other's spread)"
+        parts.append(text)
+    notes = []
+    if len(usable) == 1:
+        notes.append("only one n usable")
+    skipped = [n for n in sizes if n not in usable]
+    if skipped:
+        notes.append("n = " + ", ".join(f"{n:,}" for n in skipped) + " left out: flagged baseline")
+    return f"- **{kernel}** ({SUITE_TITLES[suite]}): " + "; ".join(parts) + \
+        (f" ({'; '.join(notes)})" if notes else "") + "."
 
 
 def md_recommendations(kernels, run):
     hosts = ", ".join(sorted({str(c.get("host_name", "?")) for c in run.contexts}))
-    lines = [f"## Recommendations for this machine ({hosts})", ""]
+    hw = hardware_threads(run)
+    lines = [f"## Recommendations for this machine ({hosts})", "",
+             "Each rests on unflagged results only (see *Flagged results*); ± is the winner's spread (cv) over "
+             "its repetitions.", ""]
     for kernel in sorted(kernels):
         for suite in suites_in(kernels[kernel]):
-            line = recommendation(kernel, kernels[kernel], suite)
+            line = recommendation(kernel, kernels[kernel], suite, hw)
             if line:
                 lines.append(line)
     return lines + [""]
+
+
+def md_flagged(kernels, run):
+    hw = hardware_threads(run)
+    rows = []
+    for kernel in sorted(kernels):
+        for n in sorted(kernels[kernel]):
+            for (strategy, workers), found in sorted(flags.flags_at(kernel, kernels[kernel][n], hw).items()):
+                for flag in found:
+                    rows.append([f"`{kernel}`", f"{n:,}", f"`{config_label(strategy, workers)}`", flag.kind,
+                                 flag.why])
+    lines = ["## Flagged results", ""]
+    if not rows:
+        return lines + ["None: no result is noisy (cv above "
+                        f"{flags.NOISY_CV * 100:.0f}%) or physically implausible.", ""]
+    return lines + ["Marked ⚑ in the tables. No recommendation rests on these: a noisy result is not a fact, and an "
+                    f"implausible one (a speedup above {flags.PLAUSIBLE_OVER_CPUS} × min(workers, CPUs) for a "
+                    "computing kernel, or one worker beating `sequential` beyond the spread) measures something "
+                    "other than parallelism.", ""] + \
+        md_table(["kernel", "n", "configuration", "flag", "why"], rows) + [""]
 
 
 def md_others(others):
@@ -162,11 +211,12 @@ def md_errors(run):
 
 def render_markdown(run, kernels, others, plots, plot_note):
     hw = hardware_threads(run)
-    lines = ["# parbench report", ""] + md_context(run) + md_recommendations(kernels, run)
+    lines = ["# parbench report", ""] + md_context(run) + md_recommendations(kernels, run) + \
+        md_flagged(kernels, run)
     lines += ["## Kernels", "",
               "Cells: median time over repetitions · speedup over the suite's sequential loop at the same n. "
               + (f"† marks more workers than the {hw} hardware threads (oversubscribed). " if hw else "")
-              + "**error**: failed run (see *Errored runs*).", ""]
+              + "⚑: flagged (see *Flagged results*). **error**: failed run (see *Errored runs*).", ""]
     for kernel in sorted(kernels):
         by_n = kernels[kernel]
         lines += [f"### {kernel}", ""]

@@ -82,8 +82,7 @@ private:
 // What every worker of a run reads, on lines of its own, and what the strategies call (the pools keep a pointer
 // to it): the kernel, the range, where results and errors go. If it were a lambda capturing the caller's locals
 // by reference, each worker would chase pointers into lines the caller writes during the run, a dependent
-// cache-line transfer per read. On the 2-core VM this struct (with direct slot pointers) took thread_pool's empty
-// round trip from 1.6 to 1.2 us, and thread_pool's copy of it (publish) to 0.9 us.
+// cache-line transfer per read (docs/thread_pool.md has what this struct, and thread_pool's copy of it, saved).
 template <kernel K>
 struct alignas(cache_line) chunk_job {
     using result = typename K::result;

@@ -25,7 +25,7 @@
 #include <mutex>
 #include <thread>
 
-#include "blocking.hpp"
+#include "../blocking.hpp"
 
 namespace parbench::detail {
 

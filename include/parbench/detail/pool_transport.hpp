@@ -29,9 +29,9 @@ namespace parbench::detail {
 // The pool's one seam: dispatch() a task to every worker, wait() for all of them, read each result.
 class pool_transport {
 public:
-    static constexpr std::size_t kernel_capacity = 256;
-    static constexpr std::size_t result_capacity = 256;
-    static constexpr std::size_t state_capacity = 1024;
+    static constexpr std::size_t kernel_capacity = max_kernel_size;
+    static constexpr std::size_t result_capacity = max_result_size;
+    static constexpr std::size_t state_capacity = max_state_size;
     static constexpr std::size_t message_capacity = 240;
 
     // Runs one chunk in a worker: the kernel and state are in the control block, the result goes to `result`.
@@ -46,7 +46,7 @@ public:
         for (unsigned i = first_; i < workers_; ++i) ::new (slot(i)) worker_slot();
         const unsigned cpus = available_cpus();
         // Spinning pays only while the process that will answer runs on another CPU: the children and the
-        // parent must all fit. On a busy 2-core machine, 2 spinning children and a parent made dispatch 8x slower.
+        // parent must all fit. The budgets were chosen by measurement: docs/processes.md.
         const bool fits = (workers_ - first_) + 1 <= cpus;
         worker_spin_ = fits ? std::chrono::microseconds(50) : std::chrono::nanoseconds(0);
         parent_spin_ = fits ? std::chrono::microseconds(20) : std::chrono::nanoseconds(0);

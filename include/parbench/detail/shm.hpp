@@ -15,11 +15,7 @@ namespace parbench::detail {
 class shared_mapping {
 public:
     shared_mapping() noexcept = default;
-    explicit shared_mapping(std::size_t size) : size_(size) {
-        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) throw_errno("mmap(MAP_SHARED)");
-        data_ = p;
-    }
+    explicit shared_mapping(std::size_t size) : shared_mapping(size, MAP_SHARED) {}
     shared_mapping(shared_mapping&& o) noexcept
         : data_(std::exchange(o.data_, nullptr)), size_(std::exchange(o.size_, 0)) {}
     shared_mapping& operator=(shared_mapping&& o) noexcept {
@@ -37,6 +33,14 @@ public:
     [[nodiscard]] void* data() const noexcept { return data_; }
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
+protected:
+    // sharing: MAP_SHARED or MAP_PRIVATE.
+    shared_mapping(std::size_t size, int sharing) : size_(size) {
+        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, sharing | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) throw_errno(sharing == MAP_SHARED ? "mmap(MAP_SHARED)" : "mmap(MAP_PRIVATE)");
+        data_ = p;
+    }
+
 private:
     void unmap() noexcept {
         if (data_ != nullptr) ::munmap(data_, size_);
@@ -44,6 +48,15 @@ private:
     }
     void* data_ = nullptr;
     std::size_t size_ = 0;
+};
+
+// Anonymous memory of this process alone, straight from the kernel: every page is a fresh zero page on its first
+// touch and goes back to the kernel on destruction, whatever the size (unlike malloc, which reuses small blocks
+// and maps large ones anew). Not shared with children: a fork copies it on write.
+class private_mapping : public shared_mapping {
+public:
+    private_mapping() noexcept = default;
+    explicit private_mapping(std::size_t size) : shared_mapping(size, MAP_PRIVATE) {}
 };
 
 // One T constructed in its own shared mapping, destroyed with it. T must be usable from several processes:

@@ -1,12 +1,13 @@
 #pragma once
-// count: increment a counter once per element (seeds 000 and 001). The barrier keeps every increment.
+// count: increment a counter once per element (seeds 000 and 001 in docs/seeds.md). keep() keeps
+// every increment.
 
 #include <cstdint>
 #include <string_view>
 
 #include "../chunk.hpp"
-#include "../detail/barrier.hpp"
-#include "../detail/blocking.hpp"
+#include "../keep.hpp"
+#include "../blocking.hpp"
 
 namespace parbench::kernels {
 
@@ -16,9 +17,9 @@ struct count {
 
     [[nodiscard]] result run(chunk c) const noexcept {
         result counter = 0;
-        detail::in_slices(c, [&](chunk s) {
+        in_slices(c, [&](chunk s) {
             for (std::uint64_t i = s.begin; i < s.end; ++i) {
-                detail::keep(counter);
+                keep(counter);
                 ++counter;
             }
         });

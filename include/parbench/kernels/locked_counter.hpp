@@ -1,5 +1,5 @@
 #pragma once
-// locked_counter: n increments of one shared counter (seed 000), with the lock placed four ways:
+// locked_counter: n increments of one shared counter (seed 000 in docs/seeds.md), with the lock placed four ways:
 //   coarse  - one lock held for the whole chunk, as the seed does (workers serialise completely);
 //   fine    - the lock taken and released around every increment;
 //   atomic  - one lock-free fetch_add per increment, no lock;
@@ -13,8 +13,8 @@
 #include <string_view>
 
 #include "../chunk.hpp"
-#include "../detail/barrier.hpp"
-#include "../detail/blocking.hpp"
+#include "../keep.hpp"
+#include "../blocking.hpp"
 #include "../detail/robust_mutex.hpp"
 
 namespace parbench::kernels {
@@ -43,32 +43,32 @@ struct locked_counter {
         // Under an interpreter lock the loops check the eval breaker between slices, and a contended lock is
         // waited for with the interpreter lock released (lock_blocking), as CPython's Lock.acquire does.
         if constexpr (P == lock_placement::coarse) {
-            detail::lock_blocking(s.mutex);
+            lock_blocking(s.mutex);
             std::lock_guard lock(s.mutex, std::adopt_lock);
-            detail::in_slices(c, [&](chunk part) {
+            in_slices(c, [&](chunk part) {
                 for (std::uint64_t i = part.begin; i < part.end; ++i) {
-                    detail::keep(s.locked_count);
+                    keep(s.locked_count);
                     ++s.locked_count;
                 }
             });
         } else if constexpr (P == lock_placement::fine) {
-            detail::in_slices(c, [&](chunk part) {
+            in_slices(c, [&](chunk part) {
                 for (std::uint64_t i = part.begin; i < part.end; ++i) {
-                    detail::lock_blocking(s.mutex);
+                    lock_blocking(s.mutex);
                     std::lock_guard lock(s.mutex, std::adopt_lock);
                     ++s.locked_count;
                 }
             });
         } else if constexpr (P == lock_placement::atomic) {
-            detail::in_slices(c, [&](chunk part) {
+            in_slices(c, [&](chunk part) {
                 for (std::uint64_t i = part.begin; i < part.end; ++i)
                     s.atomic_count.fetch_add(1, std::memory_order_relaxed);
             });
         } else {
             std::uint64_t mine = 0;
-            detail::in_slices(c, [&](chunk part) {
+            in_slices(c, [&](chunk part) {
                 for (std::uint64_t i = part.begin; i < part.end; ++i) {
-                    detail::keep(mine);
+                    keep(mine);
                     ++mine;
                 }
             });

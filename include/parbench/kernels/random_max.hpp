@@ -1,16 +1,19 @@
 #pragma once
-// random_max: the max of n random doubles in [0, 1) (seed 002). Element i's value is splitmix64(i + key * 2^40), so
-// the total is the same however [0, n) is cut, and keys give disjoint streams for n < 2^40 (key 0 is plain
-// splitmix64(i), which tools/cpython_reference.py computes too). Like the seed's list comprehension, each chunk materialises its values
-// into a buffer before taking the max: the allocation and the memory traffic are part of the work.
+// random_max: the max of n random doubles in [0, 1) (seed 002 in docs/seeds.md). Element i's value is splitmix64(i +
+// key * 2^40), so the total is the same however [0, n) is cut, and keys give disjoint streams for n < 2^40 (key 0 is
+// plain splitmix64(i), which tools/cpython_reference.py computes too). Like the seed's list comprehension, each chunk
+// materialises its values into a buffer before taking the max: the allocation and the memory traffic are part of the
+// work. The buffer is fresh pages mapped for the chunk and unmapped after it, so every strategy pays one page fault
+// per page of values however [0, n) is cut (malloc would reuse small buffers and map large ones anew, so faults would
+// follow the chunk size), and no buffer outlives the run. Peak RSS shows the materialised values.
 
 #include <algorithm>
 #include <cstdint>
 #include <string_view>
-#include <vector>
 
 #include "../chunk.hpp"
-#include "../detail/blocking.hpp"
+#include "../blocking.hpp"
+#include "../detail/shm.hpp"
 #include "../detail/splitmix.hpp"
 
 namespace parbench::kernels {
@@ -25,11 +28,13 @@ struct random_max {
         return detail::to_unit_double(detail::splitmix64(i + (key << 40)));
     }
     [[nodiscard]] result run(chunk c) const {
-        std::vector<double> values(c.size());
-        detail::in_slices(c, [&](chunk s) {
+        if (c.empty()) return 0.0;
+        const detail::private_mapping buffer(c.size() * sizeof(double));
+        double* const values = static_cast<double*>(buffer.data());
+        in_slices(c, [&](chunk s) {
             for (std::uint64_t i = s.begin; i < s.end; ++i) values[i - c.begin] = value(i);
         });
-        return values.empty() ? 0.0 : *std::max_element(values.begin(), values.end());
+        return *std::max_element(values, values + c.size());
     }
     [[nodiscard]] static constexpr result combine(result a, result b) noexcept { return a < b ? b : a; }
     // No closed form: the oracle is the same generator, read once, without a buffer.

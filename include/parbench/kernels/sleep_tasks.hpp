@@ -1,6 +1,6 @@
 #pragma once
-// sleep_tasks: n tasks that each sleep, then return i + 1 (seed 004). This is I/O-bound work: a worker that
-// sleeps gives its core away, so more workers than cores still pay.
+// sleep_tasks: n tasks that each sleep, then return i + 1 (seed 004 in docs/seeds.md). This is I/O-bound work: a worker
+// that sleeps gives its core away, so more workers than cores still pay.
 
 #include <chrono>
 #include <cstdint>
@@ -8,7 +8,7 @@
 #include <thread>
 
 #include "../chunk.hpp"
-#include "../detail/blocking.hpp"
+#include "../blocking.hpp"
 
 namespace parbench::kernels {
 
@@ -32,7 +32,7 @@ struct sleep_tasks {
     // The blocking call. A strategy that models an interpreter lock releases it here, as CPython does around
     // time.sleep.
     static void block(std::chrono::microseconds d) {
-        detail::blocking_scope blocking;
+        blocking_scope blocking;
         std::this_thread::sleep_for(d);
     }
 };

@@ -1,14 +1,14 @@
 #pragma once
-// sum_range: the sum of i over [0, n) (seed 003). Arithmetic is modulo 2^64: exact for n <= 2^32 (the sum is
-// below 2^63), and beyond that every strategy and the oracle wrap identically, because modular addition is
+// sum_range: the sum of i over [0, n) (seed 003 in docs/seeds.md). Arithmetic is modulo 2^64: exact for n <= 2^32 (the
+// sum is below 2^63), and beyond that every strategy and the oracle wrap identically, because modular addition is
 // associative and commutative and the oracle computes n(n-1)/2 modulo 2^64 exactly.
 
 #include <cstdint>
 #include <string_view>
 
 #include "../chunk.hpp"
-#include "../detail/barrier.hpp"
-#include "../detail/blocking.hpp"
+#include "../keep.hpp"
+#include "../blocking.hpp"
 
 namespace parbench::kernels {
 
@@ -18,9 +18,9 @@ struct sum_range {
 
     [[nodiscard]] result run(chunk c) const noexcept {
         result sum = 0;
-        detail::in_slices(c, [&](chunk s) {
+        in_slices(c, [&](chunk s) {
             for (std::uint64_t i = s.begin; i < s.end; ++i) {
-                detail::keep(sum);
+                keep(sum);
                 sum += i;
             }
         });

@@ -10,24 +10,22 @@
 #include <thread>
 #include <vector>
 
-#include "../detail/fork_join.hpp"
+#include "../strategy.hpp"
 #include "../detail/gil.hpp"
 
 namespace parbench::strategies {
 
-class gil_threads {
+class gil_threads : public worker_count {
 public:
     static constexpr std::string_view name = "gil_threads";
     static constexpr bool sweeps_workers = true;
 
     explicit gil_threads(unsigned workers, std::chrono::microseconds switch_interval = detail::default_switch_interval)
-        : workers_(workers), gil_(switch_interval) {
-        detail::check_workers(workers);
-    }
+        : worker_count(workers), gil_(switch_interval) {}
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) {
-        return detail::fork_join(k, n, workers_, [&](auto&& body) {
+        return fork_join(k, n, workers_, [&](auto&& body) {
             std::vector<std::jthread> pool;
             pool.reserve(workers_);
             for (unsigned i = 0; i < workers_; ++i)
@@ -37,13 +35,11 @@ public:
                 });
         });
     }
-    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
     // Hand-overs and drop requests since construction, for the gil/... benchmarks.
     [[nodiscard]] detail::gil::stats gil_stats() const { return gil_.counters(); }
     [[nodiscard]] std::chrono::microseconds switch_interval() const noexcept { return gil_.interval(); }
 
 private:
-    unsigned workers_;
     detail::gil gil_;
 };
 

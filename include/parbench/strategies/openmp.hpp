@@ -7,20 +7,20 @@
 #include <cstdint>
 #include <string_view>
 
-#include "../detail/fork_join.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 
-class openmp {
+class openmp : public worker_count {
 public:
     static constexpr std::string_view name = "openmp";
     static constexpr bool sweeps_workers = true;
 
-    explicit openmp(unsigned workers) : workers_(workers) { detail::check_workers(workers); }
+    using worker_count::worker_count;
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {
-        return detail::fork_join(k, n, workers_, [&](auto&& body) {
+        return fork_join(k, n, workers_, [&](auto&& body) {
             // A loop over the chunks rather than one chunk per omp_get_thread_num(): the runtime may give a
             // smaller team than asked for (OMP_THREAD_LIMIT, nesting), and every chunk must still run once.
             // body is noexcept (fork_join catches), since no exception may leave a parallel region.
@@ -29,10 +29,6 @@ public:
             for (int i = 0; i < chunks; ++i) body(static_cast<unsigned>(i));
         });
     }
-    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
-
-private:
-    unsigned workers_;
 };
 
 }  // namespace parbench::strategies

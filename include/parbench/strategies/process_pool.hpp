@@ -26,29 +26,27 @@
 #include <string_view>
 
 #include "../detail/child.hpp"
-#include "../detail/fork_join.hpp"
+#include "../strategy.hpp"
 #include "../detail/pool_transport.hpp"
 
 namespace parbench::strategies {
 
 // The two pools differ only in whether the caller runs chunk 0 (see the top of this file).
 template <bool CallerRunsAShare>
-class basic_process_pool {
+class basic_process_pool : public worker_count {
 public:
     static constexpr std::string_view name = CallerRunsAShare ? "process_pool" : "process_pool.executor";
     static constexpr bool sweeps_workers = true;
 
     explicit basic_process_pool(unsigned workers, std::chrono::milliseconds deadline = detail::default_deadline)
-        : workers_((detail::check_workers(workers), workers)), deadline_(deadline), transport_(workers, in_parent) {}
+        : worker_count(workers), deadline_(deadline), transport_(workers, in_parent) {}
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) {
         using R = typename K::result;
         using T = detail::pool_transport;
-        static_assert(sizeof(K) <= T::kernel_capacity && alignof(K) <= detail::cache_line, "kernel too big");
-        static_assert(sizeof(R) <= T::result_capacity && alignof(R) <= detail::cache_line, "result too big");
-        static_assert(sizeof(detail::state_t<K>) <= T::state_capacity && alignof(detail::state_t<K>) <= detail::cache_line,
-                      "shared state too big");
+        static_assert(portable_kernel<K>, "process_pool copies the kernel, its result and its shared state into "
+                                          "fixed slots: see parbench::portable_kernel's limits");
         std::lock_guard lock(run_mutex_);
         if (broken_) {
             transport_.start();
@@ -86,7 +84,6 @@ public:
         return detail::finish(k, *state, total);
     }
 
-    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
     // The pid of the process that runs worker i (tests kill workers with it); the caller's own for process_pool's
     // worker 0.
     [[nodiscard]] pid_t pid(unsigned i) const noexcept { return transport_.pid(i); }
@@ -99,7 +96,6 @@ private:
         return *std::launder(static_cast<const R*>(transport_.result(i)));
     }
 
-    unsigned workers_;
     std::chrono::milliseconds deadline_;
     detail::pool_transport transport_;
     std::mutex run_mutex_;  // one run at a time

@@ -18,7 +18,7 @@
 
 #include "../detail/child.hpp"
 #include "../detail/fd.hpp"
-#include "../detail/fork_join.hpp"
+#include "../strategy.hpp"
 #include "../detail/shm.hpp"
 
 namespace parbench::detail {
@@ -54,7 +54,8 @@ int run_in_child(const K& k, chunk c, state_t<K>& state, child_outcome<typename 
 template <class R>
 worker_error child_failure(unsigned i, unsigned workers, int status, const child_outcome<R>* outcome) {
     if (outcome != nullptr && outcome->threw != 0 && WIFEXITED(status) && WEXITSTATUS(status) == exit_uncaught)
-        return {i, workers, failure::exception, std::string(outcome->message, strnlen(outcome->message, sizeof outcome->message))};
+        return {i, workers, failure::exception,
+                std::string(outcome->message, strnlen(outcome->message, sizeof outcome->message))};
     return status_error(i, workers, status);
 }
 
@@ -133,15 +134,13 @@ struct process_state<K> {
 
 // One fork per worker per run; Transport carries the results back.
 template <class Transport>
-class fork_per_run {
+class fork_per_run : public worker_count {
 public:
     static constexpr std::string_view name = Transport::name;
     static constexpr bool sweeps_workers = true;
 
     explicit fork_per_run(unsigned workers, std::chrono::milliseconds deadline = default_deadline)
-        : workers_(workers), deadline_(deadline) {
-        check_workers(workers);
-    }
+        : worker_count(workers), deadline_(deadline) {}
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {
@@ -175,10 +174,8 @@ public:
         return finish(k, state, *total);
     }
 
-    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
 
 private:
-    unsigned workers_;
     std::chrono::milliseconds deadline_;
 };
 

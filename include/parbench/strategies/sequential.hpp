@@ -4,27 +4,23 @@
 #include <cstdint>
 #include <string_view>
 
-#include "../detail/fork_join.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 
-struct sequential {
+struct sequential : worker_count {
     static constexpr std::string_view name = "sequential";
     static constexpr bool sweeps_workers = false;  // benchmarks run it with one worker only
 
     // `workers` only sets how many chunks the range is cut into, which lets tests check combine().
-    explicit sequential(unsigned workers = 1) : workers_(workers) { detail::check_workers(workers); }
+    explicit sequential(unsigned workers = 1) : worker_count(workers) {}
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {
-        return detail::fork_join(k, n, workers_, [&](auto&& body) {
+        return fork_join(k, n, workers_, [&](auto&& body) {
             for (unsigned i = 0; i < workers_; ++i) body(i);
         });
     }
-    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
-
-private:
-    unsigned workers_;
 };
 
 }  // namespace parbench::strategies

@@ -14,21 +14,21 @@
 #include <cstdint>
 #include <string_view>
 
-#include "../detail/fork_join.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 
-class tbb {
+class tbb : public worker_count {
 public:
     static constexpr std::string_view name = "tbb";
     static constexpr bool sweeps_workers = true;
 
     // The arena starts its threads lazily, on the first run; they then stay for the arena's lifetime.
-    explicit tbb(unsigned workers) : workers_(checked(workers)), arena_(concurrency(workers)) {}
+    explicit tbb(unsigned workers) : worker_count(workers), arena_(concurrency(workers)) {}
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) {
-        return detail::fork_join(k, n, workers_, [&](auto&& body) {
+        return fork_join(k, n, workers_, [&](auto&& body) {
             arena_.execute([&] {
                 // simple_partitioner with grain 1: one task per chunk, as every other strategy does.
                 ::oneapi::tbb::parallel_for(
@@ -40,20 +40,14 @@ public:
             });
         });
     }
-    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
 
 private:
-    static unsigned checked(unsigned workers) {
-        detail::check_workers(workers);
-        return workers;
-    }
     static int concurrency(unsigned workers) {
         const auto limit = ::oneapi::tbb::global_control::active_value(
             ::oneapi::tbb::global_control::max_allowed_parallelism);
         return static_cast<int>(workers < limit ? workers : limit);
     }
 
-    unsigned workers_;
     ::oneapi::tbb::task_arena arena_;
 };
 

@@ -26,23 +26,23 @@
 #include <type_traits>
 #include <vector>
 
-#include "../detail/fork_join.hpp"
+#include "../strategy.hpp"
 #include "../detail/spin.hpp"
 #include "../detail/wait.hpp"
 
 namespace parbench::strategies {
 
-class thread_pool {
+class thread_pool : public worker_count {
 public:
     static constexpr std::string_view name = "thread_pool";
     static constexpr bool sweeps_workers = true;
-    // How long a waiting thread spins before it parks: longer than the gap between back-to-back runs (a few µs),
-    // far shorter than anything a user would call idle.
+    // How long a waiting thread spins before it parks: longer than the gap between back-to-back runs, far
+    // shorter than anything a user would call idle (docs/thread_pool.md).
     static constexpr std::chrono::microseconds spin_budget{100};
 
     explicit thread_pool(unsigned workers)
-        : workers_(workers), spin_(workers <= detail::available_cpus() ? spin_budget : std::chrono::microseconds{0}) {
-        detail::check_workers(workers);
+        : worker_count(workers),
+          spin_(workers <= detail::available_cpus() ? spin_budget : std::chrono::microseconds{0}) {
         threads_.reserve(workers - 1);
         try {
             for (unsigned i = 1; i < workers; ++i) threads_.emplace_back([this, i] { work(i); });
@@ -58,7 +58,7 @@ public:
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) {
-        return detail::fork_join(k, n, workers_, [&](auto&& body) { for_each_worker(body); });
+        return fork_join(k, n, workers_, [&](auto&& body) { for_each_worker(body); });
     }
 
     // Calls fn(i) once for every i in [0, workers()): fn(0) on the calling thread, the others on the pool's
@@ -80,7 +80,6 @@ public:
         wait_for_workers();
     }
 
-    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
 
 private:
     // Points the workers at fn. A small trivially copyable fn (fork_join's chunk_job) is copied into the pool's
@@ -170,8 +169,8 @@ private:
     std::atomic<int> worker_cpu_{-1};  // where a worker last waited (any worker: a hint, not a census)
     // Touched only by workers that park.
     alignas(detail::cache_line) std::atomic<std::uint32_t> parked_{0};
-    alignas(detail::cache_line) unsigned workers_;
-    std::chrono::microseconds spin_;  // read by every worker each time it starts to spin
+    // workers_ (worker_count's) sits alone on the object's first line, which no run writes.
+    alignas(detail::cache_line) std::chrono::microseconds spin_;  // read by every worker each time it starts to spin
     std::vector<std::thread> threads_;
     // Locked and unlocked by every run's caller: on a line of its own, or each run would pull spin_'s line away
     // from the workers and back.

@@ -12,17 +12,16 @@
 #include <thread>
 #include <vector>
 
-#include "../detail/fork_join.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 
-class thread_pool_condvar {
+class thread_pool_condvar : public worker_count {
 public:
     static constexpr std::string_view name = "thread_pool.condvar";
     static constexpr bool sweeps_workers = true;
 
-    explicit thread_pool_condvar(unsigned workers) : workers_(workers) {
-        detail::check_workers(workers);
+    explicit thread_pool_condvar(unsigned workers) : worker_count(workers) {
         threads_.reserve(workers);
         try {
             for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this, i] { work(i); });
@@ -38,7 +37,7 @@ public:
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) {
-        return detail::fork_join(k, n, workers_, [&](auto&& body) { for_each_worker(body); });
+        return fork_join(k, n, workers_, [&](auto&& body) { for_each_worker(body); });
     }
 
     // Calls fn(i) once on worker i for every i in [0, workers()) and returns when all calls have returned.
@@ -60,7 +59,6 @@ public:
         done_.wait(lock, [this] { return remaining_ == 0; });
     }
 
-    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
 
 private:
     void work(unsigned index) {
@@ -99,7 +97,6 @@ private:
 
     static inline thread_local const thread_pool_condvar* current_pool = nullptr;
 
-    unsigned workers_;
     std::vector<std::thread> threads_;
     std::mutex run_mutex_;  // one run at a time
     std::mutex mutex_;      // guards everything below

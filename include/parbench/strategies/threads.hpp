@@ -6,19 +6,19 @@
 #include <thread>
 #include <vector>
 
-#include "../detail/fork_join.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 
-struct threads {
+struct threads : worker_count {
     static constexpr std::string_view name = "threads";
     static constexpr bool sweeps_workers = true;
 
-    explicit threads(unsigned workers) : workers_(workers) { detail::check_workers(workers); }
+    using worker_count::worker_count;
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {
-        return detail::fork_join(k, n, workers_, [&](auto&& body) {
+        return fork_join(k, n, workers_, [&](auto&& body) {
             std::vector<std::jthread> pool;
             pool.reserve(workers_);
             // If a thread cannot be started, the jthreads already running are joined by their destructors
@@ -26,10 +26,6 @@ struct threads {
             for (unsigned i = 0; i < workers_; ++i) pool.emplace_back([&body, i] { body(i); });
         });
     }
-    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
-
-private:
-    unsigned workers_;
 };
 
 }  // namespace parbench::strategies

@@ -1,16 +1,21 @@
 #pragma once
-// The seams for strategies that model an interpreter lock (gil_threads). CPython drops its lock around time.sleep
-// and I/O, and its holder checks the "eval breaker" every few bytecodes to hand the lock over when asked. Here a
-// strategy installs hooks on its worker threads; kernels wrap blocking calls in a blocking_scope and run their
-// loops in_slices, which calls eval_breaker() every eval_breaker_interval elements. Without hooks each costs one
-// thread-local load.
+// What a kernel calls so that a strategy modelling an interpreter lock (gil_threads) behaves as CPython does.
+// CPython drops its lock around time.sleep and I/O, and its holder checks the "eval breaker" every few bytecodes
+// to hand the lock over when another thread asks. So a kernel
+// - runs its element loop in_slices(c, f), which lets the lock be handed over between slices: a kernel that
+//   loops over c directly holds the lock for its whole chunk, and gil_threads then never switches mid-chunk;
+// - wraps a call that blocks (a sleep, I/O) in a blocking_scope, which releases the lock for the scope's life;
+// - takes a lock of its own with lock_blocking(m), which waits with the interpreter lock released.
+// Under any other strategy these cost one thread-local load each.
 
 #include <cstdint>
 
-#include "../chunk.hpp"
+#include "chunk.hpp"
 
-namespace parbench::detail {
+namespace parbench {
+namespace detail {
 
+// What a strategy installs on its worker threads (gil_threads: detail/gil.hpp).
 struct blocking_hooks {
     void (*before)(void* ctx) = nullptr;        // called before the thread blocks
     void (*after)(void* ctx) = nullptr;         // called once it is runnable again
@@ -20,9 +25,17 @@ struct blocking_hooks {
 
 inline thread_local const blocking_hooks* current_blocking_hooks = nullptr;
 
+inline void eval_breaker() {
+    if (const blocking_hooks* h = current_blocking_hooks; h != nullptr && h->eval_breaker != nullptr)
+        h->eval_breaker(h->ctx);
+}
+
+}  // namespace detail
+
+// Marks the thread as blocked (in a sleep, I/O, a lock) for the scope's life.
 class blocking_scope {
 public:
-    blocking_scope() noexcept : hooks_(current_blocking_hooks) {
+    blocking_scope() noexcept : hooks_(detail::current_blocking_hooks) {
         if (hooks_ != nullptr) hooks_->before(hooks_->ctx);
     }
     ~blocking_scope() {
@@ -32,27 +45,23 @@ public:
     blocking_scope& operator=(const blocking_scope&) = delete;
 
 private:
-    const blocking_hooks* hooks_;
+    const detail::blocking_hooks* hooks_;
 };
 
 // Takes a lock the way CPython's Lock.acquire does: without blocking if it can, else with the interpreter lock
 // released while it waits (a holder that dropped the interpreter lock inside its critical section needs it back).
 template <class Mutex>
 void lock_blocking(Mutex& m) {
-    if (current_blocking_hooks == nullptr) return m.lock();
+    if (detail::current_blocking_hooks == nullptr) return m.lock();
     if (m.try_lock()) return;
     blocking_scope blocking;
     m.lock();
 }
 
 // Elements of kernel work between two eval-breaker checks. CPython checks every few bytecodes (a loop iteration
-// or a call); a C++ element costs ~1 ns, so 1024 of them keep a hand-over within microseconds of being asked for.
+// or a call); an element of parbench's kernels is far cheaper than a bytecode, so a slice of 1024 keeps a
+// hand-over prompt without making the check a cost of its own (docs/gil.md).
 inline constexpr std::uint64_t eval_breaker_interval = 1024;
-
-inline void eval_breaker() {
-    if (const blocking_hooks* h = current_blocking_hooks; h != nullptr && h->eval_breaker != nullptr)
-        h->eval_breaker(h->ctx);
-}
 
 // Calls f(slice) on consecutive slices of c of eval_breaker_interval elements, checking the eval breaker after each.
 template <class F>
@@ -61,8 +70,8 @@ void in_slices(chunk c, F&& f) {
         const std::uint64_t e = c.end - b > eval_breaker_interval ? b + eval_breaker_interval : c.end;
         f(chunk{b, e});
         b = e;
-        eval_breaker();
+        detail::eval_breaker();
     }
 }
 
-}  // namespace parbench::detail
+}  // namespace parbench

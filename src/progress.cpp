@@ -1,0 +1,327 @@
+#include "progress.hpp"
+
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <optional>
+#include <sstream>
+#include <string_view>
+#include <utility>
+
+#include "machine.hpp"
+
+// Google Benchmark 1.7 defines its flags as globals in namespace benchmark without declaring them in its header;
+// planned_benchmarks() sets this one for a moment to list the benchmarks without running them.
+namespace benchmark {
+extern bool FLAGS_benchmark_list_tests;
+}
+
+namespace parbench::bench {
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using run = benchmark::BenchmarkReporter::Run;
+
+enum class role { display, file };
+
+void add_label(std::string& label, std::string_view word) {
+    if (!label.empty()) label += ' ';
+    label += word;
+}
+
+// The repetitions' coefficient of variation: from their own times where the reporter got them, else from the
+// mean and stddev aggregates. Nothing for a single repetition.
+std::optional<double> spread(const std::vector<run>& reports) {
+    std::vector<double> times;
+    const run* mean = nullptr;
+    const run* stddev = nullptr;
+    for (const run& r : reports) {
+        if (r.run_type == run::RT_Iteration && !r.error_occurred) times.push_back(r.GetAdjustedRealTime());
+        if (r.run_type == run::RT_Aggregate && r.aggregate_name == "mean") mean = &r;
+        if (r.run_type == run::RT_Aggregate && r.aggregate_name == "stddev") stddev = &r;
+    }
+    if (times.size() >= 2) {
+        double sum = 0;
+        for (const double t : times) sum += t;
+        const double m = sum / static_cast<double>(times.size());
+        double sq = 0;
+        for (const double t : times) sq += (t - m) * (t - m);
+        if (m <= 0) return std::nullopt;
+        return std::sqrt(sq / static_cast<double>(times.size() - 1)) / m;
+    }
+    if (mean != nullptr && stddev != nullptr && mean->GetAdjustedRealTime() > 0)
+        return stddev->GetAdjustedRealTime() / mean->GetAdjustedRealTime();
+    return std::nullopt;
+}
+
+std::string clock_text(double seconds) {
+    const long s = std::lround(std::max(seconds, 0.0));
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%ld:%02ld", s / 60, s % 60);
+    return buf;
+}
+
+unsigned terminal_width() {
+    winsize ws{};
+    if (::ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20) return ws.ws_col;
+    return 80;
+}
+
+}  // namespace
+
+struct run_reporter::state {
+    run_settings settings;
+    std::unique_ptr<benchmark::BenchmarkReporter> display;
+    std::unique_ptr<benchmark::BenchmarkReporter> file;
+    clock_type::time_point start = clock_type::now();
+
+    std::string current;             // the benchmark whose results are coming in
+    std::int64_t current_rss = 0;    // the resident size it started from
+    std::optional<double> current_cv;
+    std::int64_t settled_rss = 0;    // the resident size after the last settle: the next benchmark's start
+    std::size_t done = 0;
+    std::vector<std::string> errored;
+    std::vector<std::string> noisy;
+    std::vector<run> finished;
+    bool line_shown = false;
+
+    [[nodiscard]] double elapsed() const { return std::chrono::duration<double>(clock_type::now() - start).count(); }
+
+    void clear_line() {
+        if (!line_shown) return;
+        std::fputs("\r\x1b[K", stderr);
+        std::fflush(stderr);
+        line_shown = false;
+    }
+
+    void draw_line() {
+        if (!settings.progress) return;
+        const std::size_t total = std::max(settings.planned.size(), done);
+        const double t = elapsed();
+        char head[96];
+        std::snprintf(head, sizeof head, "[%zu/%zu] %s", done, total, clock_text(t).c_str());
+        std::string line = head;
+        if (done > 0 && done < total) {
+            line += ", ~";
+            line += clock_text(t / static_cast<double>(done) * static_cast<double>(total - done));
+            line += " left";
+        }
+        if (done < settings.planned.size()) {
+            line += "  ";
+            line += settings.planned[done];
+        }
+        const std::size_t width = terminal_width() - 1;
+        if (line.size() > width) line.resize(width);
+        std::fputs("\r\x1b[K", stderr);
+        std::fputs(line.c_str(), stderr);
+        std::fflush(stderr);
+        line_shown = true;
+    }
+
+    bool context(role r, const benchmark::BenchmarkReporter::Context& c, benchmark::BenchmarkReporter& inner) {
+        if (r == role::display) clear_line();
+        const bool ok = inner.ReportContext(c);
+        inner.GetOutputStream().flush();
+        settled_rss = settle_process();
+        if (r == role::display) draw_line();
+        return ok;
+    }
+
+    void runs(role r, const std::vector<run>& reports, benchmark::BenchmarkReporter& inner) {
+        if (reports.empty()) return inner.ReportRuns(reports);
+        const std::string name = reports.front().run_name.str();
+        if (name != current) {
+            current = name;
+            current_rss = settled_rss;
+            current_cv.reset();
+            ++done;
+        }
+        if (!current_cv) current_cv = spread(reports);
+        const bool is_noisy = current_cv && *current_cv > settings.noisy_cv;
+
+        std::vector<run> out = reports;
+        for (run& x : out) {
+            if (x.run_type == run::RT_Iteration || x.aggregate_name == "mean" || x.aggregate_name == "median")
+                x.counters["rss_at_start"] = benchmark::Counter(static_cast<double>(current_rss),
+                                                                benchmark::Counter::kDefaults,
+                                                                benchmark::Counter::OneK::kIs1024);
+            if (is_noisy) add_label(x.report_label, "noisy");
+            // The cv of a counter whose mean is 0 is 0/0; Google Benchmark would write NaN, which is not JSON.
+            for (auto it = x.counters.begin(); it != x.counters.end();)
+                it = std::isfinite(it->second.value) ? std::next(it) : x.counters.erase(it);
+        }
+        if (r == role::file || file == nullptr) record(name, out, is_noisy);
+        if (r == role::display) {
+            if (settings.compact) out = compact(out);
+            clear_line();
+        }
+        inner.ReportRuns(out);
+        inner.GetOutputStream().flush();
+        settled_rss = settle_process();
+        if (r == role::display) draw_line();
+    }
+
+    void finalize(role r, benchmark::BenchmarkReporter& inner) {
+        if (r == role::display) clear_line();
+        inner.Finalize();
+        inner.GetOutputStream().flush();
+    }
+
+    void record(const std::string& name, const std::vector<run>& out, bool is_noisy) {
+        finished.insert(finished.end(), out.begin(), out.end());
+        const bool failed = std::any_of(out.begin(), out.end(), [](const run& x) { return x.error_occurred; });
+        if (failed && (errored.empty() || errored.back() != name)) errored.push_back(name);
+        if (is_noisy && (noisy.empty() || noisy.back() != name)) noisy.push_back(name);
+    }
+
+    // The median line alone, labelled with the spread; everything when there are no aggregates (one repetition,
+    // or every repetition failed).
+    [[nodiscard]] std::vector<run> compact(const std::vector<run>& out) const {
+        for (const run& x : out) {
+            if (x.run_type != run::RT_Aggregate || x.aggregate_name != "median") continue;
+            run median = x;
+            if (current_cv) {
+                char buf[32];
+                std::snprintf(buf, sizeof buf, "cv=%.1f%%", *current_cv * 100.0);
+                add_label(median.report_label, buf);
+            }
+            return {median};
+        }
+        return out;
+    }
+};
+
+namespace {
+
+class forwarding final : public benchmark::BenchmarkReporter {
+public:
+    forwarding(run_reporter::state& s, std::unique_ptr<BenchmarkReporter> inner, role r)
+        : state_(s), inner_(std::move(inner)), role_(r) {}
+
+    bool ReportContext(const Context& context) override {
+        // Google Benchmark points this reporter's streams at the output file; the inner one writes there too.
+        inner_->SetOutputStream(&GetOutputStream());
+        inner_->SetErrorStream(&GetErrorStream());
+        return state_.context(role_, context, *inner_);
+    }
+    void ReportRuns(const std::vector<Run>& reports) override { state_.runs(role_, reports, *inner_); }
+    void Finalize() override { state_.finalize(role_, *inner_); }
+
+private:
+    run_reporter::state& state_;
+    std::unique_ptr<BenchmarkReporter> inner_;
+    role role_;
+};
+
+std::unique_ptr<benchmark::BenchmarkReporter> file_reporter_for(const std::string& format) {
+    if (format == "console") return std::make_unique<benchmark::ConsoleReporter>(benchmark::ConsoleReporter::OO_None);
+    BENCHMARK_DISABLE_DEPRECATED_WARNING  // Google Benchmark still writes CSV when asked to
+    if (format == "csv") return std::make_unique<benchmark::CSVReporter>();
+    BENCHMARK_RESTORE_DEPRECATED_WARNING
+    return std::make_unique<benchmark::JSONReporter>();
+}
+
+}  // namespace
+
+run_reporter::run_reporter(run_settings settings) : state_(std::make_unique<state>()) {
+    state_->settings = std::move(settings);
+    state_->display = std::make_unique<forwarding>(
+        *state_, std::unique_ptr<benchmark::BenchmarkReporter>(benchmark::CreateDefaultDisplayReporter()),
+        role::display);
+    if (!state_->settings.out_path.empty())
+        state_->file = std::make_unique<forwarding>(*state_, file_reporter_for(state_->settings.out_format), role::file);
+}
+
+run_reporter::~run_reporter() = default;
+
+benchmark::BenchmarkReporter* run_reporter::display() const { return state_->display.get(); }
+benchmark::BenchmarkReporter* run_reporter::file() const { return state_->file.get(); }
+const std::vector<benchmark::BenchmarkReporter::Run>& run_reporter::finished() const { return state_->finished; }
+std::size_t run_reporter::benchmarks_done() const { return state_->done; }
+std::vector<std::string> run_reporter::benchmarks_errored() const { return state_->errored; }
+std::vector<std::string> run_reporter::benchmarks_noisy() const { return state_->noisy; }
+double run_reporter::elapsed_seconds() const { return state_->elapsed(); }
+
+void run_reporter::print_summary(std::FILE* to, const std::string& next_command) const {
+    const state& s = *state_;
+    const double t = s.elapsed();
+    std::fprintf(to, "bench_parallel: %zu benchmarks in %s (%.0f s), %zu errored, %zu noisy (cv > %.0f%%)\n", s.done,
+                 clock_text(t).c_str(), t, s.errored.size(), s.noisy.size(), s.settings.noisy_cv * 100.0);
+    const auto list = [to](const char* what, const std::vector<std::string>& names) {
+        constexpr std::size_t shown = 5;
+        for (std::size_t i = 0; i < names.size() && i < shown; ++i)
+            std::fprintf(to, "bench_parallel:   %s: %s\n", what, names[i].c_str());
+        if (names.size() > shown) std::fprintf(to, "bench_parallel:   ... and %zu more\n", names.size() - shown);
+    };
+    list("errored", s.errored);
+    list("noisy", s.noisy);
+    if (!s.settings.out_path.empty()) std::fprintf(to, "bench_parallel: results in %s\n", s.settings.out_path.c_str());
+    if (!next_command.empty()) std::fprintf(to, "bench_parallel: next: %s\n", next_command.c_str());
+}
+
+std::size_t warn_about_noise(std::FILE* to, const std::string& build_type) {
+    std::size_t warned = 0;
+    const auto warn = [&](const std::string& line) {
+        std::fprintf(to, "bench_parallel: warning: %s\n", line.c_str());
+        ++warned;
+    };
+    const unsigned cpus = hardware_threads();
+    if (double load[1]{}; ::getloadavg(load, 1) == 1 && load[0] > 0.3 * cpus) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf,
+                      "load average %.2f is above 0.3 x %u CPUs: other work shares the CPUs, figures will be noisy",
+                      load[0], cpus);
+        warn(buf);
+    }
+    for (unsigned cpu = 0; cpu < std::max(cpus, 1u); ++cpu) {
+        std::ifstream in("/sys/devices/system/cpu/cpu" + std::to_string(cpu) + "/cpufreq/scaling_governor");
+        std::string governor;
+        if (in >> governor && governor != "performance") {
+            warn("CPU frequency governor '" + governor + "' (cpu" + std::to_string(cpu) +
+                 "): clock speed follows load; 'performance' gives steadier figures");
+            break;
+        }
+    }
+    const bool optimised = build_type == "Release" || build_type == "RelWithDebInfo" || build_type == "MinSizeRel";
+#ifdef NDEBUG
+    const bool asserts = false;
+#else
+    const bool asserts = true;
+#endif
+    if (!optimised || asserts)
+        warn("parbench is a " + build_type + (asserts ? " build with assertions" : " build") +
+             ": figures are not an optimised build's (use the release preset)");
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+    warn("parbench is built with a sanitizer: figures are the sanitizer's, not parbench's");
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+    warn("parbench is built with a sanitizer: figures are the sanitizer's, not parbench's");
+#endif
+#endif
+    return warned;
+}
+
+std::vector<std::string> planned_benchmarks() {
+    std::ostringstream names;
+    benchmark::ConsoleReporter lister(benchmark::ConsoleReporter::OO_None);
+    lister.SetOutputStream(&names);
+    std::ostringstream ignored;
+    lister.SetErrorStream(&ignored);
+    const bool was = benchmark::FLAGS_benchmark_list_tests;
+    benchmark::FLAGS_benchmark_list_tests = true;
+    benchmark::RunSpecifiedBenchmarks(&lister);
+    benchmark::FLAGS_benchmark_list_tests = was;
+    std::vector<std::string> out;
+    std::istringstream lines(names.str());
+    for (std::string line; std::getline(lines, line);)
+        if (!line.empty()) out.push_back(line);
+    return out;
+}
+
+}  // namespace parbench::bench

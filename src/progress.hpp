@@ -1,0 +1,65 @@
+#pragma once
+// run_reporter: what bench_parallel puts around Google Benchmark's reporters so that a whole run can be trusted.
+// - Before every benchmark it settles the process (settle_process()), and it stamps each result with the resident
+//   size that benchmark started from (counter rss_at_start, bytes).
+// - Where a benchmark ran repetitions, their coefficient of variation (stddev / mean of the repetitions' times) is
+//   its spread: above noisy_cv the results carry the label `noisy`, as runs with more workers than CPUs carry
+//   `oversubscribed`. In compact mode the console shows one line per benchmark, the median, labelled cv=X%.
+// - On a terminal it keeps one live line on stderr: done/total, elapsed, time left, the benchmark running now.
+// - It keeps every result it passed to the file reporter, so that a run cut short can still write what finished.
+
+#include <benchmark/benchmark.h>
+
+#include <cstddef>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace parbench::bench {
+
+struct run_settings {
+    bool progress = false;             // draw the live line on stderr (only for a terminal)
+    bool compact = false;              // the console shows each benchmark's median line only
+    double noisy_cv = 0.05;            // CV above which a benchmark is labelled `noisy`
+    std::string out_path;              // --benchmark_out; empty: no file reporter
+    std::string out_format = "json";   // --benchmark_out_format: json, console or csv
+    std::vector<std::string> planned;  // the names about to run, in order (for done/total)
+};
+
+class run_reporter {
+public:
+    explicit run_reporter(run_settings settings);
+    ~run_reporter();
+    run_reporter(const run_reporter&) = delete;
+    run_reporter& operator=(const run_reporter&) = delete;
+
+    // What to pass to benchmark::RunSpecifiedBenchmarks(display, file); file() is nullptr without an out path.
+    [[nodiscard]] benchmark::BenchmarkReporter* display() const;
+    [[nodiscard]] benchmark::BenchmarkReporter* file() const;
+
+    // Every result passed on so far (repetitions and aggregates, with the counters and labels added here).
+    [[nodiscard]] const std::vector<benchmark::BenchmarkReporter::Run>& finished() const;
+    [[nodiscard]] std::size_t benchmarks_done() const;
+    [[nodiscard]] std::vector<std::string> benchmarks_errored() const;
+    [[nodiscard]] std::vector<std::string> benchmarks_noisy() const;
+    [[nodiscard]] double elapsed_seconds() const;
+
+    // The end-of-run lines: count, errors, noisy ones, wall time, where the results are and what to run next.
+    void print_summary(std::FILE* to, const std::string& next_command) const;
+
+    struct state;
+
+private:
+    std::unique_ptr<state> state_;
+};
+
+// One line on `to` for each thing that will make this run's figures noisy or unrepresentative: load average above
+// 0.3 x CPUs, a CPU frequency governor other than `performance`, an unoptimised or sanitized build.
+// Returns how many it printed.
+std::size_t warn_about_noise(std::FILE* to, const std::string& build_type);
+
+// The benchmark names Google Benchmark would run with the flags in force, in order (--benchmark_list_tests).
+[[nodiscard]] std::vector<std::string> planned_benchmarks();
+
+}  // namespace parbench::bench
