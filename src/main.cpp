@@ -14,6 +14,7 @@
 #include "harness.hpp"
 #include "interrupt.hpp"
 #include "machine.hpp"
+#include "mpi_job.hpp"
 #include "options.hpp"
 #include "parbench/peers.hpp"
 #include "progress.hpp"
@@ -43,9 +44,7 @@ std::string compiler() {
 #endif
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int run(int argc, char** argv) {
     namespace pb = parbench::bench;
     try {
         pb::set_current_options(pb::parse_options(argc, argv));
@@ -126,4 +125,12 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    parbench::bench::mpi_job mpi(argc, argv);  // under mpirun, ranks other than 0 serve rank 0
+    if (!mpi.is_root()) return mpi.serve();
+    return mpi.finish(run(argc, argv));
 }
