@@ -1,13 +1,17 @@
-# The peer strategies, openmp and tbb: what a C++ user would pick instead of parbench's own. Each is optional:
-# PARBENCH_WITH_OPENMP / PARBENCH_WITH_TBB default to ON where the library is found (Debian: libgomp with g++,
-# libomp-dev with clang, libtbb-dev). Each built peer is an INTERFACE target, parbench::openmp or parbench::tbb,
-# that brings its library and defines PARBENCH_HAS_OPENMP / PARBENCH_HAS_TBB; parbench::parbench itself never
-# depends on either. parbench_peers (not installed) links every built peer, for bench_parallel and the tests.
+# The peer strategies, openmp and tbb: what a C++ user would pick instead of parbench's own; and mpi, the strategy
+# past one machine (further down). Each is optional: PARBENCH_WITH_OPENMP / _TBB / _MPI default to ON where the
+# library is found (Debian: libgomp with g++, libomp-dev with clang, libtbb-dev, libopenmpi-dev). Each built one is
+# an INTERFACE target, parbench::openmp, parbench::tbb or parbench::mpi, that brings its library and defines
+# PARBENCH_HAS_OPENMP / _TBB / _MPI; parbench::parbench itself never depends on any. parbench_peers (not
+# installed) links every one built, for bench_parallel and the tests.
 
 find_package(OpenMP QUIET COMPONENTS CXX)
 find_package(TBB QUIET CONFIG)
+find_package(MPI QUIET COMPONENTS CXX)
 option(PARBENCH_WITH_OPENMP "Build the openmp peer strategy (needs OpenMP)" ${OpenMP_CXX_FOUND})
 option(PARBENCH_WITH_TBB "Build the tbb peer strategy (needs oneTBB, e.g. libtbb-dev)" ${TBB_FOUND})
+option(PARBENCH_WITH_MPI "Build the mpi strategy and the overhead/mpi family (needs MPI, e.g. libopenmpi-dev)"
+       ${MPI_CXX_FOUND})
 
 add_library(parbench_peers INTERFACE)
 set(parbench_peers_built "")
@@ -38,11 +42,25 @@ if(PARBENCH_WITH_TBB)
   list(APPEND parbench_peers_built "tbb (oneTBB ${TBB_VERSION})")
 endif()
 
+# mpi (docs/mpi.md): parbench::mpi brings MPI's C API (its C++ bindings left out) and defines PARBENCH_HAS_MPI.
+if(PARBENCH_WITH_MPI)
+  if(NOT MPI_CXX_FOUND)
+    message(FATAL_ERROR "PARBENCH_WITH_MPI is ON but no MPI was found; turn it OFF or install libopenmpi-dev")
+  endif()
+  add_library(parbench_mpi INTERFACE)
+  add_library(parbench::mpi ALIAS parbench_mpi)
+  set_target_properties(parbench_mpi PROPERTIES EXPORT_NAME mpi)
+  target_link_libraries(parbench_mpi INTERFACE parbench MPI::MPI_CXX)
+  target_compile_definitions(parbench_mpi INTERFACE PARBENCH_HAS_MPI=1 OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
+  target_link_libraries(parbench_peers INTERFACE parbench_mpi)
+  list(APPEND parbench_peers_built "mpi (MPI ${MPI_CXX_VERSION}, ${MPIEXEC_EXECUTABLE})")
+endif()
+
 if(parbench_peers_built)
   list(JOIN parbench_peers_built ", " parbench_peers_text)
   message(STATUS "parbench peers: ${parbench_peers_text}")
 else()
-  message(STATUS "parbench peers: none (no OpenMP or oneTBB found, or PARBENCH_WITH_OPENMP/TBB OFF)")
+  message(STATUS "parbench peers: none (no OpenMP, oneTBB or MPI found, or PARBENCH_WITH_OPENMP/TBB/MPI OFF)")
 endif()
 
 # Installed peers get their own export files. parbenchConfig.cmake includes parbenchPeers.cmake, which makes
@@ -64,6 +82,13 @@ if(PARBENCH_INSTALL)
     string(APPEND parbench_peers_config
       "find_package(TBB QUIET CONFIG)\n"
       "if(TBB_FOUND)\n  include(\"\${CMAKE_CURRENT_LIST_DIR}/parbenchTBBTargets.cmake\")\nendif()\n")
+  endif()
+  if(PARBENCH_WITH_MPI)
+    install(TARGETS parbench_mpi EXPORT parbenchMPITargets)
+    install(EXPORT parbenchMPITargets NAMESPACE parbench:: DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/parbench")
+    string(APPEND parbench_peers_config
+      "find_package(MPI QUIET COMPONENTS CXX)\n"
+      "if(MPI_CXX_FOUND)\n  include(\"\${CMAKE_CURRENT_LIST_DIR}/parbenchMPITargets.cmake\")\nendif()\n")
   endif()
   file(WRITE "${PROJECT_BINARY_DIR}/parbenchPeers.cmake" "${parbench_peers_config}")
   install(FILES "${PROJECT_BINARY_DIR}/parbenchPeers.cmake" DESTINATION "${CMAKE_INSTALL_LIBDIR}/cmake/parbench")

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdio>
 #include <map>
 #include <mutex>
+#include <set>
 
 namespace parbench::bench {
 namespace {
@@ -84,6 +86,17 @@ void spin_for(std::chrono::nanoseconds d) noexcept {
     const auto until = std::chrono::steady_clock::now() + d;
     while (std::chrono::steady_clock::now() < until) {
     }
+}
+
+void note_unavailable(std::string_view strategy, unsigned workers, const std::string& why) {
+    static std::mutex m;
+    static std::set<std::string, std::less<>> said;
+    std::lock_guard lock(m);
+    if (!said.emplace(strategy).second) return;
+    const std::string which = workers <= 1 ? "not registered" : "workers:" + std::to_string(workers) +
+                                                                    " and above not registered";
+    std::fprintf(stderr, "bench_parallel: %.*s: %s: %s\n", static_cast<int>(strategy.size()), strategy.data(),
+                 which.c_str(), why.c_str());
 }
 
 void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,

@@ -142,16 +142,16 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
         const auto expected = k.expected(n);
         reset_peak_rss();
         const usage before = usage::now();
-        const auto t0 = clock::now();
-        benchmark::IterationCount done = 0;
         const auto seconds = checked_loop(
-            state, [&] { return strategy.run(k, n); }, expected,
+            state,
             [&] {
-                // The slowdown knob spins once per batch, at its last iteration, for the fraction of the batch so
-                // far: a clock read per iteration would add its own cost, a large share of a sub-microsecond run.
-                if (slowdown > 0 && ++done == state.max_iterations)
-                    spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - t0) * slowdown));
-            });
+                const auto start = clock::now();
+                auto total = strategy.run(k, n);
+                if (slowdown > 0)
+                    spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
+                return total;
+            },
+            expected);
         if (!seconds) return false;
         const std::int64_t self_peak = peak_rss_kib();
         if (owner != nullptr) owner->reset();
@@ -187,6 +187,22 @@ void add_one(const K& k, std::uint64_t n, unsigned workers) {
     b->UseRealTime();
 }
 
+// Says once per strategy that W workers and above are not registered, and why.
+void note_unavailable(std::string_view strategy, unsigned workers, const std::string& why);
+
+// A strategy with fewer workers than the sweep asks for (mpi: its job's ranks) says so with
+// available_workers() and unavailable_reason(); W above that is not registered.
+template <class S>
+bool available(unsigned workers) {
+    if constexpr (requires { S::available_workers(); }) {
+        if (workers <= S::available_workers()) return true;
+        note_unavailable(S::name, workers, S::unavailable_reason());
+        return false;
+    } else {
+        return true;
+    }
+}
+
 template <class S>
 constexpr bool forks_per_run = S::name.substr(0, 10) == std::string_view("processes.");
 
@@ -200,8 +216,9 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
             [&] {
                 if constexpr (S::sweeps_workers) {
                     for (const unsigned w : workers_in_force())
-                        if (in_sweep(forks_per_run<S>, w, i, all_n.size())) add_one<S>(k, n, w);
-                } else {
+                        if (in_sweep(forks_per_run<S>, w, i, all_n.size()) && available<S>(w))
+                            add_one<S>(k, n, w);
+                } else if (available<S>(1)) {
                     add_one<S>(k, n, 1);
                 }
             }(),

@@ -14,6 +14,7 @@
 #include "harness.hpp"
 #include "interrupt.hpp"
 #include "machine.hpp"
+#include "mpi_job.hpp"
 #include "options.hpp"
 #include "parbench/peers.hpp"
 #include "parbench/worker_main.hpp"
@@ -44,10 +45,7 @@ std::string compiler() {
 #endif
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-    parbench::worker_main(argc, argv);  // processes.spawn and processes.forkserver start this program afresh
+int run(int argc, char** argv) {
     namespace pb = parbench::bench;
     try {
         pb::set_current_options(pb::parse_options(argc, argv));
@@ -115,7 +113,9 @@ int main(int argc, char** argv) {
                      file ? benchmark::FLAGS_benchmark_out.c_str() : "");
         return 128 + sig;
     }
-    if (ran != 0) reporter.print_summary(stderr, pb::next_command(o));
+    if (ran != 0)
+        reporter.print_summary(stderr,
+                               pb::next_command(benchmark::FLAGS_benchmark_out, benchmark::FLAGS_benchmark_out_format));
     if (ran == 0) {
         std::fprintf(stderr, "bench_parallel: no benchmark matched --benchmark_filter='%s'\n",
                      benchmark::GetBenchmarkFilter().c_str());
@@ -126,4 +126,13 @@ int main(int argc, char** argv) {
         return 1;
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    parbench::worker_main(argc, argv);  // processes.spawn and processes.forkserver start this program afresh
+    parbench::bench::mpi_job mpi(argc, argv);  // under mpirun, ranks other than 0 serve rank 0
+    if (!mpi.is_root()) return mpi.serve();
+    return mpi.finish(run(argc, argv));
 }

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <stdexcept>
 
 #include "parbench/error.hpp"
@@ -145,14 +144,6 @@ std::vector<std::string> profile_flags(const options& o) {
         if (!o.aggregates_given) flags.emplace_back("--benchmark_display_aggregates_only=true");
     }
     return flags;
-}
-
-std::string next_command(const options& o) {
-    if (o.out_path.empty() || o.out_format != "json") return {};
-    const std::filesystem::path json = o.out_path;
-    const std::filesystem::path report = json.parent_path() / "report.md";
-    return "/usr/bin/python3 " + (std::filesystem::path(PARBENCH_SOURCE_DIR) / "tools" / "parbench-report").string() +
-           " --out " + report.string() + " " + json.string();
 }
 
 options parse_options(int& argc, char** argv) {

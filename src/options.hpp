@@ -46,9 +46,6 @@ struct precision {
 // True when the repetitions in force are the profile's, so the console may show one median line per benchmark.
 [[nodiscard]] bool profile_repeats(const options& o);
 
-// The command that turns this run's JSON into the report (empty without --benchmark_out or a JSON format).
-[[nodiscard]] std::string next_command(const options& o);
-
 // Removes the --parbench_* flags from argv (updating argc) and returns them. Throws std::invalid_argument with
 // a message for the user on a bad value or an unknown --parbench_ flag.
 [[nodiscard]] options parse_options(int& argc, char** argv);

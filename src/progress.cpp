@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <optional>
@@ -81,10 +82,10 @@ struct run_reporter::state {
     std::unique_ptr<benchmark::BenchmarkReporter> file;
     clock_type::time_point start = clock_type::now();
 
-    std::string current;             // the benchmark whose results are coming in
-    std::int64_t current_rss = 0;    // the resident size it started from
+    std::string current;           // the benchmark whose results are coming in
+    std::int64_t current_rss = 0;  // the resident size it started from
     std::optional<double> current_cv;
-    std::int64_t settled_rss = 0;    // the resident size after the last settle: the next benchmark's start
+    std::int64_t settled_rss = 0;  // the resident size after the last settle: the next benchmark's start
     std::size_t done = 0;
     std::vector<std::string> errored;
     std::vector<std::string> noisy;
@@ -148,9 +149,8 @@ struct run_reporter::state {
         std::vector<run> out = reports;
         for (run& x : out) {
             if (x.run_type == run::RT_Iteration || x.aggregate_name == "mean" || x.aggregate_name == "median")
-                x.counters["rss_at_start"] = benchmark::Counter(static_cast<double>(current_rss),
-                                                                benchmark::Counter::kDefaults,
-                                                                benchmark::Counter::OneK::kIs1024);
+                x.counters["rss_at_start"] = benchmark::Counter(
+                    static_cast<double>(current_rss), benchmark::Counter::kDefaults, benchmark::Counter::OneK::kIs1024);
             if (is_noisy) add_label(x.report_label, "noisy");
             // The cv of a counter whose mean is 0 is 0/0; Google Benchmark would write NaN, which is not JSON.
             for (auto it = x.counters.begin(); it != x.counters.end();)
@@ -222,7 +222,7 @@ private:
 std::unique_ptr<benchmark::BenchmarkReporter> file_reporter_for(const std::string& format) {
     if (format == "console") return std::make_unique<benchmark::ConsoleReporter>(benchmark::ConsoleReporter::OO_None);
     BENCHMARK_DISABLE_DEPRECATED_WARNING  // Google Benchmark still writes CSV when asked to
-    if (format == "csv") return std::make_unique<benchmark::CSVReporter>();
+        if (format == "csv") return std::make_unique<benchmark::CSVReporter>();
     BENCHMARK_RESTORE_DEPRECATED_WARNING
     return std::make_unique<benchmark::JSONReporter>();
 }
@@ -235,7 +235,8 @@ run_reporter::run_reporter(run_settings settings) : state_(std::make_unique<stat
         *state_, std::unique_ptr<benchmark::BenchmarkReporter>(benchmark::CreateDefaultDisplayReporter()),
         role::display);
     if (!state_->settings.out_path.empty())
-        state_->file = std::make_unique<forwarding>(*state_, file_reporter_for(state_->settings.out_format), role::file);
+        state_->file =
+            std::make_unique<forwarding>(*state_, file_reporter_for(state_->settings.out_format), role::file);
 }
 
 run_reporter::~run_reporter() = default;
@@ -305,6 +306,14 @@ std::size_t warn_about_noise(std::FILE* to, const std::string& build_type) {
 #endif
 #endif
     return warned;
+}
+
+std::string next_command(const std::string& out_path, const std::string& out_format) {
+    if (out_path.empty() || out_format != "json") return {};
+    const std::filesystem::path json = out_path;
+    const std::filesystem::path report = json.parent_path() / "report.md";
+    return "/usr/bin/python3 " + (std::filesystem::path(PARBENCH_SOURCE_DIR) / "tools" / "parbench-report").string() +
+           " --out " + report.string() + " " + json.string();
 }
 
 std::vector<std::string> planned_benchmarks() {

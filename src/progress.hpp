@@ -59,6 +59,9 @@ private:
 // Returns how many it printed.
 std::size_t warn_about_noise(std::FILE* to, const std::string& build_type);
 
+// The command that turns a run's JSON into the report (empty without an out path or for a format other than json).
+[[nodiscard]] std::string next_command(const std::string& out_path, const std::string& out_format);
+
 // The benchmark names Google Benchmark would run with the flags in force, in order (--benchmark_list_tests).
 [[nodiscard]] std::vector<std::string> planned_benchmarks();
 

@@ -438,9 +438,16 @@ class ProcessPool(ProcessStrategy, ThreadPool):
             fn, arg = pool_locked_counter_chunk, None
         else:
             fn, arg = self.kernel.chunk, self.sleep_s
-        futures = [self.pool.submit(run_chunk, fn, b, e, arg, self.fault_for(i))
-                   for i, (b, e) in enumerate(self.chunks)]
         try:
+            # A worker that dies before the last chunk is submitted breaks the pool, and
+            # submit() itself raises BrokenProcessPool: the same fault as a failed future.
+            futures = []
+            for i, (b, e) in enumerate(self.chunks):
+                try:
+                    futures.append(self.pool.submit(run_chunk, fn, b, e, arg, self.fault_for(i)))
+                except concurrent.futures.process.BrokenProcessPool as exc:
+                    raise WorkerError("%s submitting task %d raised %s: %s"
+                                      % (self.name, i, type(exc).__name__, exc)) from None
             results = self.collect(futures)
         except WorkerError as err:
             raise WorkerError("%s%s" % (err, self.dead_workers())) from None

@@ -1,0 +1,259 @@
+#pragma once
+// mpi: W MPI ranks, one chunk each (docs/mpi.md). Needs an MPI job: start the program with mpirun and give it a
+// parbench::mpi_session (mpi_session.hpp); built only where CMake found MPI (link parbench::mpi).
+// A run broadcasts the kernel's bytes and n from rank 0, every rank of the session runs its chunk (rank 0 runs
+// chunk 0), and one MPI_Reduce combines the results with the kernel's own combine. The locked counters keep
+// their shared counter in an MPI window at rank 0: coarse and fine take an exclusive lock on it (for the whole
+// chunk, or around every increment), atomic does one MPI_Fetch_and_op per increment, sharded counts privately
+// and adds its count in the reduction. A kernel that throws on any rank becomes a worker_error naming the rank.
+
+#include <mpi.h>
+
+#include <array>
+#include <bit>
+#include <climits>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <type_traits>
+
+#include "../keep.hpp"
+#include "../detail/mpi_world.hpp"
+#include "../error.hpp"
+#include "../kernel.hpp"
+#include "../kernels/locked_counter.hpp"
+
+namespace parbench::detail::mpi {
+
+// The locked counters' placement, which picks their MPI form.
+template <class K>
+struct counter_form {
+    static constexpr bool locked_counter = false;
+};
+template <kernels::lock_placement P>
+struct counter_form<kernels::locked_counter<P>> {
+    static constexpr bool locked_counter = true;
+    static constexpr kernels::lock_placement placement = P;
+};
+template <class K>
+inline constexpr bool is_locked_counter = counter_form<K>::locked_counter;
+
+// What each rank contributes to the reduction: its chunk's result, or that it failed.
+template <class R>
+struct outcome {
+    R value{};
+    std::uint32_t failures = 0;
+    std::int32_t first_failed = INT32_MAX;  // the lowest failed rank
+};
+
+// The MPI datatype and the combine of kernel K's outcomes, made on first use in each process.
+template <kernel K>
+struct reduction {
+    using item = outcome<typename K::result>;
+    MPI_Datatype type = MPI_DATATYPE_NULL;
+    MPI_Op op = MPI_OP_NULL;
+
+    static void combine(void* in, void* inout, int* len, MPI_Datatype*) {
+        for (std::size_t i = 0; i < static_cast<std::size_t>(*len); ++i) {
+            item a;
+            item b;
+            std::memcpy(&a, static_cast<const std::byte*>(in) + i * sizeof(item), sizeof a);
+            std::memcpy(&b, static_cast<std::byte*>(inout) + i * sizeof(item), sizeof b);
+            if (a.failures == 0 && b.failures == 0) b.value = K::combine(a.value, b.value);
+            b.failures += a.failures;
+            b.first_failed = a.first_failed < b.first_failed ? a.first_failed : b.first_failed;
+            std::memcpy(static_cast<std::byte*>(inout) + i * sizeof(item), &b, sizeof b);
+        }
+    }
+    [[nodiscard]] static const reduction& get() {
+        static const reduction r = [] {
+            reduction made;
+            MPI_Type_contiguous(static_cast<int>(sizeof(item)), MPI_BYTE, &made.type);
+            MPI_Type_commit(&made.type);
+            MPI_Op_create(&reduction::combine, 1, &made.op);  // commutative, as every kernel's combine is
+            return made;
+        }();
+        return r;
+    }
+};
+
+// A locked counter's chunk on one rank; slot 0 of the window is the locked count, slot 1 the atomic count.
+template <kernels::lock_placement P>
+std::uint64_t counter_chunk(chunk c, MPI_Win w) {
+    using kernels::lock_placement;
+    std::uint64_t v = 0;
+    if constexpr (P == lock_placement::coarse || P == lock_placement::fine) {
+        const std::uint64_t times = P == lock_placement::coarse ? (c.empty() ? 0 : 1) : c.size();
+        for (std::uint64_t t = 0; t < times; ++t) {
+            MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, w);
+            MPI_Get(&v, 1, MPI_UINT64_T, 0, 0, 1, MPI_UINT64_T, w);
+            MPI_Win_flush(0, w);
+            if constexpr (P == lock_placement::coarse) {
+                for (std::uint64_t i = c.begin; i < c.end; ++i) {
+                    parbench::keep(v);
+                    ++v;
+                }
+            } else {
+                ++v;
+            }
+            MPI_Put(&v, 1, MPI_UINT64_T, 0, 0, 1, MPI_UINT64_T, w);
+            MPI_Win_unlock(0, w);
+        }
+        return 0;
+    } else if constexpr (P == lock_placement::atomic) {
+        const std::uint64_t one = 1;
+        MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, w);
+        for (std::uint64_t i = c.begin; i < c.end; ++i) {
+            MPI_Fetch_and_op(&one, &v, MPI_UINT64_T, 0, 1, MPI_SUM, w);
+            MPI_Win_flush(0, w);
+        }
+        MPI_Win_unlock(0, w);
+        return 0;
+    } else {
+        for (std::uint64_t i = c.begin; i < c.end; ++i) {
+            parbench::keep(v);
+            ++v;
+        }
+        return v;  // added to the others' in the reduction
+    }
+}
+
+template <kernel K>
+typename K::result run_chunk_on_rank(const K& k, chunk c, MPI_Win w) {
+    if constexpr (is_locked_counter<K>) {
+        return counter_chunk<counter_form<K>::placement>(c, w);
+    } else {
+        static_assert(plain_kernel<K>, "the mpi strategy runs plain kernels and the locked counters; a kernel "
+                                       "with other shared state needs its own MPI form here");
+        return k.run(c);
+    }
+}
+
+// Rank 0's view of one run: the reduced outcome and the first failed rank's message.
+template <class R>
+struct run_result {
+    outcome<R> total;
+    std::string message;
+};
+
+inline constexpr int error_tag = 7;
+inline constexpr int message_size = 240;
+
+// One run of kernel K, on every rank of the session.
+template <kernel K>
+void kernel_job(const command& c, const session& s, void* out) {
+    using result = typename K::result;
+    std::array<std::byte, sizeof(K)> bytes;
+    std::memcpy(bytes.data(), c.payload, sizeof(K));
+    const K k = std::bit_cast<K>(bytes);
+    outcome<result> mine;
+    std::string message;
+    try {
+        mine.value = run_chunk_on_rank(k, chunk_of(c.n, static_cast<std::uint64_t>(s.size),
+                                                   static_cast<std::uint64_t>(s.rank)), s.window);
+    } catch (...) {
+        mine.failures = 1;
+        mine.first_failed = s.rank;
+        message = describe(std::current_exception());
+    }
+    outcome<result> total;
+    const auto& red = reduction<K>::get();
+    MPI_Reduce(&mine, &total, 1, red.type, red.op, 0, s.comm);
+    if (s.rank != 0) {
+        if (mine.failures != 0) {
+            message.resize(message_size - 1);
+            MPI_Send(message.c_str(), message_size, MPI_CHAR, 0, error_tag, s.comm);
+        }
+        return;
+    }
+    auto& r = *static_cast<run_result<result>*>(out);
+    r.total = total;
+    r.message = message;
+    for (std::uint32_t i = mine.failures; i < total.failures; ++i) {
+        char buffer[message_size];
+        MPI_Status status;
+        MPI_Recv(buffer, message_size, MPI_CHAR, MPI_ANY_SOURCE, error_tag, s.comm, &status);
+        if (status.MPI_SOURCE == total.first_failed) r.message.assign(buffer, strnlen(buffer, message_size));
+    }
+}
+
+template <kernel K>
+inline const std::uint32_t kernel_job_key = register_job<K>(&kernel_job<K>);
+
+}  // namespace parbench::detail::mpi
+
+namespace parbench::strategies {
+
+class mpi {
+public:
+    static constexpr std::string_view name = "mpi";
+    static constexpr bool sweeps_workers = true;
+
+    // Opens a session of ranks 0..W-1 for this object's lifetime. Throws std::invalid_argument if W is outside
+    // [1, max_workers] or above the job's ranks, std::logic_error without an MPI job or while another mpi
+    // strategy object is alive.
+    explicit mpi(unsigned workers) : workers_(checked(workers)), session_(workers) {}
+
+    template <kernel K>
+    typename K::result run(const K& k, std::uint64_t n) {
+        static_assert(sizeof(K) <= sizeof(detail::mpi::command::payload),
+                      "the mpi strategy sends a kernel in 40 bytes");
+        using result = typename K::result;
+        const auto& s = session_.get();
+        if constexpr (detail::mpi::is_locked_counter<K>) set_counters(s.window, 0, 0);
+        detail::mpi::command c;
+        c.n = n;
+        std::memcpy(c.payload, &k, sizeof(K));
+        detail::mpi::run_result<result> r;
+        detail::mpi::run_job(c, detail::mpi::kernel_job_key<K>, s, &r);
+        if (r.total.failures != 0)
+            throw worker_error(static_cast<unsigned>(r.total.first_failed), workers_, failure::exception,
+                               r.message);
+        if constexpr (detail::mpi::is_locked_counter<K>) {
+            detail::state_t<K> state;
+            std::uint64_t counts[2] = {0, 0};
+            MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, s.window);
+            MPI_Get(counts, 2, MPI_UINT64_T, 0, 0, 2, MPI_UINT64_T, s.window);
+            MPI_Win_unlock(0, s.window);
+            state.locked_count = counts[0];
+            state.atomic_count.store(counts[1]);
+            return k.finish(state, r.total.value);
+        } else {
+            return r.total.value;
+        }
+    }
+
+    [[nodiscard]] unsigned workers() const noexcept { return workers_; }
+
+    // The most workers this program can have: its MPI job's ranks, 0 without one.
+    [[nodiscard]] static unsigned available_workers() noexcept {
+        return static_cast<unsigned>(detail::mpi::world().size);
+    }
+
+    // Why workers above available_workers() cannot run, in words.
+    [[nodiscard]] static std::string unavailable_reason() {
+        const unsigned p = available_workers();
+        if (p == 0) return "no MPI job (start the program with mpirun -np P)";
+        return "this MPI job has " + std::to_string(p) + (p == 1 ? " rank" : " ranks") + " (mpirun -np P for more)";
+    }
+
+private:
+    template <class... V>
+    static void set_counters(MPI_Win w, V... values) {
+        std::uint64_t v[] = {static_cast<std::uint64_t>(values)...};
+        MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, w);
+        MPI_Put(v, sizeof...(V), MPI_UINT64_T, 0, 0, sizeof...(V), MPI_UINT64_T, w);
+        MPI_Win_unlock(0, w);
+    }
+    static unsigned checked(unsigned workers) {
+        detail::check_workers(workers);
+        return workers;
+    }
+
+    unsigned workers_;
+    detail::mpi::session_scope session_;
+};
+
+}  // namespace parbench::strategies
