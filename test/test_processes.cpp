@@ -20,6 +20,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -93,15 +94,18 @@ std::vector<pid_t> children_of(pid_t pid) {
     return out;
 }
 
-// True when this process has no child left, running or zombie, but the program's fork server, which itself
-// has none.
+// True when this process has no child left, running or zombie, but the fork server of a live
+// processes.forkserver object, which itself has none.
 bool no_children() {
-    const pid_t server = d::forkserver_client::instance().pid();
+    const pid_t server = d::forkserver_client::running_pid();
     if (server > 0 && !children_of(server).empty()) return false;
     for (const pid_t c : children_of(::getpid()))
         if (c != server) return false;
     return true;
 }
+
+// True when this process has no child at all, fork server included: what every strategy leaves once destroyed.
+bool nothing_left() { return d::forkserver_client::running_pid() < 0 && children_of(::getpid()).empty(); }
 
 std::size_t open_fds() {
     std::size_t n = 0;
@@ -234,7 +238,7 @@ TYPED_TEST(processes, a_thousand_runs_leak_no_child_descriptor_or_mapping) {
         TypeParam strategy(2);
         mixed_runs(strategy, 1000);
     }
-    EXPECT_TRUE(no_children());
+    EXPECT_TRUE(nothing_left()) << "a child or a fork server outlived its strategy";
     EXPECT_EQ(open_fds(), fds);
     EXPECT_EQ(mappings(), maps);
 }
@@ -269,7 +273,7 @@ TYPED_TEST(processes, workers_die_with_a_parent_killed_by_sigkill) {
     }
     EXPECT_GE(children, 1);
     // Reap every orphan this subreaper inherited (workers, a fork server); a worker reaped here died of SIGKILL.
-    const pid_t own_server = d::forkserver_client::instance().pid();
+    const pid_t own_server = d::forkserver_client::running_pid();
     const auto until = clock_type::now() + 3s;
     for (auto left = children_of(::getpid()); clock_type::now() < until; left = children_of(::getpid())) {
         std::erase(left, own_server);
@@ -301,6 +305,91 @@ TYPED_TEST(processes, signals_interrupting_the_parent_change_no_result) {
     ::setitimer(ITIMER_REAL, &off, nullptr);
     sa.sa_handler = SIG_DFL;
     ::sigaction(SIGALRM, &sa, nullptr);
+}
+
+using forkserver = parbench::strategies::processes_forkserver;
+
+// The fork server lives as long as the processes.forkserver objects that use it: objects alive together share
+// one, and the last one destroyed stops and reaps it, so no server outlives the benchmark that built it.
+TEST(forkserver, lives_as_long_as_the_strategies_that_use_it) {
+    ASSERT_TRUE(nothing_left());
+    {
+        std::optional<forkserver> first(std::in_place, 2);
+        const pid_t server = d::forkserver_client::running_pid();
+        ASSERT_GT(server, 0) << "the server starts with the strategy, outside its runs";
+        EXPECT_EQ(children_of(::getpid()), std::vector<pid_t>{server});
+        forkserver second(3);
+        EXPECT_EQ(d::forkserver_client::running_pid(), server) << "objects alive together share one server";
+        first.reset();
+        EXPECT_EQ(second.run(parbench::kernels::count{}, 100), 100u);
+        EXPECT_EQ(d::forkserver_client::running_pid(), server);
+    }
+    EXPECT_TRUE(nothing_left()) << "the last object destroyed stops and reaps the server";
+    const forkserver again(2);
+    EXPECT_GT(d::forkserver_client::running_pid(), 0) << "a new object starts a new server";
+}
+
+// A program whose main never called parbench::worker_main would run its own main in each started worker (a test
+// program: every test again), so both strategies refuse to start anything there.
+TEST(forkserver, a_program_without_worker_main_is_refused_before_anything_starts) {
+    d::worker_main_ran = false;
+    EXPECT_THROW(forkserver{2}, std::logic_error);
+    const parbench::strategies::processes_spawn spawn(2);
+    try {
+        (void)spawn.run(parbench::kernels::count{}, 10);
+        ADD_FAILURE() << "no exception";
+    } catch (const std::logic_error& e) {
+        EXPECT_NE(std::string(e.what()).find("parbench::worker_main"), std::string::npos) << e.what();
+    }
+    d::worker_main_ran = true;
+    EXPECT_TRUE(nothing_left());
+}
+
+// Kills the live strategies' server with SIGKILL and waits until it has died (without reaping it).
+pid_t kill_server() {
+    const pid_t server = d::forkserver_client::running_pid();
+    EXPECT_GT(server, 0);
+    EXPECT_EQ(::kill(server, SIGKILL), 0);
+    siginfo_t info{};
+    EXPECT_EQ(::waitid(P_PID, static_cast<id_t>(server), &info, WEXITED | WNOWAIT), 0);
+    return server;
+}
+
+// Runs count over 400 on s, which must fail within a second with the error naming the dead server.
+void expect_server_died(const forkserver& s, pid_t server, parbench::kernel auto k) {
+    const auto t0 = clock_type::now();
+    try {
+        (void)s.run(k, 400);
+        ADD_FAILURE() << "no exception";
+    } catch (const parbench::worker_error& e) {
+        EXPECT_LT(clock_type::now() - t0, 1s);
+        EXPECT_EQ(e.cause(), parbench::failure::lost) << e.what();
+        const std::string named = "forkserver (pid " + std::to_string(server) + ") died: signal 9 (Killed)";
+        EXPECT_NE(std::string(e.what()).find(named), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(no_children());
+}
+
+TEST(forkserver, a_server_dead_between_runs_is_an_error_naming_it_then_a_new_one_serves) {
+    forkserver strategy(2);
+    ASSERT_EQ(strategy.run(parbench::kernels::count{}, 10), 10u);
+    const pid_t server = kill_server();
+    expect_server_died(strategy, server, parbench::kernels::count{});
+    EXPECT_EQ(strategy.run(parbench::kernels::count{}, 1000), 1000u);
+    EXPECT_GT(d::forkserver_client::running_pid(), 0);
+    EXPECT_NE(d::forkserver_client::running_pid(), server);
+}
+
+TEST(forkserver, a_server_killed_mid_run_fails_that_run_at_once_then_a_new_one_serves) {
+    forkserver strategy(4);
+    const pid_t server = d::forkserver_client::running_pid();
+    std::jthread killer([server] {
+        std::this_thread::sleep_for(200ms);
+        ::kill(server, SIGKILL);  // the run reaps it: no waiting here
+    });
+    expect_server_died(strategy, server, faulty{fault::none, 0, 20s});  // chunks 1-3 sleep 20 s
+    killer.join();
+    EXPECT_EQ(strategy.run(parbench::kernels::sum_range{}, 1000), 499500u);
 }
 
 template <class S>

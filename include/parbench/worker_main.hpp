@@ -8,24 +8,29 @@
 //       ...
 //   }
 
+#include <atomic>
 #include <cstdlib>
 #include <string_view>
 
 #include "detail/child.hpp"
 #include "detail/forkserver.hpp"
+#include "detail/spawn.hpp"
 #include "detail/worker_request.hpp"
 
 namespace parbench {
 
 // In a process that processes.spawn or processes.forkserver started, does the worker's (or the fork server's) job
-// and ends the process; otherwise returns at once.
+// and ends the process; otherwise returns at once, having noted that this program serves the workers it starts
+// (without that, both strategies refuse to run).
 inline void worker_main(int argc, char** argv) noexcept {
+    detail::worker_main_ran.store(true, std::memory_order_relaxed);
     if (argc < 3) return;
     const std::string_view mode = argv[1];
     if (mode != "--parbench_worker=spawn" && mode != "--parbench_worker=forkserver") return;
-    if (mode == "--parbench_worker=forkserver") detail::forkserver_main(3);
+    // A worker, or a fork server, dies with the thread that started it.
     const auto parent = static_cast<pid_t>(std::strtol(argv[2], nullptr, 10));
     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != parent) detail::leave(detail::exit_orphaned);
+    if (mode == "--parbench_worker=forkserver") detail::forkserver_main(3);
     detail::worker_request r;
     if (detail::read_full(3, &r, sizeof r) != static_cast<ssize_t>(sizeof r)) detail::leave(detail::exit_unsent);
     detail::leave(detail::serve_request(r, 4, 5));

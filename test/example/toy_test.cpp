@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "conformance.hpp"
+#include "parbench/worker_main.hpp"
 #include "toy.hpp"
 
 namespace parbench::test {
@@ -19,3 +20,11 @@ TEST(toy, the_toy_kernel_on_the_toy_strategy) {
 }
 
 }  // namespace parbench::test
+
+// kernel_equality runs the toy kernel on every strategy parbench has, processes.spawn and processes.forkserver
+// included, which start this program afresh in its hidden worker mode: so main hands such a process over first.
+int main(int argc, char** argv) {
+    parbench::worker_main(argc, argv);
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}

@@ -141,12 +141,11 @@ public:
     // Forks one more child running body (see fork_child); its index is the number of children forked before it.
     template <class F>
     void fork(F&& body) {
-        pids_.reserve(pids_.size() + 1);  // nothing in adopt() may throw once the child exists
-        polls_.reserve(polls_.size() + 1);
         adopt(fork_child(std::forward<F>(body)));
     }
 
-    // Takes charge of child `pid`, started some other way (posix_spawn): waited for and killed like the rest.
+    // Takes charge of child `pid`, started some other way (posix_spawn): waited for and killed like the rest. If
+    // that fails, the child is killed and reaped before the exception leaves.
     void adopt(pid_t pid) {
         try {
             pids_.reserve(pids_.size() + 1);

@@ -3,8 +3,9 @@
 // afresh (spawn_self), that forks each worker on request. A worker forked from it copies its few pages, however
 // large the program that asked has grown. Requests (a worker_request with its result and state descriptors
 // attached) go over a Unix socket; the server answers "started" with the worker's pid and "exited" with its wait
-// status, and kills its workers on request. It exits, killing its workers, when its client's end closes: when
-// the program ends or dies.
+// status, and kills its workers on request. It exits, killing its workers, when its client's end closes (the last
+// strategy object using it was destroyed, or the program ended) and when the thread that started it exits
+// (PR_SET_PDEATHSIG, set by worker_main).
 
 #include <sys/socket.h>
 #include <sys/syscall.h>

@@ -1,10 +1,19 @@
 #pragma once
-// The program's side of its fork server (forkserver.hpp): one per process, started on first use, restarted after
-// it died. A run holds its lock from the first request to the last status.
+// The program's side of a fork server (forkserver.hpp).
+//
+// Lifetime (issue 17): a server lives exactly as long as the processes.forkserver objects that use it. Each object
+// holds a shared handle (acquire()); objects alive at the same time share one server, started when the first of
+// them is built, and the last one destroyed stops the server and reaps it. The benchmark harness builds a strategy
+// per benchmark, so no server outlives the benchmark that used it: the next benchmark starts from a process with
+// no children of earlier ones, and overhead/idle's children_measured counts only its own strategy's server. The
+// server dies with the thread that built the first object (PR_SET_PDEATHSIG), and when the socket closes, so it
+// never outlives the program. A server found dead fails the run that found it (an error naming it) and the next
+// run starts a new one. A run holds the client's lock from its first request to its last status.
 
 #include <sys/socket.h>
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,11 +26,28 @@ namespace parbench::detail {
 
 class forkserver_client {
 public:
-    // The program's one client. Its destructor, at exit, closes the socket, so the server exits, and reaps it.
-    static forkserver_client& instance() {
-        static forkserver_client client;
+    // The server of this process's live processes.forkserver objects, started (and its client made) if none
+    // runs. A process forked from a client's process gets a server of its own: the inherited socket is its
+    // parent's conversation.
+    [[nodiscard]] static std::shared_ptr<forkserver_client> acquire() {
+        const std::lock_guard lock(registry_mutex());
+        std::shared_ptr<forkserver_client> client = registry().lock();
+        if (!client || client->owner_ != ::getpid()) {
+            client = std::shared_ptr<forkserver_client>(new forkserver_client());
+            registry() = client;
+        }
+        const std::lock_guard run(client->mutex_);
+        client->ensure_running();
         return client;
     }
+    // The pid of this process's running server, or -1 while no processes.forkserver object holds one.
+    [[nodiscard]] static pid_t running_pid() {
+        const std::lock_guard lock(registry_mutex());
+        const std::shared_ptr<forkserver_client> client = registry().lock();
+        return client ? client->pid() : -1;
+    }
+
+    // Closes the socket, so the server kills its workers and exits, and reaps it.
     ~forkserver_client() { stop(); }
     forkserver_client(const forkserver_client&) = delete;
     forkserver_client& operator=(const forkserver_client&) = delete;
@@ -30,14 +56,8 @@ public:
     // The server's pid, or -1 while none runs for this process.
     [[nodiscard]] pid_t pid() const noexcept { return owner_ == ::getpid() ? pid_ : -1; }
 
-    // Starts the server unless one is running. Call with mutex() held. A process forked from the server's
-    // client starts a server of its own: the inherited socket is its parent's conversation.
+    // Starts the server unless one is running (after bury()). Call with mutex() held.
     void ensure_running() {
-        if (owner_ != ::getpid()) {
-            sock_.reset();
-            pid_ = -1;
-            owner_ = ::getpid();
-        }
         if (pid_ > 0) return;
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
@@ -90,6 +110,15 @@ public:
 
 private:
     forkserver_client() = default;
+
+    static std::mutex& registry_mutex() {
+        static std::mutex m;
+        return m;
+    }
+    static std::weak_ptr<forkserver_client>& registry() {
+        static std::weak_ptr<forkserver_client> live;
+        return live;
+    }
 
     void stop() noexcept {
         if (pid_ <= 0 || owner_ != ::getpid()) return;

@@ -7,6 +7,7 @@
 #include <spawn.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <initializer_list>
@@ -25,19 +26,30 @@ namespace parbench::detail {
 // parbench::worker_main cannot start workers of its own.
 inline constexpr const char* worker_env = "PARBENCH_WORKER_MODE";
 
-// Throws if this process is a started worker that reached an ordinary code path.
-inline void refuse_in_worker(std::string_view strategy) {
+// Set by parbench::worker_main in an ordinary process: this program serves the workers it starts.
+inline std::atomic<bool> worker_main_ran{false};
+
+// Throws std::logic_error unless this program can start itself afresh as a worker: its main called
+// parbench::worker_main, and this process is not itself a started worker that reached an ordinary code path.
+inline void check_can_start_self(std::string_view strategy) {
     if (std::getenv(worker_env) != nullptr)
         throw std::logic_error("parbench: " + std::string(strategy) +
                                " started a worker whose program does not call parbench::worker_main first in main");
+    if (!worker_main_ran.load(std::memory_order_relaxed))
+        throw std::logic_error("parbench: " + std::string(strategy) +
+                               " starts this program afresh as its workers, so main must call "
+                               "parbench::worker_main(argc, argv) first (parbench/worker_main.hpp)");
 }
 
 // Starts /proc/self/exe with argv {argv0, "--parbench_worker=<mode>", "<this pid>"} and descriptor fds[i] at 3 + i
 // (a negative entry leaves that number closed). Every other descriptor this process opened close-on-exec stays
-// behind. Returns the worker's pid; throws std::system_error if it cannot be started.
+// behind. Returns the worker's pid; throws std::system_error if it cannot be started, std::logic_error if this
+// program cannot serve it (check_can_start_self).
 inline pid_t spawn_self(std::string_view mode, std::initializer_list<int> fds) {
+    check_can_start_self(mode == "forkserver" ? "processes.forkserver" : "processes.spawn");
     posix_spawn_file_actions_t actions;
-    if (const int e = ::posix_spawn_file_actions_init(&actions); e != 0) throw_errno("posix_spawn_file_actions_init", e);
+    if (const int e = ::posix_spawn_file_actions_init(&actions); e != 0)
+        throw_errno("posix_spawn_file_actions_init", e);
     // A source numbered below the last target could be overwritten by an earlier dup2: move such a source up.
     const int first_free = 3 + static_cast<int>(fds.size());
     std::vector<unique_fd> moved;

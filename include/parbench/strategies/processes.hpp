@@ -132,15 +132,47 @@ struct process_state<K> {
     no_state& get() noexcept { return none; }
 };
 
-// One fork per worker per run; Transport carries the results back.
-template <class Transport>
-class fork_per_run : public worker_count {
+// What the strategies that start W worker processes per run share (fork_per_run here, start_per_run for the
+// spawn and forkserver start methods): the worker count, the deadline, and how a run ends.
+class per_run_processes : public worker_count {
 public:
-    static constexpr std::string_view name = Transport::name;
     static constexpr bool sweeps_workers = true;
 
-    explicit fork_per_run(unsigned workers, std::chrono::milliseconds deadline = default_deadline)
+protected:
+    per_run_processes(unsigned workers, std::chrono::milliseconds deadline)
         : worker_count(workers), deadline_(deadline) {}
+
+    // The end of a run: the error of the failed worker `bad` names (a status < 0: the deadline passed), else
+    // every worker's outcome (receive(i): nullopt if none came) combined and finished.
+    template <kernel K, class Receive>
+    typename K::result end_run(const K& k, state_t<K>& state, const std::optional<child_group::ended>& bad,
+                               Receive receive) const {
+        if (bad) {
+            const auto i = static_cast<unsigned>(bad->index);
+            if (bad->status < 0) throw timeout_error(i, workers_, deadline_);
+            const auto out = receive(i);
+            throw child_failure(i, workers_, bad->status, out ? &*out : nullptr);
+        }
+        std::optional<typename K::result> total;
+        for (unsigned i = 0; i < workers_; ++i) {
+            const auto out = receive(i);
+            if (!out) throw worker_error(i, workers_, failure::lost, "exited without sending a result");
+            total = total ? K::combine(*total, out->value) : out->value;
+        }
+        return finish(k, state, *total);
+    }
+
+    std::chrono::milliseconds deadline_;
+};
+
+// One fork per worker per run; Transport carries the results back.
+template <class Transport>
+class fork_per_run : public per_run_processes {
+public:
+    static constexpr std::string_view name = Transport::name;
+
+    explicit fork_per_run(unsigned workers, std::chrono::milliseconds deadline = default_deadline)
+        : per_run_processes(workers, deadline) {}
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {
@@ -159,24 +191,8 @@ public:
             });
             channel.after_fork(i);
         }
-        if (const auto bad = children.wait_all(deadline_)) {
-            const auto i = static_cast<unsigned>(bad->index);
-            if (bad->status < 0) throw timeout_error(i, workers_, deadline_);
-            const auto out = channel.receive(i);
-            throw child_failure(i, workers_, bad->status, out ? &*out : nullptr);
-        }
-        std::optional<result> total;
-        for (unsigned i = 0; i < workers_; ++i) {
-            const auto out = channel.receive(i);
-            if (!out) throw worker_error(i, workers_, failure::lost, "exited without sending a result");
-            total = total ? K::combine(*total, out->value) : out->value;
-        }
-        return finish(k, state, *total);
+        return end_run(k, state, children.wait_all(deadline_), [&](unsigned i) { return channel.receive(i); });
     }
-
-
-private:
-    std::chrono::milliseconds deadline_;
 };
 
 }  // namespace parbench::detail

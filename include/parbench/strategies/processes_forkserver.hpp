@@ -1,11 +1,18 @@
 #pragma once
-// processes.forkserver: each run has the program's fork server (detail/forkserver.hpp) fork one worker per chunk,
-// like multiprocessing's "forkserver" start method, the default on Linux since Python 3.14. The server is small
-// and single-threaded, so what a fork copies does not grow with the program. Requests go over a Unix socket,
-// results come back through pipes, shared state lives in a memfd. A program that uses it calls
-// parbench::worker_main first in main. A dead server is an error naming it; the next run starts a new one.
+// processes.forkserver: each run has a fork server (detail/forkserver.hpp) fork one worker per chunk, like
+// multiprocessing's "forkserver" start method, the default on Linux since Python 3.14. The server is small and
+// single-threaded, so what a fork copies does not grow with the program. Requests go over a Unix socket, results
+// come back through pipes, shared state lives in a memfd. A program that uses it calls parbench::worker_main
+// first in main.
+//
+// The server is started when the strategy is built and lives as long as the processes.forkserver objects alive
+// with it, which share it; the last one destroyed stops and reaps it (detail/forkserver_client.hpp says why).
+// Build the strategy on a thread that outlives it: the server dies with that thread (PR_SET_PDEATHSIG). A dead
+// server fails the run that finds it with an error naming it ("forkserver (pid N) died: signal 9 (Killed)");
+// the next run starts a new one.
 
 #include <chrono>
+#include <memory>
 #include <mutex>
 #include <string_view>
 #include <system_error>
@@ -21,9 +28,13 @@ class forkserver_launcher {
 public:
     static constexpr std::string_view name = "processes.forkserver";
 
-    forkserver_launcher(unsigned workers, std::chrono::steady_clock::time_point deadline)
-        : client_(forkserver_client::instance()), lock_(client_.mutex()), deadline_(deadline), workers_(workers),
-          pids_(workers, 0), status_(workers, unknown) {
+    // The strategy's share of the server: held from construction to destruction.
+    using context = std::shared_ptr<forkserver_client>;
+    static context make_context() { return forkserver_client::acquire(); }
+
+    forkserver_launcher(const context& server, unsigned workers, std::chrono::steady_clock::time_point deadline)
+        : client_(*server), lock_(client_.mutex()), deadline_(deadline), workers_(workers), pids_(workers, 0),
+          status_(workers, unknown) {
         client_.ensure_running();
     }
     ~forkserver_launcher() { kill_all(); }

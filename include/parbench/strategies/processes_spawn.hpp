@@ -18,7 +18,10 @@ class spawn_launcher {
 public:
     static constexpr std::string_view name = "processes.spawn";
 
-    spawn_launcher(unsigned, std::chrono::steady_clock::time_point) {}
+    struct context {};  // nothing outlives a run
+    static context make_context() noexcept { return {}; }
+
+    spawn_launcher(context, unsigned, std::chrono::steady_clock::time_point) {}
 
     void start(unsigned, const worker_request& r, int result_fd, int state_fd) {
         pipe_fds request = make_pipe();
@@ -28,8 +31,8 @@ public:
     }
 
     std::optional<child_group::ended> wait_all(std::chrono::steady_clock::time_point deadline) {
-        return children_.wait_all(std::max(deadline - std::chrono::steady_clock::now(),
-                                           std::chrono::steady_clock::duration::zero()));
+        return children_.wait_all(
+            std::max(deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero()));
     }
 
 private:
