@@ -1,13 +1,26 @@
-// overhead/start/{thread,fork,posix_spawn}: starting and reaping one thread or process, us_per_op. A thread that
-// did not run, or a child that did not exit 0, is an error, never a time (docs/overhead.md).
+// overhead/start/...: starting and reaping one thread or process, us_per_op. A thread that did not run, or a child
+// that did not exit 0, is an error, never a time (docs/overhead.md). docs/processes.md says what each of Python's
+// start methods pays for:
+//   overhead/start/{thread,fork,posix_spawn}  a thread, a fork of this process, posix_spawn of /bin/true
+//   overhead/start/spawn_self                 a fresh copy of bench_parallel in its worker mode runs a one-element
+//                                             count: exec, dynamic linking, static initialisation, request, result
+//   overhead/start/forkserver                 the same one-element count, forked by a fork server that runs
+//                                             already (it starts with the strategy, outside the timing)
+//   overhead/start/fork/parent_mib:M          fork + _exit + wait with M MiB more touched in this process first
+// The start methods also report parent_rss, this process's resident bytes as the timing starts: what a fork
+// copies the page tables of.
 
 #include <spawn.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <exception>
+#include <fstream>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <system_error>
@@ -15,6 +28,9 @@
 
 #include "harness.hpp"
 #include "parbench/detail/child.hpp"
+#include "parbench/kernels/count.hpp"
+#include "parbench/strategies/processes_forkserver.hpp"
+#include "parbench/strategies/processes_spawn.hpp"
 
 extern char** environ;
 
@@ -25,18 +41,87 @@ namespace {
 void reap_ok(pid_t pid, const char* what) {
     const int status = parbench::detail::reap(pid);
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-        throw std::runtime_error(std::string(what) + ": child did not exit 0 (status " + std::to_string(status) + ")");
+        throw std::runtime_error(std::string(what) + ": child did not exit 0 (" +
+                                 parbench::detail::describe_status(status) + ")");
 }
 
+void fork_and_reap() {
+    const pid_t pid = fork();
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid == 0) _exit(0);
+    reap_ok(pid, "fork");
+}
+
+// This process's resident size in bytes, from /proc/self/statm; 0 if it cannot be read.
+double resident_bytes() {
+    std::ifstream statm("/proc/self/statm");
+    long long pages = 0;
+    long long resident = 0;
+    if (!(statm >> pages >> resident)) return 0;
+    return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE));
+}
+
+enum class rss { leave_out, report };
+
 template <class Start>
-void start_bench(benchmark::State& state, Start start) {
+void start_bench(benchmark::State& state, Start start, rss parent_rss = rss::leave_out) {
     try {
+        if (parent_rss == rss::report)
+            state.counters["parent_rss"] =
+                benchmark::Counter(resident_bytes(), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
         const auto t0 = std::chrono::steady_clock::now();
         for (auto _ : state) start();
         state.counters["us_per_op"] = detail::per_iteration(state, std::chrono::steady_clock::now() - t0) * 1e6;
     } catch (const std::exception& e) {
         detail::fail(state, e.what());
     }
+}
+
+// One run of a one-element count on a one-worker strategy S: one worker started and reaped.
+template <class S>
+void one_worker(benchmark::State& state) {
+    try {
+        const S strategy(1);
+        start_bench(
+            state,
+            [&] {
+                if (strategy.run(kernels::count{}, 1) != 1) throw std::runtime_error("wrong total from the worker");
+            },
+            rss::report);
+    } catch (const std::exception& e) {
+        detail::fail(state, e.what());
+    }
+}
+
+// M MiB of private memory, every page touched, for as long as the benchmark runs.
+class touched_memory {
+public:
+    explicit touched_memory(std::size_t mib) : size_(mib << 20) {
+        if (size_ == 0) return;
+        data_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (data_ == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
+        std::memset(data_, 1, size_);
+    }
+    ~touched_memory() {
+        if (size_ != 0) ::munmap(data_, size_);
+    }
+    touched_memory(const touched_memory&) = delete;
+    touched_memory& operator=(const touched_memory&) = delete;
+
+private:
+    std::size_t size_;
+    void* data_ = nullptr;
+};
+
+void fork_with_parent(benchmark::State& state, std::size_t mib) {
+    std::optional<touched_memory> memory;
+    try {
+        memory.emplace(mib);
+    } catch (const std::exception& e) {
+        detail::fail(state, e.what());
+        return;
+    }
+    start_bench(state, fork_and_reap, rss::report);
 }
 
 }  // namespace
@@ -52,12 +137,7 @@ PARBENCH_FAMILY(50, start) {
         });
     })->UseRealTime();
     register_benchmark("overhead/start/fork", [](benchmark::State& state) {
-        start_bench(state, [] {
-            const pid_t pid = fork();
-            if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-            if (pid == 0) _exit(0);
-            reap_ok(pid, "fork");
-        });
+        start_bench(state, fork_and_reap);
     })->UseRealTime();
     register_benchmark("overhead/start/posix_spawn", [](benchmark::State& state) {
         start_bench(state, [] {
@@ -69,6 +149,12 @@ PARBENCH_FAMILY(50, start) {
             reap_ok(pid, "posix_spawn /bin/true");
         });
     })->UseRealTime();
+    register_benchmark("overhead/start/spawn_self", one_worker<strategies::processes_spawn>)->UseRealTime();
+    register_benchmark("overhead/start/forkserver", one_worker<strategies::processes_forkserver>)->UseRealTime();
+    for (const std::size_t mib : {std::size_t{64}, std::size_t{1024}})
+        register_benchmark("overhead/start/fork/parent_mib:" + std::to_string(mib), [mib](benchmark::State& state) {
+            fork_with_parent(state, mib);
+        })->UseRealTime();
 }
 
 }  // namespace parbench::bench
