@@ -88,7 +88,7 @@ inline const bool kernel_registered = (kernel_registry().push_back({typeid(K).na
 template <kernel K>
 worker_request make_request(const K& k, chunk c, unsigned id) {
     static_assert(sizeof(K) <= worker_request::kernel_capacity, "a kernel must fit a worker request (256 bytes)");
-    static_assert(sizeof(state_t<K>) <= 0xffff'ffffU, "shared state too large");
+    static_assert(std::in_range<std::uint32_t>(sizeof(state_t<K>)), "shared state too large");
     (void)kernel_registered<K>;
     worker_request r;
     const std::string_view key = typeid(K).name();
