@@ -23,7 +23,8 @@ from .markdown import format_time_ns
 from .markdown import table as md_table
 
 PROG = "parbench-order"
-PROCESS_STRATEGIES = ("processes.pipe", "processes.shm", "process_pool", "process_pool.executor")
+PROCESS_STRATEGIES = ("processes.pipe", "processes.shm", "processes.spawn", "processes.forkserver", "process_pool",
+                      "process_pool.executor")
 # Five benchmarks of other kinds: a pool at a tiny n, a large compute run, the memory-heavy kernel, a lock, waiting.
 OTHERS = ("count/thread_pool/workers:2/n:1024/real_time",
           "sum_range/sequential/workers:1/n:67108864/real_time",
