@@ -6,8 +6,8 @@
 // them is built, and the last one destroyed stops the server and reaps it. The benchmark harness builds a strategy
 // per benchmark, so no server outlives the benchmark that used it: the next benchmark starts from a process with
 // no children of earlier ones, and overhead/idle's children_measured counts only its own strategy's server. The
-// server dies with the thread that built the first object (PR_SET_PDEATHSIG), and when the socket closes, so it
-// never outlives the program. A server found dead fails the run that found it (an error naming it) and the next
+// server dies with the thread that started it (PR_SET_PDEATHSIG: the one that built the first object, or whose
+// run replaced a dead server), and when the socket closes, so it never outlives the program. A server found dead fails the run that found it (an error naming it) and the next
 // run starts a new one. A run holds the client's lock from its first request to its last status.
 
 #include <sys/socket.h>

@@ -7,7 +7,8 @@
 //
 // The server is started when the strategy is built and lives as long as the processes.forkserver objects alive
 // with it, which share it; the last one destroyed stops and reaps it (detail/forkserver_client.hpp says why).
-// Build the strategy on a thread that outlives it: the server dies with that thread (PR_SET_PDEATHSIG). A dead
+// Build and run the strategy on threads that outlive it: the server dies with the thread that started it
+// (PR_SET_PDEATHSIG). A dead
 // server fails the run that finds it with an error naming it ("forkserver (pid N) died: signal 9 (Killed)");
 // the next run starts a new one.
 
