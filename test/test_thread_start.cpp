@@ -8,7 +8,10 @@
 // use plus room for `room` such stacks and half of one more. So exactly `room` threads start; the next
 // pthread_create cannot map its stack and returns EAGAIN. Root is not exempt from RLIMIT_AS (it is from
 // RLIMIT_NPROC, which is why that limit is not used). The child checks the error and exits with a status the
-// parent asserts; what it found is on its stderr.
+// parent asserts; what it found is on its stderr. The child starts and joins one thread before the limit: under
+// ThreadSanitizer the first thread a process starts also starts the runtime's background thread, which would
+// otherwise take one of the rooms (and count as a thread left behind). Neither sanitizer minds the limit itself,
+// which is relative to the address space already in use.
 
 #include <gtest/gtest.h>
 
@@ -25,6 +28,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "parbench/parbench.hpp"
 
@@ -75,9 +79,11 @@ bool limit_threads(unsigned room, rlimit& saved) {
 }
 
 // In a child: limits it to `room` new threads, then build(workers) and, if it built, run(strategy) must throw a
-// worker_error for worker `failing` of `workers` with cause start and the errno text. Exits with a status.
+// worker_error with cause start and the errno text for worker `first + room` of `workers` (`first`: the first
+// worker that gets a thread of its own). Exits with a status.
 template <class S>
-[[noreturn]] void child(unsigned workers, unsigned room, unsigned failing) {
+[[noreturn]] void child(unsigned workers, unsigned room, unsigned first) {
+    std::thread([] {}).join();  // a sanitizer's runtime threads start now, outside the limit
     const std::size_t before = threads_in_process();
     rlimit saved{};
     if (!limit_threads(room, saved)) {
@@ -85,9 +91,7 @@ template <class S>
         std::fflush(stderr);
         _exit(setup_failed);
     }
-    const std::string expected = "worker " + std::to_string(failing) + " of " + std::to_string(workers) +
-                                 " failed: start: " + std::string(S::name) + ": could not start its thread: " +
-                                 std::strerror(EAGAIN);
+    const unsigned failing = first + room;
     int result = ok;
     std::optional<S> strategy;
     try {
@@ -96,8 +100,11 @@ template <class S>
         result = no_error;
     } catch (const worker_error& e) {
         std::fprintf(stderr, "%s: %s\n", std::string(S::name).c_str(), e.what());
-        if (e.what() != expected || e.cause() != failure::start || e.worker() != failing ||
-            e.workers() != workers || e.detail() != EAGAIN) {
+        const std::string expected = "worker " + std::to_string(failing) + " of " + std::to_string(workers) +
+                                     " failed: start: " + std::string(S::name) + ": could not start its thread: " +
+                                     std::strerror(EAGAIN);
+        if (e.what() != expected || e.cause() != failure::start || e.worker() != failing || e.workers() != workers ||
+            e.detail() != EAGAIN) {
             std::fprintf(stderr, "expected: %s (detail %d)\n", expected.c_str(), EAGAIN);
             result = wrong_text;
         }
@@ -124,11 +131,11 @@ template <class S>
 }
 
 template <class S>
-void expect_start_error(unsigned workers, unsigned room, unsigned failing) {
+void expect_start_error(unsigned workers, unsigned room, unsigned first) {
     std::fflush(nullptr);  // nothing buffered is written twice
     const pid_t pid = fork();
     ASSERT_NE(pid, -1) << std::strerror(errno);
-    if (pid == 0) child<S>(workers, room, failing);
+    if (pid == 0) child<S>(workers, room, first);
     int status = 0;
     ASSERT_EQ(waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status)) << S::name << ": the child did not exit (std::terminate?), status " << status;
@@ -145,12 +152,13 @@ TEST(ThreadStart, FirstThreadFails) {
     expect_start_error<strategies::thread_pool_condvar>(4, 0, 0);
 }
 
-// Two threads start, the third fails: the two are stopped and joined before the error leaves the strategy.
+// Two threads start, the third fails: those started are stopped and joined before the error
+// leaves the strategy.
 TEST(ThreadStart, LaterThreadFailsAndStartedOnesAreJoined) {
-    expect_start_error<strategies::threads>(4, 2, 2);
-    expect_start_error<strategies::gil_threads>(4, 2, 2);
-    expect_start_error<strategies::thread_pool>(4, 2, 3);
-    expect_start_error<strategies::thread_pool_condvar>(4, 2, 2);
+    expect_start_error<strategies::threads>(4, 2, 0);
+    expect_start_error<strategies::gil_threads>(4, 2, 0);
+    expect_start_error<strategies::thread_pool>(4, 2, 1);
+    expect_start_error<strategies::thread_pool_condvar>(4, 2, 0);
 }
 
 }  // namespace
