@@ -87,7 +87,7 @@ void timed_ops(const pm::command& c, const pm::session& s, void* out) {
 struct timed_ops_tag {};
 const std::uint32_t timed_ops_key = pm::register_job<timed_ops_tag>(&timed_ops);
 
-std::string label(std::string method, unsigned workers) {
+std::string label(const std::string& method, unsigned workers) {
     return workers > hardware_threads() ? method + ", oversubscribed" : method;
 }
 

@@ -142,16 +142,16 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
         const auto expected = k.expected(n);
         reset_peak_rss();
         const usage before = usage::now();
+        const auto t0 = clock::now();
+        benchmark::IterationCount done = 0;
         const auto seconds = checked_loop(
-            state,
+            state, [&] { return strategy.run(k, n); }, expected,
             [&] {
-                const auto start = clock::now();
-                auto total = strategy.run(k, n);
-                if (slowdown > 0)
-                    spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - start) * slowdown));
-                return total;
-            },
-            expected);
+                // The slowdown knob spins once per batch, at its last iteration, for the fraction of the batch so
+                // far: a clock read per iteration would add its own cost, a large share of a sub-microsecond run.
+                if (slowdown > 0 && ++done == state.max_iterations)
+                    spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - t0) * slowdown));
+            });
         if (!seconds) return false;
         const std::int64_t self_peak = peak_rss_kib();
         if (owner != nullptr) owner->reset();

@@ -2,19 +2,11 @@
 # -DBENCH=<program> -DCASE=<name> -DOUT=<json path>
 cmake_policy(SET CMP0057 NEW)  # if(... IN_LIST ...)
 
-function(run_bench expect_zero)
-  file(REMOVE "${OUT}")
-  execute_process(COMMAND "${BENCH}" ${ARGN}
-    RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  message(STATUS "exit ${rc}\nstdout:\n${out}\nstderr:\n${err}")
-  if(expect_zero AND NOT rc EQUAL 0)
-    message(FATAL_ERROR "bench_parallel exited ${rc}, expected 0")
-  elseif(NOT expect_zero AND rc EQUAL 0)
-    message(FATAL_ERROR "bench_parallel exited 0, expected a failure")
-  endif()
-  set(stdout "${out}" PARENT_SCOPE)
-  set(stderr "${err}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/run_checked.cmake")
+# A macro, so that run_checked's `stdout` and `stderr` land in the caller's scope.
+macro(run_bench expect_zero)
+  run_checked(${expect_zero} "${BENCH}" ${ARGN})
+endmacro()
 
 function(read_json)
   if(NOT EXISTS "${OUT}")

@@ -25,7 +25,7 @@ static_assert(parbench::kernel<plain> && parbench::portable_kernel<plain>);
 
 struct unprintable {
     int v = 0;
-    friend bool operator==(unprintable, unprintable) = default;
+    [[maybe_unused]] friend bool operator==(unprintable, unprintable) = default;  // only the concepts look
 };
 struct unprintable_result : plain {
     using result = unprintable;
@@ -50,7 +50,7 @@ struct big_state : plain {
 static_assert(parbench::kernel<big_state> && !parbench::portable_kernel<big_state>);
 
 struct nameless : parbench::worker_count {
-    static constexpr bool sweeps_workers = true;
+    [[maybe_unused]] static constexpr bool sweeps_workers = true;  // only the concepts look
     using worker_count::worker_count;
     template <parbench::kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {
@@ -60,7 +60,7 @@ struct nameless : parbench::worker_count {
 static_assert(!parbench::strategy<nameless>);
 
 struct plain_only : nameless {
-    static constexpr std::string_view name = "plain_only";
+    [[maybe_unused]] static constexpr std::string_view name = "plain_only";  // only the concepts look
     template <parbench::plain_kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {
         return nameless::run(k, n);

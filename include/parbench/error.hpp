@@ -19,6 +19,7 @@ enum class failure {
     signal,     // a worker process was killed by a signal (detail = signal number)
     timeout,    // a worker did not finish before the deadline (detail = deadline in ms)
     lost,       // a worker vanished without a status (e.g. its channel closed early)
+    start,      // a worker's thread could not be started (detail = errno, e.g. EAGAIN; detail/thread_start.hpp)
 };
 
 [[nodiscard]] constexpr const char* to_string(failure f) noexcept {
@@ -28,6 +29,7 @@ enum class failure {
         case failure::signal: return "signal";
         case failure::timeout: return "timeout";
         case failure::lost: return "lost";
+        case failure::start: return "start";
     }
     return "unknown";
 }
@@ -44,7 +46,7 @@ public:
     [[nodiscard]] unsigned worker() const noexcept { return worker_; }
     [[nodiscard]] unsigned workers() const noexcept { return workers_; }
     [[nodiscard]] failure cause() const noexcept { return cause_; }
-    // The exit status, signal number or deadline in milliseconds; 0 for exceptions.
+    // The exit status, signal number, deadline in milliseconds or errno (start); 0 for exceptions.
     [[nodiscard]] int detail() const noexcept { return detail_; }
 
 private:

@@ -2,18 +2,7 @@
 cmake_policy(SET CMP0057 NEW)  # if(... IN_LIST ...)
 # -DPEER=<mpi_ping_pong_peer> -DCASE=np2|np4|bad_flag|without_mpirun -DOUT=<json path>
 
-function(run expect_zero)
-  file(REMOVE "${OUT}")
-  execute_process(COMMAND ${ARGN} RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err)
-  message(STATUS "exit ${rc}\nstdout:\n${out}\nstderr:\n${err}")
-  if(expect_zero AND NOT rc EQUAL 0)
-    message(FATAL_ERROR "exited ${rc}, expected 0")
-  elseif(NOT expect_zero AND rc EQUAL 0)
-    message(FATAL_ERROR "exited 0, expected a failure")
-  endif()
-  set(stdout "${out}" PARENT_SCOPE)
-  set(stderr "${err}" PARENT_SCOPE)
-endfunction()
+include("${CMAKE_CURRENT_LIST_DIR}/../run_checked.cmake")
 
 # Reads the JSON; fails on any errored entry; sets `names` (a list) and `json`.
 function(read_names)
@@ -53,7 +42,7 @@ set(json_out --benchmark_out=${OUT} --benchmark_out_format=json --benchmark_min_
              --parbench_workers=1,2,4)
 
 if(CASE STREQUAL "np2")
-  run(TRUE ${MPIRUN} 2 ${BENCH} ${json_out}
+  run_checked(TRUE ${MPIRUN} 2 ${BENCH} ${json_out}
       "--benchmark_filter=^(count|locked_counter[.](coarse|atomic)|sleep_tasks)/(sequential|mpi)/workers:[124]/n:(1|1024)/|^overhead/mpi/")
   read_names()
   expect_names(count/mpi/workers:1/n:1024/real_time count/mpi/workers:2/n:1024/real_time
@@ -72,32 +61,32 @@ if(CASE STREQUAL "np2")
   expect_context(mpi_library "MPI")
   expect_context(mpi_transport "host")
   # The peer program runs too.
-  run(TRUE ${MPIRUN} 2 ${PEER} 8 1000)
+  run_checked(TRUE ${MPIRUN} 2 ${PEER} 8 1000)
   if(NOT stdout MATCHES "8 bytes: [0-9.]+ us per round trip")
     message(FATAL_ERROR "the ping-pong peer printed no time")
   endif()
 elseif(CASE STREQUAL "np4")
-  run(TRUE ${MPIRUN} 4 ${BENCH} ${json_out}
+  run_checked(TRUE ${MPIRUN} 4 ${BENCH} ${json_out}
       "--benchmark_filter=^(count|locked_counter[.]fine)/mpi/workers:[124]/n:1024/|^overhead/mpi/(barrier|allreduce|dispatch)/")
   read_names()
   expect_names(count/mpi/workers:4/n:1024/real_time locked_counter.fine/mpi/workers:4/n:1024/real_time
                overhead/mpi/barrier/workers:4/manual_time overhead/mpi/dispatch/workers:4/real_time)
   expect_context(mpi_ranks "^4$")
 elseif(CASE STREQUAL "wrong_total")
-  run(FALSE ${MPIRUN} 2 ${BENCH} ${json_out} --parbench_test_wrong_total=count
+  run_checked(FALSE ${MPIRUN} 2 ${BENCH} ${json_out} --parbench_test_wrong_total=count
       "--benchmark_filter=^count/mpi/workers:2/n:1024/")
   if(NOT stdout MATCHES "wrong total")
     message(FATAL_ERROR "no wrong-total error")
   endif()
 elseif(CASE STREQUAL "bad_flag")
-  run(FALSE ${MPIRUN} 2 ${BENCH} --parbench_nope)
+  run_checked(FALSE ${MPIRUN} 2 ${BENCH} --parbench_nope)
   string(REGEX MATCHALL "unknown flag '--parbench_nope'" said "${stderr}")
   list(LENGTH said times)
   if(NOT times EQUAL 1)
     message(FATAL_ERROR "the bad flag's message appeared ${times} times, expected once")
   endif()
 elseif(CASE STREQUAL "without_mpirun")
-  run(TRUE ${BENCH} ${json_out} "--benchmark_filter=^count/(sequential|mpi)/workers:1/n:1024/|^overhead/mpi/")
+  run_checked(TRUE ${BENCH} ${json_out} "--benchmark_filter=^count/(sequential|mpi)/workers:1/n:1024/|^overhead/mpi/")
   read_names()
   if(NOT names STREQUAL "count/sequential/workers:1/n:1024/real_time")
     message(FATAL_ERROR "expected sequential alone, ran: ${names}")

@@ -89,9 +89,10 @@ TEST(mpi_errors, a_throwing_kernel_becomes_a_worker_error_naming_the_rank) {
     const unsigned w = ranks();
     mpi strategy(w);
     // n = 100 W in W chunks of 100: element 100 (W - 1) + 50 is in the last chunk, on the last rank.
-    const std::uint64_t bad = 100 * (w - 1) + 50;
+    const std::uint64_t n = std::uint64_t{100} * w;
+    const std::uint64_t bad = n - 50;
     try {
-        (void)strategy.run(throwing{bad}, 100 * w);
+        (void)strategy.run(throwing{bad}, n);
         FAIL() << "no exception";
     } catch (const parbench::worker_error& e) {
         EXPECT_EQ(e.worker(), w - 1);
@@ -100,7 +101,7 @@ TEST(mpi_errors, a_throwing_kernel_becomes_a_worker_error_naming_the_rank) {
         EXPECT_NE(std::string(e.what()).find("boom at " + std::to_string(bad)), std::string::npos) << e.what();
     }
     // The strategy, and every rank, is still usable after a failed run.
-    EXPECT_EQ(strategy.run(throwing{UINT64_MAX}, 100 * w), 100 * w);
+    EXPECT_EQ(strategy.run(throwing{UINT64_MAX}, n), n);
 }
 
 TEST(mpi_errors, every_rank_throwing_raises_one_error_for_the_first) {

@@ -120,6 +120,14 @@ def ensure_dir(directory, what):
     return directory
 
 
+def emit(text, out=None):
+    """Write text to the file out (the --out option; checked like write_text) or, without one, to stdout."""
+    if out:
+        write_text(out, text)
+    else:
+        sys.stdout.write(text)
+
+
 def write_text(path, text, what="--out"):
     """Write text to path (checked with output_path) or raise InputError."""
     output_path(path, what)

@@ -63,17 +63,14 @@ def parse_args(argv):
                    help="benchmarks that errored, or that base has and head lacks, do not fail the gate (else 3)")
     args = p.parse_args(argv)
     try:
-        looks = tuple(int(x) for x in args.looks.split(","))
-    except ValueError:
-        p.error(f"--looks takes round counts such as 6,9,12, got {args.looks!r}")
-    args.settings = paired.Settings(args.alpha, args.alpha_eq, args.threshold, args.min_effect, looks)
-    problem = args.settings.check()
-    if problem:
-        p.error(problem)
-    idle = args.settings.idle_looks()
+        args.settings = paired.Settings.from_args(args)
+    except ValueError as e:
+        p.error(str(e))
+    s = args.settings
+    idle = s.idle_looks()
     if idle:
         cli.warn(PROG, f"the looks at {', '.join(map(str, idle))} rounds can decide no regression: with n pairs the "
-                       f"smallest p is 2^(1-n), above alpha/looks = {args.settings.alpha / len(looks):.3g} "
+                       f"smallest p is 2^(1-n), above alpha/looks = {s.alpha / len(s.looks):.3g} "
                        f"(they can still find no change)")
     if args.group < 1 or not args.max_minutes > 0:
         p.error("--group must be at least 1 and --max-minutes positive")

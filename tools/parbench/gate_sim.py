@@ -161,13 +161,11 @@ def _parse_paired(argv, cli, paired):
     p.add_argument("--seed", type=int, default=1)
     args = p.parse_args(argv)
     try:
-        looks = tuple(int(x) for x in args.looks.split(","))
-    except ValueError:
-        p.error(f"--looks takes round counts such as 6,9,12, got {args.looks!r}")
-    args.settings = paired.Settings(args.alpha, args.alpha_eq, args.threshold, args.min_effect, looks)
-    problem = args.settings.check()
-    if problem or args.gates < 1:
-        p.error(problem or "--gates must be positive")
+        args.settings = paired.Settings.from_args(args)
+    except ValueError as e:
+        p.error(str(e))
+    if args.gates < 1:
+        p.error("--gates must be positive")
     import re
     try:
         args.names_re = re.compile(args.names) if args.names else None

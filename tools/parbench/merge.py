@@ -78,11 +78,7 @@ def main(argv):
     notes = [schema.partial_note(path, doc["context"]) for path, doc in zip(args.rounds, docs)]
     for w in [note for note in notes if note] + context_warnings(docs):
         cli.warn(PROG, w)
-    text = json.dumps(merged, indent=2) + "\n"
-    if args.out:
-        cli.write_text(args.out, text)
-    else:
-        sys.stdout.write(text)
+    cli.emit(json.dumps(merged, indent=2) + "\n", args.out)
     return cli.EXIT_OK
 
 

@@ -58,6 +58,20 @@ class Settings:
             return "looks must be increasing round counts, each at least 3"
         return None
 
+    @classmethod
+    def from_args(cls, args):
+        """Settings from a command line's --alpha, --alpha-eq, --threshold, --min-effect and --looks (a comma
+        list of round counts); ValueError with a one-line complaint when they are not valid settings."""
+        try:
+            looks = tuple(int(x) for x in args.looks.split(","))
+        except ValueError:
+            raise ValueError(f"--looks takes round counts such as 6,9,12, got {args.looks!r}") from None
+        settings = cls(args.alpha, args.alpha_eq, args.threshold, args.min_effect, looks)
+        problem = settings.check()
+        if problem:
+            raise ValueError(problem)
+        return settings
+
     def idle_looks(self):
         """Looks too early for any rejection: with n pairs the signed-rank test's smallest two-sided p is
         2^(1-n), and a look spends only alpha / L (at best, when BH rejects every benchmark)."""

@@ -277,11 +277,7 @@ def main(argv):
     plots, note = make_plots(args, run, kernels)
     if note:
         print(f"{PROG}: {note}", file=sys.stderr)
-    text = render_markdown(run, kernels, others, plots, note) + "\n"
-    if args.out:
-        cli.write_text(args.out, text)
-    else:
-        sys.stdout.write(text)
+    cli.emit(render_markdown(run, kernels, others, plots, note) + "\n", args.out)
     return cli.EXIT_OK
 
 

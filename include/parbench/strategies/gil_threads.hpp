@@ -12,6 +12,7 @@
 
 #include "../strategy.hpp"
 #include "../detail/gil.hpp"
+#include "../detail/thread_start.hpp"
 
 namespace parbench::strategies {
 
@@ -28,11 +29,12 @@ public:
         return fork_join(k, n, workers_, [&](auto&& body) {
             std::vector<std::jthread> pool;
             pool.reserve(workers_);
+            // As in threads: a thread that cannot be started is a worker_error, the ones started are joined.
             for (unsigned i = 0; i < workers_; ++i)
-                pool.emplace_back([this, &body, i] {
+                pool.push_back(detail::start_thread<std::jthread>(name, i, workers_, [this, &body, i] {
                     detail::gil::thread_state holding(gil_);
                     body(i);
-                });
+                }));
         });
     }
     // Hand-overs and drop requests since construction, for the gil/... benchmarks.

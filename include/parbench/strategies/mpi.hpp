@@ -3,9 +3,8 @@
 // parbench::mpi_session (mpi_session.hpp); built only where CMake found MPI (link parbench::mpi).
 // A run broadcasts the kernel's bytes and n from rank 0, every rank of the session runs its chunk (rank 0 runs
 // chunk 0), and one MPI_Reduce combines the results with the kernel's own combine. The locked counters keep
-// their shared counter in an MPI window at rank 0: coarse and fine take an exclusive lock on it (for the whole
-// chunk, or around every increment), atomic does one MPI_Fetch_and_op per increment, sharded counts privately
-// and adds its count in the reduction. A kernel that throws on any rank becomes a worker_error naming the rank.
+// their shared counter in an MPI window at rank 0 (detail/mpi_counter.hpp). A kernel that throws on any rank
+// becomes a worker_error naming the rank.
 
 #include <mpi.h>
 
@@ -19,26 +18,12 @@
 #include <string_view>
 #include <type_traits>
 
-#include "../keep.hpp"
+#include "../detail/mpi_counter.hpp"
 #include "../detail/mpi_world.hpp"
 #include "../error.hpp"
 #include "../kernel.hpp"
-#include "../kernels/locked_counter.hpp"
 
 namespace parbench::detail::mpi {
-
-// The locked counters' placement, which picks their MPI form.
-template <class K>
-struct counter_form {
-    static constexpr bool locked_counter = false;
-};
-template <kernels::lock_placement P>
-struct counter_form<kernels::locked_counter<P>> {
-    static constexpr bool locked_counter = true;
-    static constexpr kernels::lock_placement placement = P;
-};
-template <class K>
-inline constexpr bool is_locked_counter = counter_form<K>::locked_counter;
 
 // What each rank contributes to the reduction: its chunk's result, or that it failed.
 template <class R>
@@ -55,7 +40,8 @@ struct reduction {
     MPI_Datatype type = MPI_DATATYPE_NULL;
     MPI_Op op = MPI_OP_NULL;
 
-    static void combine(void* in, void* inout, int* len, MPI_Datatype*) {
+    // MPI_User_function's signature, which MPI_Op_create takes: len cannot be a pointer to const.
+    static void combine(void* in, void* inout, int* len, MPI_Datatype*) {  // NOLINT(readability-non-const-parameter)
         for (std::size_t i = 0; i < static_cast<std::size_t>(*len); ++i) {
             item a;
             item b;
@@ -78,47 +64,6 @@ struct reduction {
         return r;
     }
 };
-
-// A locked counter's chunk on one rank; slot 0 of the window is the locked count, slot 1 the atomic count.
-template <kernels::lock_placement P>
-std::uint64_t counter_chunk(chunk c, MPI_Win w) {
-    using kernels::lock_placement;
-    std::uint64_t v = 0;
-    if constexpr (P == lock_placement::coarse || P == lock_placement::fine) {
-        const std::uint64_t times = P == lock_placement::coarse ? (c.empty() ? 0 : 1) : c.size();
-        for (std::uint64_t t = 0; t < times; ++t) {
-            MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, w);
-            MPI_Get(&v, 1, MPI_UINT64_T, 0, 0, 1, MPI_UINT64_T, w);
-            MPI_Win_flush(0, w);
-            if constexpr (P == lock_placement::coarse) {
-                for (std::uint64_t i = c.begin; i < c.end; ++i) {
-                    parbench::keep(v);
-                    ++v;
-                }
-            } else {
-                ++v;
-            }
-            MPI_Put(&v, 1, MPI_UINT64_T, 0, 0, 1, MPI_UINT64_T, w);
-            MPI_Win_unlock(0, w);
-        }
-        return 0;
-    } else if constexpr (P == lock_placement::atomic) {
-        const std::uint64_t one = 1;
-        MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, w);
-        for (std::uint64_t i = c.begin; i < c.end; ++i) {
-            MPI_Fetch_and_op(&one, &v, MPI_UINT64_T, 0, 1, MPI_SUM, w);
-            MPI_Win_flush(0, w);
-        }
-        MPI_Win_unlock(0, w);
-        return 0;
-    } else {
-        for (std::uint64_t i = c.begin; i < c.end; ++i) {
-            parbench::keep(v);
-            ++v;
-        }
-        return v;  // added to the others' in the reduction
-    }
-}
 
 template <kernel K>
 typename K::result run_chunk_on_rank(const K& k, chunk c, MPI_Win w) {
@@ -202,7 +147,7 @@ public:
                       "the mpi strategy sends a kernel in 40 bytes");
         using result = typename K::result;
         const auto& s = session_.get();
-        if constexpr (detail::mpi::is_locked_counter<K>) set_counters(s.window, 0, 0);
+        if constexpr (detail::mpi::is_locked_counter<K>) detail::mpi::zero_counters(s.window);
         detail::mpi::command c;
         c.n = n;
         std::memcpy(c.payload, &k, sizeof(K));
@@ -212,14 +157,7 @@ public:
             throw worker_error(static_cast<unsigned>(r.total.first_failed), workers_, failure::exception,
                                r.message);
         if constexpr (detail::mpi::is_locked_counter<K>) {
-            detail::state_t<K> state;
-            std::uint64_t counts[2] = {0, 0};
-            MPI_Win_lock(MPI_LOCK_SHARED, 0, 0, s.window);
-            MPI_Get(counts, 2, MPI_UINT64_T, 0, 0, 2, MPI_UINT64_T, s.window);
-            MPI_Win_unlock(0, s.window);
-            state.locked_count = counts[0];
-            state.atomic_count.store(counts[1]);
-            return k.finish(state, r.total.value);
+            return detail::mpi::finish_counter(k, s.window, r.total.value);
         } else {
             return r.total.value;
         }
@@ -240,13 +178,6 @@ public:
     }
 
 private:
-    template <class... V>
-    static void set_counters(MPI_Win w, V... values) {
-        std::uint64_t v[] = {static_cast<std::uint64_t>(values)...};
-        MPI_Win_lock(MPI_LOCK_EXCLUSIVE, 0, 0, w);
-        MPI_Put(v, sizeof...(V), MPI_UINT64_T, 0, 0, sizeof...(V), MPI_UINT64_T, w);
-        MPI_Win_unlock(0, w);
-    }
     static unsigned checked(unsigned workers) {
         detail::check_workers(workers);
         return workers;

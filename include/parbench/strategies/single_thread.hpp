@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "../strategy.hpp"
+#include "../detail/thread_start.hpp"
 
 namespace parbench::strategies {
 
@@ -19,7 +20,8 @@ struct single_thread : worker_count {
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {
         return fork_join(k, n, workers_, [&](auto&& body) {
-            std::thread([&] {
+            // Its one thread runs every worker's chunk: if it cannot be started, the error names worker 0.
+            detail::start_thread<std::thread>(name, 0, workers_, [&] {
                 for (unsigned i = 0; i < workers_; ++i) body(i);
             }).join();
         });

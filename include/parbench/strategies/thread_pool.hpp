@@ -28,6 +28,7 @@
 
 #include "../strategy.hpp"
 #include "../detail/spin.hpp"
+#include "../detail/thread_start.hpp"
 #include "../detail/wait.hpp"
 
 namespace parbench::strategies {
@@ -45,8 +46,9 @@ public:
           spin_(workers <= detail::available_cpus() ? spin_budget : std::chrono::microseconds{0}) {
         threads_.reserve(workers - 1);
         try {
-            for (unsigned i = 1; i < workers; ++i) threads_.emplace_back([this, i] { work(i); });
-        } catch (...) {
+            for (unsigned i = 1; i < workers; ++i)
+                threads_.push_back(detail::start_thread<std::thread>(name, i, workers, [this, i] { work(i); }));
+        } catch (...) {  // a worker_error from start_thread: the workers started so far are stopped and joined
             stop();
             throw;
         }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "../strategy.hpp"
+#include "../detail/thread_start.hpp"
 
 namespace parbench::strategies {
 
@@ -24,8 +25,9 @@ public:
     explicit thread_pool_condvar(unsigned workers) : worker_count(workers) {
         threads_.reserve(workers);
         try {
-            for (unsigned i = 0; i < workers; ++i) threads_.emplace_back([this, i] { work(i); });
-        } catch (...) {
+            for (unsigned i = 0; i < workers; ++i)
+                threads_.push_back(detail::start_thread<std::thread>(name, i, workers, [this, i] { work(i); }));
+        } catch (...) {  // a worker_error from start_thread: the workers started so far are stopped and joined
             stop();
             throw;
         }

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "../strategy.hpp"
+#include "../detail/thread_start.hpp"
 
 namespace parbench::strategies {
 
@@ -21,9 +22,10 @@ struct threads : worker_count {
         return fork_join(k, n, workers_, [&](auto&& body) {
             std::vector<std::jthread> pool;
             pool.reserve(workers_);
-            // If a thread cannot be started, the jthreads already running are joined by their destructors
-            // and the std::system_error reaches the caller.
-            for (unsigned i = 0; i < workers_; ++i) pool.emplace_back([&body, i] { body(i); });
+            // If a thread cannot be started, the jthreads already running finish their chunks and are joined
+            // by their destructors, and the worker_error naming that worker reaches the caller.
+            for (unsigned i = 0; i < workers_; ++i)
+                pool.push_back(detail::start_thread<std::jthread>(name, i, workers_, [&body, i] { body(i); }));
         });
     }
 };
