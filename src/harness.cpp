@@ -2,17 +2,19 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstddef>
 #include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
+#include <vector>
 
 namespace parbench::bench {
 namespace {
 
 std::atomic<bool> g_error{false};
 std::mutex g_baseline_mutex;
-std::map<std::string, double, std::less<>> g_baselines;
+std::map<std::string, std::vector<double>, std::less<>> g_baselines;  // every repetition's seconds
 
 std::string baseline_key(std::string_view kernel, std::uint64_t n) {
     return std::string(kernel) + "/n:" + std::to_string(n);
@@ -65,14 +67,17 @@ bool any_error() { return g_error.load(); }
 
 void set_baseline(std::string_view kernel, std::uint64_t n, double seconds) {
     std::lock_guard lock(g_baseline_mutex);
-    g_baselines[baseline_key(kernel, n)] = seconds;
+    g_baselines[baseline_key(kernel, n)].push_back(seconds);
 }
 
 std::optional<double> baseline(std::string_view kernel, std::uint64_t n) {
     std::lock_guard lock(g_baseline_mutex);
     const auto it = g_baselines.find(baseline_key(kernel, n));
-    if (it == g_baselines.end()) return std::nullopt;
-    return it->second;
+    if (it == g_baselines.end() || it->second.empty()) return std::nullopt;
+    std::vector<double> seconds = it->second;
+    const auto middle = seconds.begin() + static_cast<std::ptrdiff_t>(seconds.size() / 2);
+    std::nth_element(seconds.begin(), middle, seconds.end());
+    return *middle;
 }
 
 namespace detail {

@@ -54,7 +54,9 @@ struct strategy_list {};
 void note_error();
 [[nodiscard]] bool any_error();
 
-// Sequential's seconds per iteration for (kernel, n), the baseline of speedup and efficiency.
+// Sequential's seconds per iteration for (kernel, n), the baseline of speedup and efficiency: set_baseline records
+// each repetition, baseline() is the median of those recorded so far (the upper one of an even count), so one slow
+// repetition of sequential does not skew every speedup after it.
 void set_baseline(std::string_view kernel, std::uint64_t n, double seconds);
 [[nodiscard]] std::optional<double> baseline(std::string_view kernel, std::uint64_t n);
 
