@@ -4,6 +4,9 @@
 #         -DTOOLS=<tools/> [-DPYTHON=<python3 for the report>] -P run_benchmarks.cmake
 # The report is written from whatever the run measured, also when a benchmark errored; the script then fails.
 separate_arguments(args UNIX_COMMAND "${ARGS}")
+get_filename_component(json_dir "${JSON}" DIRECTORY)
+file(MAKE_DIRECTORY "${json_dir}")
+file(REMOVE "${JSON}")  # so that a JSON found below is this run's
 execute_process(COMMAND "${BENCH}" ${args} "--benchmark_out=${JSON}" --benchmark_out_format=json
                 RESULT_VARIABLE bench_status)
 if(NOT EXISTS "${JSON}")
