@@ -74,7 +74,8 @@ bool limit_threads(unsigned room, rlimit& saved) {
     const auto in_use = address_space();
     if (!in_use || getrlimit(RLIMIT_AS, &saved) != 0) return false;
     rlimit limit = saved;
-    limit.rlim_cur = *in_use + room * (stack_size + 2 * 4096) + stack_size / 2;
+    constexpr rlim_t guard_pages = rlim_t{2} * 4096;
+    limit.rlim_cur = *in_use + rlim_t{room} * (stack_size + guard_pages) + stack_size / 2;
     return setrlimit(RLIMIT_AS, &limit) == 0;
 }
 
