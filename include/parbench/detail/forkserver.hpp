@@ -2,8 +2,8 @@
 // A fork server, as Python's "forkserver" start method has: one small, single-threaded process, itself started
 // afresh (spawn_self), that forks each worker on request. A worker forked from it copies its few pages, however
 // large the program that asked has grown. Requests (a worker_request with its result and state descriptors
-// attached) go over a Unix socket; the server answers "started" with the worker's pid and "exited" with its wait
-// status, and kills its workers on request. It exits, killing its workers, when its client's end closes (the last
+// attached) go over a Unix socket; the server answers "exited" with the worker's wait status when it ends (or
+// "fork_failed" at once), and kills its workers on request. It exits, killing its workers, when its client's end closes (the last
 // strategy object using it was destroyed, or the program ended) and when the thread that started it exits
 // (PR_SET_PDEATHSIG, set by worker_main).
 
@@ -22,13 +22,14 @@
 #include <vector>
 
 #include "child.hpp"
+#include "lean_fork.hpp"
 #include "worker_request.hpp"
 
 namespace parbench::detail {
 
 // What the server says.
 struct server_message {
-    enum kind_t : std::uint32_t { started = 1, exited = 2, fork_failed = 3 };
+    enum kind_t : std::uint32_t { exited = 2, fork_failed = 3 };
     std::uint32_t kind = 0;
     std::uint32_t id = 0;
     std::int32_t pid = -1;
@@ -67,6 +68,7 @@ inline bool send_with_fds(int sock, const void* data, std::size_t size, int fd0 
 // The server's loop, in the process spawn_self started with mode "forkserver" and the socket at descriptor 3.
 [[noreturn]] inline void forkserver_main(int sock) noexcept {
     ::signal(SIGINT, SIG_IGN);  // a terminal's Ctrl-C is its client's to handle
+    lean_fork_setup();
     const pid_t self = ::getpid();
     struct live {
         pid_t pid;
@@ -99,26 +101,28 @@ inline bool send_with_fds(int sock, const void* data, std::size_t size, int fd0 
             if (got >= static_cast<ssize_t>(sizeof(std::uint32_t)) && r.magic == kill_workers_magic) {
                 for (const auto& w : workers) ::kill(w.pid, SIGKILL);
             } else if (got == static_cast<ssize_t>(sizeof r)) {
-                const pid_t pid = ::fork();
+                const pid_t pid = lean_fork();
                 if (pid == 0) {
                     ::signal(SIGINT, SIG_DFL);
                     ::close(sock);  // so the server sees its client go even while this worker hangs
                     if (::prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || ::getppid() != self) leave(exit_orphaned);
                     leave(serve_request(r, fds[0], fds[1]));
                 }
-                server_message m{pid > 0 ? server_message::started : server_message::fork_failed, r.id, pid,
-                                 pid > 0 ? 0 : errno};
+                // A started worker is only reported when it exits; a fork that failed is reported now.
+                server_message m{server_message::fork_failed, r.id, -1, errno};
+                bool tracked = false;
                 if (pid > 0) {
                     const int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
                     if (pidfd < 0) {
-                        m = {server_message::fork_failed, r.id, -1, errno};
+                        m.status = errno;
                         kill_and_reap(pid);
                     } else {
                         workers.push_back({pid, r.id});
                         polls.push_back({pidfd, POLLIN, 0});
+                        tracked = true;
                     }
                 }
-                if (!send_with_fds(sock, &m, sizeof m)) quit();
+                if (!tracked && !send_with_fds(sock, &m, sizeof m)) quit();
             }
             for (const int fd : fds)
                 if (fd >= 0) ::close(fd);

@@ -63,7 +63,8 @@ public:
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
         unique_fd mine(sv[0]);
         const unique_fd theirs(sv[1]);
-        pid_ = spawn_self("forkserver", {theirs.get()});
+        pid_ = lean_fork_enabled ? spawn_self("forkserver", {theirs.get()}, {lean_fork_env})
+                                 : spawn_self("forkserver", {theirs.get()});
         sock_ = std::move(mine);
     }
 

@@ -34,7 +34,7 @@ public:
     static context make_context() { return forkserver_client::acquire(); }
 
     forkserver_launcher(const context& server, unsigned workers, std::chrono::steady_clock::time_point deadline)
-        : client_(*server), lock_(client_.mutex()), deadline_(deadline), workers_(workers), pids_(workers, 0),
+        : client_(*server), lock_(client_.mutex()), deadline_(deadline), workers_(workers),
           status_(workers, unknown) {
         client_.ensure_running();
     }
@@ -42,9 +42,11 @@ public:
     forkserver_launcher(const forkserver_launcher&) = delete;
     forkserver_launcher& operator=(const forkserver_launcher&) = delete;
 
+    // Sends the request and returns: the server's answers are taken in wait_all, so the requests of a run go out
+    // back to back and the workers start together.
     void start(unsigned i, const worker_request& r, int result_fd, int state_fd) {
         if (!client_.request(r, result_fd, state_fd)) server_gone(i);
-        while (pids_[i] == 0) next(i, deadline_);
+        ++requested_;
     }
 
     std::optional<child_group::ended> wait_all(std::chrono::steady_clock::time_point deadline) {
@@ -54,7 +56,7 @@ public:
                     kill_all();
                     return child_group::ended{i, status_[i]};
                 }
-            if (running_ == 0) return std::nullopt;
+            if (ended_ == requested_) return std::nullopt;
             if (!next(first_running(), deadline)) {
                 const unsigned hung = first_running();
                 kill_all();
@@ -66,9 +68,10 @@ public:
 private:
     static constexpr int unknown = -1;
 
+    // The first worker that was asked for and has not ended (it may not have started yet).
     unsigned first_running() const noexcept {
-        for (unsigned i = 0; i < workers_; ++i)
-            if (pids_[i] > 0 && status_[i] == unknown) return i;
+        for (unsigned i = 0; i < requested_; ++i)
+            if (status_[i] == unknown) return i;
         return 0;
     }
 
@@ -80,38 +83,41 @@ private:
             case forkserver_client::wait_result::gone: server_gone(i);
             case forkserver_client::wait_result::message: break;
         }
-        if (m.id >= workers_) server_gone(i);
-        if (m.kind == server_message::fork_failed) throw_errno("fork (forkserver)", m.status);
-        if (m.kind == server_message::started) {
-            pids_[m.id] = m.pid;
-            ++running_;
-        } else if (m.kind == server_message::exited && status_[m.id] == unknown) {
+        if (m.id >= requested_) server_gone(i);
+        if (m.kind == server_message::fork_failed) {
+            ++ended_;  // never started: nothing to wait for
+            throw_errno("fork (forkserver)", m.status);
+        }
+        if (m.kind == server_message::exited && status_[m.id] == unknown) {
             status_[m.id] = m.status;
-            --running_;
+            ++ended_;
         }
         return true;
     }
 
-    // Kills the run's workers that are still running and waits for the server to report them.
+    // Kills the run's workers that are still running and waits for the server to report them. The server takes
+    // requests in order, so the kill reaches every worker asked for before it.
     void kill_all() noexcept {
-        if (running_ == 0 || dead_) return;
+        if (ended_ == requested_ || dead_) return;
         if (!client_.kill_workers()) {
             (void)client_.bury();
             return;
         }
-        try {
-            const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-            while (running_ > 0)
+        const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+        while (ended_ < requested_) {
+            try {
                 if (!next(first_running(), limit)) break;
-        } catch (...) {
+            } catch (...) {  // a fork that failed is accounted for; a server gone is dead_
+                if (dead_) return;
+            }
         }
-        if (running_ > 0) (void)client_.bury();  // workers die with their server
-        running_ = 0;
+        if (ended_ < requested_) (void)client_.bury();  // workers die with their server
+        ended_ = requested_;
     }
 
     [[noreturn]] void server_gone(unsigned i) {
         dead_ = true;
-        running_ = 0;
+        ended_ = requested_;
         throw worker_error(i, workers_, failure::lost, client_.bury());
     }
 
@@ -119,9 +125,9 @@ private:
     std::unique_lock<std::mutex> lock_;
     std::chrono::steady_clock::time_point deadline_;
     unsigned workers_;
-    std::vector<pid_t> pids_;
     std::vector<int> status_;
-    unsigned running_ = 0;
+    unsigned requested_ = 0;  // requests sent this run
+    unsigned ended_ = 0;      // of those: exited, or never started
     bool dead_ = false;
 };
 
