@@ -29,7 +29,7 @@ namespace parbench::detail {
 
 // What the server says.
 struct server_message {
-    enum kind_t : std::uint32_t { exited = 2, fork_failed = 3 };
+    enum kind_t : std::uint32_t { ready = 1, exited = 2, fork_failed = 3 };
     std::uint32_t kind = 0;
     std::uint32_t id = 0;
     std::int32_t pid = -1;
@@ -70,6 +70,9 @@ inline bool send_with_fds(int sock, const void* data, std::size_t size, int fd0 
     ::signal(SIGINT, SIG_IGN);  // a terminal's Ctrl-C is its client's to handle
     lean_fork_setup();
     const pid_t self = ::getpid();
+    // "ready": its client waits for it, so the server's start-up is over before any run.
+    const server_message ready{server_message::ready, 0, self, 0};
+    if (!send_with_fds(sock, &ready, sizeof ready)) leave(0);  // its client is gone already
     struct live {
         pid_t pid;
         std::uint32_t id;
