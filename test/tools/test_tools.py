@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Tests of the Python tools: parbench-report, parbench-compare, parbench-merge and ab-bench.sh.
+"""Tests of the Python tools: parbench-report, parbench-compare, parbench-merge, parbench-order and ab-bench.sh.
 
 Run: /usr/bin/python3 test/tools/test_tools.py [TestClass ...]   (ctest runs one class per test)
 Exit status 77 means skipped: a module the selected tests need (scipy, matplotlib) is missing.
@@ -605,6 +605,27 @@ class GateRatesTests(ToolTestCase):
         self.assertIn("not_json.json", r.stderr)
 
 
+# --------------------------------------------------------------------------------------------- order
+
+class OrderTests(ToolTestCase):
+    """parbench-order's choice of benchmarks: every process strategy, whatever its start method."""
+
+    def test_every_process_strategy_at_its_smallest_n_with_two_workers(self):
+        from parbench import order
+        names = [f"{kernel}/{strategy}/workers:{w}/n:{n}/real_time"
+                 for kernel in ("count", "locked_counter.sharded", "sum_range")
+                 for strategy in ("processes.pipe", "processes.newmethod", "process_pool.executor.newmethod",
+                                  "threads")
+                 for w in (1, 2) for n in (65536, 1024)]
+        names.append(order.OTHERS[0])
+        chosen = order.default_targets(names)
+        expected = [f"{kernel}/{strategy}/workers:2/n:1024/real_time"
+                    for kernel in ("count", "locked_counter.sharded")
+                    for strategy in sorted(("processes.pipe", "processes.newmethod",
+                                            "process_pool.executor.newmethod"))]
+        self.assertEqual(chosen, expected + [order.OTHERS[0]])
+
+
 # --------------------------------------------------------------------------------------------- A/B
 
 class AbBenchTests(ToolTestCase):
@@ -708,7 +729,7 @@ class AbBenchTests(ToolTestCase):
 # --------------------------------------------------------------------------------------------- main
 
 def selected_classes(names):
-    classes = [RefusalTests, ReportTests, CompareTests, MergeTests, AbBenchTests, GateRatesTests]
+    classes = [RefusalTests, ReportTests, CompareTests, MergeTests, AbBenchTests, GateRatesTests, OrderTests]
     if not names:
         return classes
     by_name = {c.__name__: c for c in classes}

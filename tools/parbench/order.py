@@ -23,8 +23,8 @@ from .markdown import format_time_ns
 from .markdown import table as md_table
 
 PROG = "parbench-order"
-PROCESS_STRATEGIES = ("processes.pipe", "processes.shm", "processes.spawn", "processes.forkserver", "process_pool",
-                      "process_pool.executor")
+# Every strategy whose workers are processes: processes.* and process_pool*, whatever their start method.
+PROCESS_FAMILIES = ("processes.", "process_pool")
 # Five benchmarks of other kinds: a pool at a tiny n, a large compute run, the memory-heavy kernel, a lock, waiting.
 OTHERS = ("count/thread_pool/workers:2/n:1024/real_time",
           "sum_range/sequential/workers:1/n:67108864/real_time",
@@ -44,10 +44,11 @@ def listed(bench, flags):
 def default_targets(names):
     """Every process strategy at its smallest n with 2 workers (count; locked_counter.sharded), and OTHERS."""
     chosen = []
+    parsed = [(model.parse_kernel_name(n), n) for n in names]
+    strategies = sorted({k.strategy for k, _ in parsed if k and k.strategy.startswith(PROCESS_FAMILIES)})
     for kernel in ("count", "locked_counter.sharded"):
-        for strategy in PROCESS_STRATEGIES:
-            ids = [(model.parse_kernel_name(n), n) for n in names]
-            ids = [(k, n) for k, n in ids if k and k.kernel == kernel and k.strategy == strategy and k.workers == 2]
+        for strategy in strategies:
+            ids = [(k, n) for k, n in parsed if k and k.kernel == kernel and k.strategy == strategy and k.workers == 2]
             if ids:
                 chosen.append(min(ids, key=lambda kn: kn[0].n)[1])
     return chosen + [n for n in OTHERS if n in names]

@@ -3,9 +3,10 @@
 // afresh (spawn_self), that forks each worker on request. A worker forked from it copies its few pages, however
 // large the program that asked has grown. Requests (a worker_request with its result and state descriptors
 // attached) go over a Unix socket; the server answers "exited" with the worker's wait status when it ends (or
-// "fork_failed" at once), and kills its workers on request. It exits, killing its workers, when its client's end closes (the last
-// strategy object using it was destroyed, or the program ended) and when the thread that started it exits
-// (PR_SET_PDEATHSIG, set by worker_main).
+// "fork_failed" at once), and kills its workers on request. A process pool gets a connection of its own and asks
+// for its workers one by one, each answered at once with "started" and the worker's pid. It exits, killing its
+// workers, when its client's end closes (the last strategy object using it was destroyed, or the program ended)
+// and when the thread that started it exits (PR_SET_PDEATHSIG, set by worker_main).
 
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -32,7 +33,7 @@ namespace parbench::detail {
 
 // What the server says.
 struct server_message {
-    enum kind_t : std::uint32_t { started = 1, exited = 2, fork_failed = 3 };
+    enum kind_t : std::uint32_t { ready = 1, exited = 2, fork_failed = 3, started = 4 };
     std::uint32_t kind = 0;
     std::uint32_t id = 0;
     std::int32_t pid = -1;
@@ -86,6 +87,9 @@ inline bool send_with_fds(int sock, const void* data, std::size_t size, int fd0 
     ::signal(SIGINT, SIG_IGN);  // a terminal's Ctrl-C is its client's to handle
     lean_fork_setup();
     const pid_t self = ::getpid();
+    // "ready": its client waits for it, so the server's start-up is over before any run.
+    const server_message ready{server_message::ready, 0, self, 0};
+    if (!send_with_fds(sock, &ready, sizeof ready)) leave(0);  // its client is gone already
     struct live {
         pid_t pid;
         int pidfd;

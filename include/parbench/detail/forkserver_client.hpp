@@ -19,6 +19,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "child.hpp"
@@ -84,7 +85,9 @@ public:
     // The server's pid, or -1 while none runs for this process.
     [[nodiscard]] pid_t pid() const noexcept { return owner_ == ::getpid() ? pid_ : -1; }
 
-    // Starts the server unless one is running (after bury()). Call with mutex() held.
+    // Starts the server unless one is running (after bury()), and waits until it is ready to fork: its exec,
+    // dynamic linking and static initialisation are over before this returns. Call with mutex() held. Throws
+    // std::runtime_error naming the server if it dies or stays silent for a minute.
     void ensure_running() {
         if (pid_ > 0) return;
         int sv[2];
@@ -94,6 +97,11 @@ public:
         pid_ = lean_fork_enabled ? spawn_self("forkserver", {theirs.get()}, {lean_fork_env})
                                  : spawn_self("forkserver", {theirs.get()});
         sock_ = std::move(mine);
+        server_message m;
+        const auto got = next(m, std::chrono::steady_clock::now() + std::chrono::minutes(1));
+        if (got != wait_result::message || m.kind != server_message::ready)
+            throw std::runtime_error(bury() + (got == wait_result::timeout ? " (did not start within a minute)"
+                                                                         : " before it was ready"));
     }
 
     // Asks for a worker running r with its result and state descriptors. False if the server is gone.
