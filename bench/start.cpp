@@ -7,6 +7,11 @@
 //   overhead/start/forkserver                 the same one-element count, forked by a fork server that runs
 //                                             already (it starts with the strategy, outside the timing)
 //   overhead/start/fork/parent_mib:M          fork + _exit + wait with M MiB more touched in this process first
+//   overhead/start/pool/{fork,spawn,forkserver}/workers:W
+//                                             a process_pool.executor of W workers started that way built, run
+//                                             once on a one-element count and destroyed: its start-up and
+//                                             shutdown, the only part that differs between the start methods (a
+//                                             fork server, as in Python, runs already, outside the timing)
 // The start methods also report parent_rss, this process's resident bytes as the timing starts: what a fork
 // copies the page tables of.
 
@@ -20,15 +25,19 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 
 #include "harness.hpp"
 #include "parbench/detail/child.hpp"
+#include "parbench/detail/forkserver_client.hpp"
 #include "parbench/kernels/count.hpp"
+#include "parbench/strategies/process_pool.hpp"
 #include "parbench/strategies/processes_forkserver.hpp"
 #include "parbench/strategies/processes_spawn.hpp"
 
@@ -86,6 +95,26 @@ void one_worker(benchmark::State& state) {
             state,
             [&] {
                 if (strategy.run(kernels::count{}, 1) != 1) throw std::runtime_error("wrong total from the worker");
+            },
+            rss::report);
+    } catch (const std::exception& e) {
+        detail::fail(state, e.what());
+    }
+}
+
+// A pool of `workers` built, run once on a one-element count and destroyed, per iteration. The fork server, which
+// Python too starts once per program, is started (and held) outside the timing.
+template <class Pool>
+void pool_start(benchmark::State& state, unsigned workers) {
+    try {
+        std::shared_ptr<parbench::detail::forkserver_client> server;
+        if constexpr (Pool::start_method == std::string_view("forkserver"))
+            server = parbench::detail::forkserver_client::acquire();
+        start_bench(
+            state,
+            [workers] {
+                Pool pool(workers);
+                if (pool.run(kernels::count{}, 1) != 1) throw std::runtime_error("wrong total from the pool");
             },
             rss::report);
     } catch (const std::exception& e) {
@@ -151,6 +180,17 @@ PARBENCH_FAMILY(50, start) {
     })->UseRealTime();
     register_benchmark("overhead/start/spawn_self", one_worker<strategies::processes_spawn>)->UseRealTime();
     register_benchmark("overhead/start/forkserver", one_worker<strategies::processes_forkserver>)->UseRealTime();
+    constexpr unsigned pool_workers = 2;
+    const std::string pool_suffix = "/workers:" + std::to_string(pool_workers);
+    register_benchmark("overhead/start/pool/fork" + pool_suffix, [](benchmark::State& state) {
+        pool_start<strategies::process_pool_executor>(state, pool_workers);
+    })->UseRealTime();
+    register_benchmark("overhead/start/pool/spawn" + pool_suffix, [](benchmark::State& state) {
+        pool_start<strategies::process_pool_executor_spawn>(state, pool_workers);
+    })->UseRealTime();
+    register_benchmark("overhead/start/pool/forkserver" + pool_suffix, [](benchmark::State& state) {
+        pool_start<strategies::process_pool_executor_forkserver>(state, pool_workers);
+    })->UseRealTime();
     for (const std::size_t mib : {std::size_t{64}, std::size_t{1024}})
         register_benchmark("overhead/start/fork/parent_mib:" + std::to_string(mib), [mib](benchmark::State& state) {
             fork_with_parent(state, mib);

@@ -2,6 +2,8 @@
 // The strategies of the benchmark matrix: every strategy parbench has (parbench::all_strategies, where a new
 // strategy is one entry), peers included.
 
+#include <type_traits>
+
 #include "harness.hpp"
 #include "parbench/parbench.hpp"
 #if defined(PARBENCH_HAS_MPI)
@@ -10,15 +12,40 @@
 
 namespace parbench::bench {
 
-using all = rebind_list<all_strategies, strategy_list>;
+namespace strategies_detail {
+template <class... L>
+struct concat {
+    using type = strategy_list<>;
+};
+template <class... A, class... B, class... R>
+struct concat<strategy_list<A...>, strategy_list<B...>, R...> : concat<strategy_list<A..., B...>, R...> {};
+template <class... A>
+struct concat<strategy_list<A...>> {
+    using type = strategy_list<A...>;
+};
+template <class List>
+struct without_started_pools;
+template <class... S>
+struct without_started_pools<strategy_list<S...>>
+    : concat<std::conditional_t<detail::started_pool<S>, strategy_list<>, strategy_list<S>>...> {};
+}  // namespace strategies_detail
 
-// The kernel matrix's strategies: `all`, then mpi where the build has MPI. mpi is not in all_strategies: its
-// workers are the ranks of an MPI job, which the typed tests (run without mpirun) do not have, and the families
-// that run every strategy read this process and its children; overhead/mpi/ measures its dispatch.
+using every = rebind_list<all_strategies, strategy_list>;
+
+// The strategies the overhead families (dispatch, idle, ...) run: every one but the pools whose workers are
+// started by spawn or the fork server. Those dispatch exactly as process_pool and process_pool.executor do (one
+// transport; only how a worker process starts differs), so overhead/start/pool/ times their start-up instead.
+using all = typename strategies_detail::without_started_pools<every>::type;
+
+// The kernel matrix's strategies: every one, then mpi where the build has MPI. The started pools run at one
+// point per kernel outside the full profile (harness.hpp, started_pool_point).
+// mpi is not in all_strategies: its workers are the ranks of an MPI job, which the typed tests (run without
+// mpirun) do not have, and the families that run every strategy read this process and its children;
+// overhead/mpi/ measures its dispatch.
 #if defined(PARBENCH_HAS_MPI)
-using matrix = parbench::detail::append_peers<all, type_list<strategies::mpi>>::type;
+using matrix = parbench::detail::append_peers<every, type_list<strategies::mpi>>::type;
 #else
-using matrix = all;
+using matrix = every;
 #endif
 
 }  // namespace parbench::bench

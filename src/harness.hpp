@@ -208,6 +208,18 @@ bool available(unsigned workers) {
 template <class S>
 constexpr bool forks_per_run = S::name.substr(0, 10) == std::string_view("processes.");
 
+// A process pool whose workers are started by spawn or the fork server (process_pool[.executor].{spawn,forkserver}).
+// Once started it dispatches as its fork twin does (overhead/start/pool/ times the start-up, the one difference),
+// so the quick and default profiles measure it at one point per kernel: the smallest n, where dispatch is all a
+// run costs, at as many workers as CPUs. The full profile and --parbench_workers measure every point.
+template <class S>
+constexpr bool started_pool = requires { requires S::start_method != std::string_view("fork"); };
+
+[[nodiscard]] inline bool started_pool_point(unsigned workers, std::size_t i) {
+    const auto& o = current_options();
+    return o.workers || o.sweep == profile::full || (i == 0 && workers == parbench::detail::available_cpus());
+}
+
 template <kernel K, strategy... S>
 void add_all(const K& k, const sizes& s, strategy_list<S...>) {
     const auto& all_n = s.of(current_options().sweep);
@@ -218,7 +230,8 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
             [&] {
                 if constexpr (S::sweeps_workers) {
                     for (const unsigned w : workers_in_force())
-                        if (in_sweep(forks_per_run<S>, w, i, all_n.size()) && available<S>(w))
+                        if (in_sweep(forks_per_run<S>, w, i, all_n.size()) &&
+                            (!started_pool<S> || started_pool_point(w, i)) && available<S>(w))
                             add_one<S>(k, n, w);
                 } else if (available<S>(1)) {
                     add_one<S>(k, n, 1);

@@ -129,10 +129,12 @@ std::size_t mappings() {
 
 template <class S>
 class processes : public ::testing::Test {};
+namespace ps = parbench::strategies;
 using process_strategies =
-    ::testing::Types<parbench::strategies::processes_pipe, parbench::strategies::processes_shm,
-                     parbench::strategies::process_pool, parbench::strategies::process_pool_executor,
-                     parbench::strategies::processes_spawn, parbench::strategies::processes_forkserver>;
+    ::testing::Types<ps::processes_pipe, ps::processes_shm, ps::process_pool, ps::process_pool_executor,
+                     ps::processes_spawn, ps::processes_forkserver, ps::process_pool_spawn,
+                     ps::process_pool_executor_spawn, ps::process_pool_forkserver,
+                     ps::process_pool_executor_forkserver>;
 TYPED_TEST_SUITE(processes, process_strategies, parbench::test::strategy_name);
 
 // Runs a kernel that faults in chunk 2 of 4 while the other chunks sleep 20 s; returns the error.
@@ -402,9 +404,55 @@ TEST(forkserver, a_server_killed_mid_run_fails_that_run_at_once_then_a_new_one_s
     EXPECT_EQ(strategy.run(parbench::kernels::sum_range{}, 1000), 499500u);
 }
 
+// A pool of the fork server's workers shares the server with processes.forkserver objects alive with it, over a
+// connection of its own: a per-run worker's fault (whose run then kills its workers) leaves the pool's alone.
+TEST(forkserver, a_pool_and_per_run_workers_share_the_server_without_touching_each_other) {
+    ps::process_pool_executor_forkserver pool(2);
+    const forkserver per_run(4);
+    const pid_t server = d::forkserver_client::running_pid();
+    ASSERT_GT(server, 0);
+    EXPECT_EQ(children_of(::getpid()), std::vector<pid_t>{server}) << "one server for both";
+    const pid_t workers[2] = {pool.pid(0), pool.pid(1)};
+    EXPECT_EQ(children_of(server).size(), 2u);
+    EXPECT_THROW((void)per_run.run(faulty{fault::signal, 250, 20s}, 400), parbench::worker_error);
+    auto left = children_of(server);
+    std::sort(left.begin(), left.end());
+    auto pool_workers = std::vector<pid_t>{workers[0], workers[1]};
+    std::sort(pool_workers.begin(), pool_workers.end());
+    EXPECT_EQ(left, pool_workers) << "the per-run workers are gone, the pool's are not";
+    EXPECT_EQ(pool.pid(0), workers[0]);
+    EXPECT_EQ(pool.pid(1), workers[1]);
+    EXPECT_EQ(pool.run(parbench::kernels::sum_range{}, 1000), 499500u);
+    EXPECT_EQ(per_run.run(parbench::kernels::count{}, 1000), 1000u);
+    EXPECT_EQ(pool.run(parbench::kernels::locked_counter_fine{}, 1000), 1000u);
+}
+
+// The fork server's death takes a pool's workers with it: the run that finds it fails naming the server, and the
+// next run starts fresh workers from a new one.
+TEST(forkserver, a_pools_server_dead_between_runs_fails_one_run_then_a_new_one_serves) {
+    ps::process_pool_executor_forkserver pool(2);
+    ASSERT_EQ(pool.run(parbench::kernels::count{}, 10), 10u);
+    const pid_t server = kill_server();
+    const auto t0 = clock_type::now();
+    try {
+        (void)pool.run(parbench::kernels::count{}, 400);
+        ADD_FAILURE() << "no exception";
+    } catch (const parbench::worker_error& e) {
+        EXPECT_LT(clock_type::now() - t0, 1s);
+        EXPECT_EQ(e.cause(), parbench::failure::lost) << e.what();
+        const std::string named = "forkserver (pid " + std::to_string(server) + ") died: signal 9 (Killed)";
+        EXPECT_NE(std::string(e.what()).find(named), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(pool.run(parbench::kernels::sum_range{}, 1000), 499500u);
+    EXPECT_GT(d::forkserver_client::running_pid(), 0);
+    EXPECT_NE(d::forkserver_client::running_pid(), server);
+}
+
 template <class S>
 class pools : public ::testing::Test {};
-using pool_strategies = ::testing::Types<parbench::strategies::process_pool, parbench::strategies::process_pool_executor>;
+using pool_strategies =
+    ::testing::Types<ps::process_pool, ps::process_pool_executor, ps::process_pool_spawn, ps::process_pool_executor_spawn,
+                     ps::process_pool_forkserver, ps::process_pool_executor_forkserver>;
 TYPED_TEST_SUITE(pools, pool_strategies, parbench::test::strategy_name);
 
 TYPED_TEST(pools, a_worker_killed_while_idle_fails_one_run_then_the_pool_serves_again) {

@@ -36,7 +36,9 @@ using all_strategies = with_peers<
     type_list<strategies::sequential, strategies::single_thread, strategies::threads, strategies::thread_pool,
               strategies::thread_pool_condvar, strategies::processes_pipe, strategies::processes_shm,
               strategies::processes_spawn, strategies::processes_forkserver, strategies::process_pool,
-              strategies::process_pool_executor, strategies::gil_threads>>;
+              strategies::process_pool_executor, strategies::process_pool_spawn,
+              strategies::process_pool_executor_spawn, strategies::process_pool_forkserver,
+              strategies::process_pool_executor_forkserver, strategies::gil_threads>>;
 static_assert(all_strategies_in<all_strategies>, "every strategy satisfies parbench::strategy");
 
 // Runs kernel k over [0, n) with a strategy S built for `workers` workers, e.g.

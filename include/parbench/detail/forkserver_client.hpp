@@ -10,9 +10,12 @@
 // run replaced a dead server), and when the socket closes, so it never outlives the program. A server found dead fails the run that found it (an error naming it) and the next
 // run starts a new one. A run holds the client's lock from its first request to its last status.
 
+#include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -25,8 +28,33 @@
 
 namespace parbench::detail {
 
+enum class wait_result { message, timeout, gone };
+
+// Waits until `deadline` for the server's next message on connection `sock`.
+inline wait_result next_message(int sock, server_message& m, std::chrono::steady_clock::time_point deadline) noexcept {
+    for (;;) {
+        const auto left =
+            std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
+        pollfd p{sock, POLLIN, 0};
+        const int rc = ::poll(&p, 1, static_cast<int>(std::clamp<long long>(left, 0, 1 << 30)));
+        if (rc < 0 && errno == EINTR) continue;
+        if (rc == 0) return wait_result::timeout;
+        const ssize_t got = rc < 0 ? -1 : ::recv(sock, &m, sizeof m, 0);
+        if (got < 0 && errno == EINTR) continue;
+        return got == static_cast<ssize_t>(sizeof m) ? wait_result::message : wait_result::gone;
+    }
+}
+
+// Asks the server to kill every worker still running that connection `sock` asked for. False if it is gone.
+[[nodiscard]] inline bool send_kill_workers(int sock) noexcept {
+    const std::uint32_t magic = kill_workers_magic;
+    return send_with_fds(sock, &magic, sizeof magic);
+}
+
 class forkserver_client {
 public:
+    using wait_result = detail::wait_result;
+
     // The server of this process's live processes.forkserver objects, started (and its client made) if none
     // runs. A process forked from a client's process gets a server of its own: the inherited socket is its
     // parent's conversation.
@@ -80,26 +108,26 @@ public:
     [[nodiscard]] bool request(const worker_request& r, int result_fd, int state_fd) noexcept {
         return send_with_fds(sock_.get(), &r, sizeof r, result_fd, state_fd);
     }
-    // Asks the server to kill every worker it still runs. False if the server is gone.
-    [[nodiscard]] bool kill_workers() noexcept {
-        const worker_request r{.magic = kill_workers_magic};
-        return send_with_fds(sock_.get(), &r, sizeof r.magic);
+    // Asks the server to kill every worker it still runs for this connection. False if the server is gone.
+    [[nodiscard]] bool kill_workers() noexcept { return send_kill_workers(sock_.get()); }
+
+    // Waits until `deadline` for the server's next message on this connection.
+    wait_result next(server_message& m, std::chrono::steady_clock::time_point deadline) noexcept {
+        return next_message(sock_.get(), m, deadline);
     }
 
-    enum class wait_result { message, timeout, gone };
-    // Waits until `deadline` for the server's next message.
-    wait_result next(server_message& m, std::chrono::steady_clock::time_point deadline) noexcept {
-        for (;;) {
-            const auto left =
-                std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now()).count();
-            pollfd p{sock_.get(), POLLIN, 0};
-            const int rc = ::poll(&p, 1, static_cast<int>(std::clamp<long long>(left, 0, 1 << 30)));
-            if (rc < 0 && errno == EINTR) continue;
-            if (rc == 0) return wait_result::timeout;
-            const ssize_t got = rc < 0 ? -1 : ::recv(sock_.get(), &m, sizeof m, 0);
-            if (got < 0 && errno == EINTR) continue;
-            return got == static_cast<ssize_t>(sizeof m) ? wait_result::message : wait_result::gone;
-        }
+    // A connection of its own to the running server (starting it if none runs), for a process pool: its
+    // workers' answers never mix with this connection's, and its workers are killed when it closes. Empty if the
+    // server is gone. Call with mutex() held.
+    [[nodiscard]] unique_fd connect() {
+        ensure_running();
+        int sv[2];
+        if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
+        unique_fd mine(sv[0]);
+        const unique_fd theirs(sv[1]);
+        const std::uint32_t magic = connect_magic;
+        if (!send_with_fds(sock_.get(), &magic, sizeof magic, theirs.get())) return {};
+        return mine;
     }
 
     // After the server was found gone: reaps it and says how it ended, e.g. "forkserver (pid 42) died: signal 9

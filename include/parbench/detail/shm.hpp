@@ -1,7 +1,9 @@
 #pragma once
-// Anonymous MAP_SHARED memory: what a parent and the children it forks afterwards all see at the same address.
+// Anonymous MAP_SHARED memory: what a parent and the children it forks afterwards all see at the same address;
+// and memfd-backed MAP_SHARED memory, which a process that did not fork from this one maps through a descriptor.
 
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <cstddef>
 #include <new>
@@ -34,10 +36,11 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
 protected:
-    // sharing: MAP_SHARED or MAP_PRIVATE.
-    shared_mapping(std::size_t size, int sharing) : size_(size) {
-        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, sharing | MAP_ANONYMOUS, -1, 0);
-        if (p == MAP_FAILED) throw_errno(sharing == MAP_SHARED ? "mmap(MAP_SHARED)" : "mmap(MAP_PRIVATE)");
+    // sharing: MAP_SHARED or MAP_PRIVATE; fd: -1 for anonymous memory, else the file to map from offset 0.
+    shared_mapping(std::size_t size, int sharing, int fd = -1) : size_(size) {
+        void* p = ::mmap(nullptr, size, PROT_READ | PROT_WRITE, sharing | (fd < 0 ? MAP_ANONYMOUS : 0), fd, 0);
+        if (p == MAP_FAILED)
+            throw_errno(fd >= 0 ? "mmap(fd)" : sharing == MAP_SHARED ? "mmap(MAP_SHARED)" : "mmap(MAP_PRIVATE)");
         data_ = p;
     }
 
@@ -57,6 +60,34 @@ class private_mapping : public shared_mapping {
 public:
     private_mapping() noexcept = default;
     explicit private_mapping(std::size_t size) : shared_mapping(size, MAP_PRIVATE) {}
+};
+
+// A memfd of `size` bytes, zero-filled and mapped MAP_SHARED. The descriptor is close-on-exec: pass it on
+// explicitly (spawn_self, SCM_RIGHTS), and the other process maps it with of_fd().
+class memfd_mapping : public shared_mapping {
+public:
+    explicit memfd_mapping(std::size_t size) : memfd_mapping(make(size), size) {}
+
+    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+
+    // In another process: the whole file behind `fd`, mapped MAP_SHARED.
+    [[nodiscard]] static shared_mapping of_fd(int fd) {
+        struct stat st {};
+        if (::fstat(fd, &st) != 0) throw_errno("fstat(memfd)");
+        return memfd_mapping(unique_fd(), fd, static_cast<std::size_t>(st.st_size));
+    }
+
+private:
+    static unique_fd make(std::size_t size) {
+        unique_fd fd(::memfd_create("parbench-shared", MFD_CLOEXEC));
+        if (!fd) throw_errno("memfd_create");
+        if (::ftruncate(fd.get(), static_cast<off_t>(size)) != 0) throw_errno("ftruncate(memfd)");
+        return fd;
+    }
+    memfd_mapping(unique_fd fd, std::size_t size) : shared_mapping(size, MAP_SHARED, fd.get()), fd_(std::move(fd)) {}
+    memfd_mapping(unique_fd none, int fd, std::size_t size) : shared_mapping(size, MAP_SHARED, fd), fd_(std::move(none)) {}
+
+    unique_fd fd_;
 };
 
 // One T constructed in its own shared mapping, destroyed with it. T must be usable from several processes:

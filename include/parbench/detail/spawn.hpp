@@ -41,14 +41,18 @@ inline void check_can_start_self(std::string_view strategy) {
                                "parbench::worker_main(argc, argv) first (parbench/worker_main.hpp)");
 }
 
-// Starts /proc/self/exe with argv {argv0, "--parbench_worker=<mode>", "<this pid>"} and descriptor fds[i] at 3 + i
-// (a negative entry leaves that number closed), and `extra_env` ("NAME=value" entries) added to its environment.
+// Starts /proc/self/exe with argv {argv0, "--parbench_worker=<mode>", "<this pid>", args...} and descriptor fds[i]
+// at 3 + i (a negative entry leaves that number closed), and `extra_env` ("NAME=value" entries) added to its
+// environment.
 // Every other descriptor this process opened close-on-exec stays behind. Returns the worker's pid; throws
 // std::system_error if it cannot be started, std::logic_error if this program cannot serve it
 // (check_can_start_self).
 inline pid_t spawn_self(std::string_view mode, std::initializer_list<int> fds,
-                        std::initializer_list<const char*> extra_env = {}) {
-    check_can_start_self(mode == "forkserver" ? "processes.forkserver" : "processes.spawn");
+                        std::initializer_list<const char*> extra_env = {},
+                        std::initializer_list<std::string_view> args = {}) {
+    check_can_start_self(mode == "forkserver" ? "processes.forkserver"
+                         : mode == "pool"     ? "a process pool started by spawn"
+                                              : "processes.spawn");
     posix_spawn_file_actions_t actions;
     if (const int e = ::posix_spawn_file_actions_init(&actions); e != 0)
         throw_errno("posix_spawn_file_actions_init", e);
@@ -69,7 +73,10 @@ inline pid_t spawn_self(std::string_view mode, std::initializer_list<int> fds,
     std::string flag = "--parbench_worker=" + std::string(mode);
     std::string parent = std::to_string(::getpid());
     std::string marker = std::string(worker_env) + "=" + std::string(mode);
-    char* argv[] = {program_invocation_name, flag.data(), parent.data(), nullptr};
+    std::vector<std::string> arg_strings(args.begin(), args.end());
+    std::vector<char*> argv{program_invocation_name, flag.data(), parent.data()};
+    for (auto& a : arg_strings) argv.push_back(a.data());
+    argv.push_back(nullptr);
     std::vector<char*> env;
     for (char** e = environ; e != nullptr && *e != nullptr; ++e)
         if (std::strncmp(*e, worker_env, std::strlen(worker_env)) != 0) env.push_back(*e);
@@ -77,7 +84,7 @@ inline pid_t spawn_self(std::string_view mode, std::initializer_list<int> fds,
     for (const char* e : extra_env) env.push_back(const_cast<char*>(e));
     env.push_back(nullptr);
     pid_t pid = -1;
-    if (err == 0) err = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv, env.data());
+    if (err == 0) err = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), env.data());
     ::posix_spawn_file_actions_destroy(&actions);
     if (err != 0) throw_errno("posix_spawn(/proc/self/exe)", err);
     return pid;

@@ -19,6 +19,8 @@
 #include "../kernel.hpp"
 #include "../strategies/processes.hpp"  // child_outcome, run_in_child
 #include "fd.hpp"
+#include "registry.hpp"
+#include "shm.hpp"
 
 namespace parbench::detail {
 
@@ -70,19 +72,8 @@ int serve_kernel(const worker_request& r, int result_fd, int state_fd) noexcept 
 
 using serve_fn = int (*)(const worker_request&, int, int) noexcept;
 
-struct registered_kernel {
-    std::string_view key;
-    serve_fn serve;
-};
-
-// Every kernel type this program can serve; filled before main by static initialisation.
-inline std::vector<registered_kernel>& kernel_registry() {
-    static std::vector<registered_kernel> kernels;
-    return kernels;
-}
-
 template <kernel K>
-inline const bool kernel_registered = (kernel_registry().push_back({typeid(K).name(), &serve_kernel<K>}), true);
+inline const bool kernel_registered = registered<K, serve_fn, &serve_kernel<K>>;
 
 // The request for chunk c of kernel k, worker `id`. Registers K; throws std::invalid_argument if K cannot travel.
 template <kernel K>
@@ -109,8 +100,7 @@ worker_request make_request(const K& k, chunk c, unsigned id) {
 inline int serve_request(const worker_request& r, int result_fd, int state_fd) noexcept {
     if (r.magic == worker_request::magic_value) {
         const std::string_view key(r.key, ::strnlen(r.key, sizeof r.key));
-        for (const auto& k : kernel_registry())
-            if (k.key == key) return k.serve(r, result_fd, state_fd);
+        if (const serve_fn serve = find_registered<serve_fn>(key)) return serve(r, result_fd, state_fd);
     }
     return exit_unregistered;
 }
@@ -120,26 +110,17 @@ inline int serve_request(const worker_request& r, int result_fd, int state_fd) n
 template <class T>
 class shared_file_object {
 public:
-    shared_file_object() : fd_(static_cast<int>(::memfd_create("parbench-state", MFD_CLOEXEC))) {
-        if (!fd_) throw_errno("memfd_create");
-        if (::ftruncate(fd_.get(), sizeof(T)) != 0) throw_errno("ftruncate");
-        void* p = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED, fd_.get(), 0);
-        if (p == MAP_FAILED) throw_errno("mmap(memfd)");
-        ptr_ = ::new (p) T();
-    }
-    ~shared_file_object() {
-        ptr_->~T();
-        ::munmap(ptr_, sizeof(T));
-    }
+    shared_file_object() : map_(sizeof(T)), ptr_(::new (map_.data()) T()) {}
+    ~shared_file_object() { ptr_->~T(); }
     shared_file_object(const shared_file_object&) = delete;
     shared_file_object& operator=(const shared_file_object&) = delete;
 
     [[nodiscard]] T& operator*() const noexcept { return *ptr_; }
-    [[nodiscard]] int fd() const noexcept { return fd_.get(); }
+    [[nodiscard]] int fd() const noexcept { return map_.fd(); }
 
 private:
-    unique_fd fd_;
-    T* ptr_ = nullptr;
+    memfd_mapping map_;
+    T* ptr_;
 };
 
 // Kernel K's shared state for started workers: in a memfd, or nothing (descriptor -1) for a plain kernel.

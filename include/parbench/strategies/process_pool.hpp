@@ -9,13 +9,19 @@
 //   the pool can still spin, and a fork-join costs what a cache line crossing between processes costs.
 // - process_pool.executor: W forked processes and a caller that only waits, the shape of Python's
 //   ProcessPoolExecutor(W); every chunk runs in a child, so every chunk is isolated and has a deadline.
+// Each on three start methods (detail/pool_start.hpp), which differ only in how a worker process starts:
+// process_pool[.executor] forks the caller; process_pool[.executor].spawn starts this program afresh in its
+// "pool" worker mode (as processes.spawn does), process_pool[.executor].forkserver has the fork server fork
+// them (as processes.forkserver does). Those two map the control block through a memfd and find the kernel's
+// code by its type's name, so their programs call parbench::worker_main first in main.
 // A chunk that the caller runs is not isolated: if it crashes, the caller crashes, as with threads; it throws,
 // and that is worker 0's error.
 //
 // Faults: a kernel that throws is a worker_error (exception) and the pool goes on as is. A worker that dies or
 // outlives the deadline is a worker_error too (signal, exit code, timeout); all workers are then killed and
-// reaped, and fresh ones are forked for the next run. Workers get SIGKILL when the thread that built the pool
-// exits (PR_SET_PDEATHSIG), so build the pool on a thread that outlives it.
+// reaped, and fresh ones are started for the next run. Workers get SIGKILL when the thread that built the pool
+// (forkserver: the thread that started the server) exits (PR_SET_PDEATHSIG), so build the pool on a thread that
+// outlives it.
 
 #include <chrono>
 #include <cstddef>
@@ -23,20 +29,27 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <stdexcept>
+#include <string>
 #include <string_view>
+#include <typeinfo>
 
 #include "../detail/child.hpp"
 #include "../strategy.hpp"
+#include "../detail/pool_start.hpp"
 #include "../detail/pool_transport.hpp"
 
 namespace parbench::strategies {
 
-// The two pools differ only in whether the caller runs chunk 0 (see the top of this file).
-template <bool CallerRunsAShare>
+// The two pools differ only in whether the caller runs chunk 0, and each start method only in how its workers
+// start (see the top of this file).
+template <bool CallerRunsAShare, class Starter = detail::fork_start>
 class basic_process_pool : public worker_count {
 public:
-    static constexpr std::string_view name = CallerRunsAShare ? "process_pool" : "process_pool.executor";
+    static constexpr std::string_view name = CallerRunsAShare ? Starter::pool_name : Starter::executor_name;
     static constexpr bool sweeps_workers = true;
+    // How the workers start: "fork", "spawn" or "forkserver".
+    static constexpr std::string_view start_method = Starter::start_method;
 
     explicit basic_process_pool(unsigned workers, std::chrono::milliseconds deadline = detail::default_deadline)
         : worker_count(workers), deadline_(deadline), transport_(workers, in_parent) {}
@@ -44,9 +57,16 @@ public:
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) {
         using R = typename K::result;
-        using T = detail::pool_transport;
+        using T = detail::pool_transport<Starter>;
         static_assert(portable_kernel<K>, "process_pool copies the kernel, its result and its shared state into "
                                           "fixed slots: see parbench::portable_kernel's limits");
+        const std::string_view key = typeid(K).name();
+        if constexpr (!T::forked) {
+            (void)detail::pool_kernel_registered<K>;  // the workers find invoke_chunk<K> under K's name
+            if (key.size() >= T::key_capacity)
+                throw std::invalid_argument("parbench: kernel type name too long to send to a pool worker: " +
+                                            std::string(key));
+        }
         std::lock_guard lock(run_mutex_);
         if (broken_) {
             transport_.start();
@@ -59,7 +79,7 @@ public:
             ~destroy_state() { std::destroy_at(s); }
         } guard{state};
 
-        transport_.dispatch(&detail::invoke_chunk<K>, n);
+        transport_.dispatch(&detail::invoke_chunk<K>, key, n);
         // The caller's own share, run while the children run theirs; its result lives here, not in the block.
         alignas(R) std::byte own[sizeof(R)];
         char own_message[T::message_capacity];
@@ -67,7 +87,8 @@ public:
         if constexpr (CallerRunsAShare) own_ok = transport_.run_in_parent(0, own, own_message);
         if (const auto bad = transport_.wait(deadline_)) {
             transport_.kill();  // before the state goes: a stuck worker may still hold it
-            broken_ = true;     // fresh workers are forked before the next run
+            broken_ = true;     // fresh workers are started before the next run
+            if (!bad->lost.empty()) throw worker_error(bad->worker, workers_, failure::lost, bad->lost);
             if (bad->status < 0)
                 throw detail::timeout_error(bad->worker, workers_, deadline_);
             throw detail::status_error(bad->worker, workers_, bad->status);
@@ -97,7 +118,7 @@ private:
     }
 
     std::chrono::milliseconds deadline_;
-    detail::pool_transport transport_;
+    detail::pool_transport<Starter> transport_;
     std::mutex run_mutex_;  // one run at a time
     bool broken_ = false;
 };
@@ -106,5 +127,10 @@ private:
 using process_pool = basic_process_pool<true>;
 // W forked processes; the caller waits (Python's ProcessPoolExecutor).
 using process_pool_executor = basic_process_pool<false>;
+// The same two with workers started by spawn (fresh copies of this program) or by the fork server.
+using process_pool_spawn = basic_process_pool<true, detail::spawn_start>;
+using process_pool_executor_spawn = basic_process_pool<false, detail::spawn_start>;
+using process_pool_forkserver = basic_process_pool<true, detail::forkserver_start>;
+using process_pool_executor_forkserver = basic_process_pool<false, detail::forkserver_start>;
 
 }  // namespace parbench::strategies
