@@ -9,7 +9,6 @@
 #include <array>
 #include <cstring>
 #include <filesystem>
-#include <set>
 #include <utility>
 
 #include "parbench/detail/child.hpp"
@@ -79,7 +78,12 @@ std::string signal_name(int sig) {
 
 bool detail::finished_filter::pass(const std::vector<benchmark::BenchmarkReporter::Run>& runs) {
     if (g_stopped.load()) return false;
-    for (const auto& r : runs) names_.insert(r.run_name.str());
+    for (const auto& r : runs) {
+        std::string name = r.run_name.str();
+        if (count_ != 0 && name == last_) continue;
+        last_ = std::move(name);
+        ++count_;
+    }
     return true;
 }
 

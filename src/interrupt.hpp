@@ -15,7 +15,6 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -52,14 +51,17 @@ inline bool stop_if_requested(benchmark::State& state) {
 [[nodiscard]] bool stopped() noexcept;
 
 namespace detail {
-// Passes the runs reported before the stop and counts their benchmarks.
+// Passes the runs reported before the stop and counts their benchmarks. Google Benchmark reports each benchmark's
+// runs together (its repetitions, then its aggregates), so a new name is a new benchmark: the filter keeps the
+// last name only, not every name of the run, which would grow the process benchmark by benchmark.
 class finished_filter {
 public:
     bool pass(const std::vector<benchmark::BenchmarkReporter::Run>& runs);
-    [[nodiscard]] std::size_t count() const noexcept { return names_.size(); }
+    [[nodiscard]] std::size_t count() const noexcept { return count_; }
 
 private:
-    std::set<std::string> names_;
+    std::string last_;
+    std::size_t count_ = 0;
 };
 
 // Google Benchmark escapes only \b \f \n \r \t \\ and \" in the strings it writes, so an error message, label or
