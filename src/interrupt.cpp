@@ -1,10 +1,14 @@
 #include "interrupt.hpp"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <array>
 #include <cstring>
-#include <set>
+#include <filesystem>
 #include <utility>
 
 #include "parbench/detail/child.hpp"
@@ -74,7 +78,12 @@ std::string signal_name(int sig) {
 
 bool detail::finished_filter::pass(const std::vector<benchmark::BenchmarkReporter::Run>& runs) {
     if (g_stopped.load()) return false;
-    for (const auto& r : runs) names_.insert(r.run_name.str());
+    for (const auto& r : runs) {
+        std::string name = r.run_name.str();
+        if (count_ != 0 && name == last_) continue;
+        last_ = std::move(name);
+        ++count_;
+    }
     return true;
 }
 
@@ -152,25 +161,78 @@ std::unique_ptr<file_reporter> file_reporter::make(std::string_view format) {
     return r;
 }
 
+namespace {
+
+// A read-write file with no name, in the temporary directory (TMPDIR, else /tmp); nullptr if none can be made.
+std::FILE* unnamed_file() {
+    std::error_code ec;
+    const std::filesystem::path dir = std::filesystem::temp_directory_path(ec);
+    if (ec) return nullptr;
+    std::string name = (dir / "bench_parallel.XXXXXX").string();
+    const int fd = ::mkostemp(name.data(), O_CLOEXEC);  // not for the programs that processes.spawn starts
+    if (fd < 0) return nullptr;
+    ::unlink(name.c_str());
+    std::FILE* f = ::fdopen(fd, "w+");
+    if (f == nullptr) ::close(fd);
+    return f;
+}
+
+}  // namespace
+
+file_reporter::~file_reporter() {
+    if (spool_file_ != nullptr) std::fclose(spool_file_);
+}
+
+// Appends `text` to the spool. A file write that fails moves what the file held into memory, and the spool stays
+// there: no result is lost to a full disk.
+void file_reporter::spool(std::string_view text) {
+    if (spool_file_ != nullptr) {
+        if (std::fwrite(text.data(), 1, text.size(), spool_file_) == text.size() && std::fflush(spool_file_) == 0) {
+            spooled_ += text.size();
+            return;
+        }
+        spool_memory_.resize(spooled_);
+        std::rewind(spool_file_);
+        const std::size_t got = std::fread(spool_memory_.data(), 1, spooled_, spool_file_);
+        spool_memory_.resize(got);
+        std::fclose(spool_file_);
+        spool_file_ = nullptr;
+        if (got != spooled_) GetErrorStream() << "bench_parallel: lost part of --benchmark_out's results: "
+                                                 "the temporary file holding them could not be read back\n";
+    }
+    spool_memory_.append(text);
+}
+
 bool file_reporter::ReportContext(const Context& context) {
     // The inner reporter keeps the streams it is given here (a wrapper may pass them on only now).
     inner_->SetErrorStream(&GetErrorStream());
-    inner_->SetOutputStream(json_ ? static_cast<std::ostream*>(&text_) : &GetOutputStream());
+    inner_->SetOutputStream(json_ ? static_cast<std::ostream*>(&chunk_) : &GetOutputStream());
     context_.emplace(context);
+    if (json_ && spool_file_ == nullptr && spooled_ == 0 && spool_memory_.empty()) spool_file_ = unnamed_file();
     const bool go = inner_->ReportContext(context);
-    head_size_ = text_.str().size();
+    if (json_) {
+        head_ = std::move(chunk_).str();
+        chunk_.str({});
+    }
     return go;
 }
 
+// Each call's output is whole JSON values and separators, so json_safe can take it piece by piece: no string, and
+// no UTF-8 sequence inside one, is split between two calls.
 void file_reporter::ReportRuns(const std::vector<Run>& runs) {
-    if (filter_.pass(runs)) inner_->ReportRuns(runs);
+    if (!filter_.pass(runs)) return;
+    inner_->ReportRuns(runs);
+    if (!json_) return;
+    spool(detail::json_safe(chunk_.view()));
+    chunk_.str({});
 }
 
 void file_reporter::Finalize() {
     inner_->Finalize();
     if (!json_) return;
-    const std::string text = text_.str();
-    std::string_view head = std::string_view(text).substr(0, head_size_);
+    spool(detail::json_safe(chunk_.view()));
+    chunk_.str({});
+    std::string_view head = head_;
     std::ostringstream marked;
     if (const int sig = requested(); sig != 0 && context_) {
         // The context again, now with the mark (and the date of this write rather than of the start).
@@ -184,7 +246,28 @@ void file_reporter::Finalize() {
         head = marked.view();
     }
     std::ostream& out = GetOutputStream();
-    out << detail::json_safe(head) << detail::json_safe(std::string_view(text).substr(head_size_));
+    out << detail::json_safe(head);
+    if (spool_file_ != nullptr) {
+        std::rewind(spool_file_);
+        std::array<char, 1 << 16> block;
+        std::size_t left = spooled_;
+        while (left > 0) {
+            const std::size_t got = std::fread(block.data(), 1, std::min(left, block.size()), spool_file_);
+            if (got == 0) {
+                GetErrorStream() << "bench_parallel: lost part of --benchmark_out's results: the temporary file "
+                                    "holding them could not be read back\n";
+                break;
+            }
+            out.write(block.data(), static_cast<std::streamsize>(got));
+            left -= got;
+        }
+        std::fclose(spool_file_);
+        spool_file_ = nullptr;
+        spooled_ = 0;
+    }
+    out << spool_memory_;
+    spool_memory_.clear();
+    spool_memory_.shrink_to_fit();
     out.flush();
 }
 

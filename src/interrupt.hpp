@@ -12,9 +12,9 @@
 #include <benchmark/benchmark.h>
 
 #include <atomic>
+#include <cstdio>
 #include <memory>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -51,14 +51,17 @@ inline bool stop_if_requested(benchmark::State& state) {
 [[nodiscard]] bool stopped() noexcept;
 
 namespace detail {
-// Passes the runs reported before the stop and counts their benchmarks.
+// Passes the runs reported before the stop and counts their benchmarks. Google Benchmark reports each benchmark's
+// runs together (its repetitions, then its aggregates), so a new name is a new benchmark: the filter keeps the
+// last name only, not every name of the run, which would grow the process benchmark by benchmark.
 class finished_filter {
 public:
     bool pass(const std::vector<benchmark::BenchmarkReporter::Run>& runs);
-    [[nodiscard]] std::size_t count() const noexcept { return names_.size(); }
+    [[nodiscard]] std::size_t count() const noexcept { return count_; }
 
 private:
-    std::set<std::string> names_;
+    std::string last_;
+    std::size_t count_ = 0;
 };
 
 // Google Benchmark escapes only \b \f \n \r \t \\ and \" in the strings it writes, so an error message, label or
@@ -87,14 +90,20 @@ private:
 };
 
 // The --benchmark_out reporter, to pass to RunSpecifiedBenchmarks in place of the library's own: it passes on to
-// its inner reporter only the runs reported before the stop. For JSON it holds the inner reporter's output in
-// memory and writes it at the end, made safe (detail::json_safe), with the context written again with the mark if
-// the run was interrupted; CSV and console output are written as they come.
+// its inner reporter only the runs reported before the stop. For JSON it holds the inner reporter's output until
+// the end, made safe (detail::json_safe) as it comes, and then writes it with the context written again with the
+// mark if the run was interrupted; CSV and console output are written as they come. The runs wait in an unlinked
+// temporary file, not in memory: a full run's JSON is megabytes, and held in this process it would make every
+// later benchmark start from a larger process (and every fork copy the page tables of it). Where no temporary
+// file can be made or written, they wait in memory.
 class file_reporter final : public benchmark::BenchmarkReporter {
 public:
     // Around `inner` (not owned), which writes `format`: "json", "csv" or "console".
     file_reporter(benchmark::BenchmarkReporter& inner, std::string_view format)
         : inner_(&inner), json_(format == "json") {}
+    ~file_reporter() override;
+    file_reporter(const file_reporter&) = delete;
+    file_reporter& operator=(const file_reporter&) = delete;
     // With a Google Benchmark reporter of its own for `format`; nullptr for another format.
     [[nodiscard]] static std::unique_ptr<file_reporter> make(std::string_view format);
 
@@ -110,8 +119,14 @@ private:
     detail::finished_filter filter_;
     bool json_;
     std::optional<Context> context_;
-    std::ostringstream text_;    // JSON: all the inner reporter wrote
-    std::size_t head_size_ = 0;  // JSON: how much of it is the context
+    // JSON: the inner reporter writes each call's output into chunk_; the context stays in head_, everything
+    // after it goes to the spool.
+    void spool(std::string_view text);
+    std::ostringstream chunk_;
+    std::string head_;
+    std::FILE* spool_file_ = nullptr;  // the runs so far, or nullptr once a write failed (or none could be made)
+    std::size_t spooled_ = 0;          // bytes in spool_file_, all flushed
+    std::string spool_memory_;         // the runs so far where there is no spool_file_
 };
 
 }  // namespace parbench::bench::interrupt

@@ -89,7 +89,6 @@ struct run_reporter::state {
     std::size_t done = 0;
     std::vector<std::string> errored;
     std::vector<std::string> noisy;
-    std::vector<run> finished;
     bool line_shown = false;
 
     [[nodiscard]] double elapsed() const { return std::chrono::duration<double>(clock_type::now() - start).count(); }
@@ -174,7 +173,6 @@ struct run_reporter::state {
     }
 
     void record(const std::string& name, const std::vector<run>& out, bool is_noisy) {
-        finished.insert(finished.end(), out.begin(), out.end());
         const bool failed = std::any_of(out.begin(), out.end(), [](const run& x) { return x.error_occurred; });
         if (failed && (errored.empty() || errored.back() != name)) errored.push_back(name);
         if (is_noisy && (noisy.empty() || noisy.back() != name)) noisy.push_back(name);
@@ -243,7 +241,6 @@ run_reporter::~run_reporter() = default;
 
 benchmark::BenchmarkReporter* run_reporter::display() const { return state_->display.get(); }
 benchmark::BenchmarkReporter* run_reporter::file() const { return state_->file.get(); }
-const std::vector<benchmark::BenchmarkReporter::Run>& run_reporter::finished() const { return state_->finished; }
 std::size_t run_reporter::benchmarks_done() const { return state_->done; }
 std::vector<std::string> run_reporter::benchmarks_errored() const { return state_->errored; }
 std::vector<std::string> run_reporter::benchmarks_noisy() const { return state_->noisy; }

@@ -6,7 +6,6 @@
 //   its spread: above noisy_cv the results carry the label `noisy`, as runs with more workers than CPUs carry
 //   `oversubscribed`. In compact mode the console shows one line per benchmark, the median, labelled cv=X%.
 // - On a terminal it keeps one live line on stderr: done/total, elapsed, time left, the benchmark running now.
-// - It keeps every result it passed to the file reporter, so that a run cut short can still write what finished.
 
 #include <benchmark/benchmark.h>
 
@@ -38,8 +37,6 @@ public:
     [[nodiscard]] benchmark::BenchmarkReporter* display() const;
     [[nodiscard]] benchmark::BenchmarkReporter* file() const;
 
-    // Every result passed on so far (repetitions and aggregates, with the counters and labels added here).
-    [[nodiscard]] const std::vector<benchmark::BenchmarkReporter::Run>& finished() const;
     [[nodiscard]] std::size_t benchmarks_done() const;
     [[nodiscard]] std::vector<std::string> benchmarks_errored() const;
     [[nodiscard]] std::vector<std::string> benchmarks_noisy() const;

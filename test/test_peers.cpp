@@ -2,9 +2,12 @@
 // alone (a smaller OpenMP team than asked for, TBB's cap on threads), and with_peers' list arithmetic. The
 // equality and error suites cover them like every other strategy (test/conformance.hpp).
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -63,6 +66,46 @@ template <class S>
     }
 }
 
+// The threads of this process now.
+[[maybe_unused]] std::size_t threads_now() {
+    std::size_t n = 0;
+    if (DIR* d = opendir("/proc/self/task")) {
+        while (const dirent* e = readdir(d))
+            if (e->d_name[0] != '.') ++n;
+        closedir(d);
+    }
+    return n;
+}
+
+// Whether the process is back to at most `threads` threads. The strategies join their runtime's threads, but a
+// joined thread can stay listed in /proc for a moment after the join returns, so this waits a while for that.
+[[maybe_unused]] bool back_to(std::size_t threads) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (threads_now() > threads) {
+        if (std::chrono::steady_clock::now() > until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
+// A destroyed peer leaves no threads behind: the runtime's workers go with the strategy, so that whatever runs
+// next (the next benchmark) starts from the same process, however many workers the peer had.
+template <class S>
+[[maybe_unused]] void expect_no_threads_left(unsigned workers, bool starts_threads) {
+    const std::size_t before = threads_now();
+    for (int round = 0; round < 3; ++round) {
+        {
+            S s(workers);
+            for (int r = 0; r < 20; ++r) ASSERT_EQ(s.run(k::count{}, 1000), 1000u);
+            if (starts_threads) {
+                EXPECT_GT(threads_now(), before) << "round " << round;
+            }
+        }
+        EXPECT_TRUE(back_to(before)) << "round " << round << ": " << threads_now() << " threads, " << before
+                                     << " before";
+    }
+}
+
 #if defined(PARBENCH_HAS_OPENMP)
 TEST(peers_openmp, totals_for_many_workers) { expect_totals<parbench::strategies::openmp>(32); }
 
@@ -88,6 +131,12 @@ TEST(peers_openmp, from_several_caller_threads) {
     }
     for (const auto total : totals) EXPECT_EQ(total, 5000u);
 }
+
+// OpenMP gives a team the threads asked for (num_threads), whatever the CPUs.
+TEST(peers_openmp, destroying_it_ends_its_team) {
+    expect_no_threads_left<parbench::strategies::openmp>(4, true);
+    expect_no_threads_left<parbench::strategies::openmp>(64, true);
+}
 #endif
 
 #if defined(PARBENCH_HAS_TBB)
@@ -98,6 +147,26 @@ TEST(peers_tbb, one_arena_reused_across_runs) {
     std::uint64_t total = 0;
     for (int r = 0; r < 2000; ++r) total += s.run(k::count{}, 64);
     EXPECT_EQ(total, 2000u * 64u);
+}
+
+// TBB starts workers only where there is more than one CPU.
+TEST(peers_tbb, destroying_it_ends_the_workers) {
+    const bool starts = parbench::detail::available_cpus() > 1;
+    expect_no_threads_left<parbench::strategies::tbb>(4, starts);
+    expect_no_threads_left<parbench::strategies::tbb>(64, starts);
+}
+
+// While TBB is in use elsewhere (another strategy's arena), destroying one strategy leaves that one working.
+TEST(peers_tbb, destroying_one_leaves_another_working) {
+    std::optional<parbench::strategies::tbb> first(std::in_place, 2);
+    std::optional<parbench::strategies::tbb> second(std::in_place, 2);
+    EXPECT_EQ(first->run(k::count{}, 1000), 1000u);
+    EXPECT_EQ(second->run(k::count{}, 1000), 1000u);
+    first.reset();
+    for (int r = 0; r < 100; ++r) ASSERT_EQ(second->run(k::sum_range{}, 100), 4950u);
+    second.reset();
+    first.emplace(2);
+    EXPECT_EQ(first->run(k::count{}, 1000), 1000u);
 }
 #endif
 

@@ -3,6 +3,11 @@
 // region. A peer, not parbench's own: built only where CMake found OpenMP (link parbench::openmp).
 // The runtime keeps its thread team between regions, like a pool; how its idle threads wait (spin, then sleep)
 // is the runtime's choice: OMP_WAIT_POLICY and GOMP_SPINCOUNT steer libgomp (docs/overhead.md).
+// Destroying the strategy pauses the runtime (omp_pause_resource_all), which ends and joins that team, so that
+// what runs next starts without its threads. The team belongs to the thread that ran the regions: destroy the
+// strategy on that thread. A later region anywhere in the program starts a fresh team.
+
+#include <omp.h>
 
 #include <cstdint>
 #include <string_view>
@@ -17,6 +22,10 @@ public:
     static constexpr bool sweeps_workers = true;
 
     using worker_count::worker_count;
+    openmp(const openmp&) = default;
+    openmp& operator=(const openmp&) = default;
+    // Inside a parallel region the pause does nothing (it returns non-zero): the enclosing team is in use.
+    ~openmp() { (void)omp_pause_resource_all(omp_pause_hard); }
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {

@@ -4,6 +4,10 @@
 // TBB never runs more threads than its global limit (the CPUs by default), so W above that is a cap on
 // concurrency, not that many threads: a 64-worker tbb run on 2 CPUs uses 2 threads. The arena asks for no more
 // than that limit, which also keeps TBB from warning that it ignored the rest.
+// The workers are TBB's, not the arena's: they outlive it. Destroying the strategy ends the arena and then asks
+// TBB to end its workers and wait for them (oneapi::tbb::finalize), so that what runs next starts without them;
+// where TBB is still in use elsewhere in the program (another arena, a thread inside a parallel algorithm),
+// finalize declines and the workers stay for that user. A later TBB algorithm starts them afresh.
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/global_control.h>
@@ -12,6 +16,7 @@
 #include <oneapi/tbb/task_arena.h>
 
 #include <cstdint>
+#include <new>
 #include <string_view>
 
 #include "../strategy.hpp"
@@ -23,8 +28,15 @@ public:
     static constexpr std::string_view name = "tbb";
     static constexpr bool sweeps_workers = true;
 
-    // The arena starts its threads lazily, on the first run; they then stay for the arena's lifetime.
+    // TBB starts its workers lazily, on the first run; they then stay until the destructor ends them.
     explicit tbb(unsigned workers) : worker_count(workers), arena_(concurrency(workers)) {}
+    tbb(const tbb&) = default;
+    tbb& operator=(const tbb&) = default;
+    ~tbb() {
+        arena_.terminate();
+        ::oneapi::tbb::task_scheduler_handle handle{::oneapi::tbb::attach{}};
+        (void)::oneapi::tbb::finalize(handle, std::nothrow);
+    }
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) {
