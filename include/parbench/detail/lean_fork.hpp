@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <string_view>
@@ -58,18 +59,19 @@ inline void lean_fork_setup() noexcept {
         if (maps == nullptr) return;
         char line[4096];
         while (std::fgets(line, sizeof line, maps) != nullptr) {
-            std::uintptr_t begin = 0;
-            std::uintptr_t end = 0;
+            void* begin = nullptr;
+            void* end = nullptr;
             unsigned long long offset = 0;
             int path_at = 0;
             // NOLINTNEXTLINE(cert-err34-c): a line that does not parse is skipped
-            if (std::sscanf(line, "%lx-%lx %*s %llx %*s %*s %n", &begin, &end, &offset, &path_at) < 3 ||
-                path_at <= 0)
+            if (std::sscanf(line, "%p-%p %*s %llx %*s %*s %n", &begin, &end, &offset, &path_at) < 3 || path_at <= 0 ||
+                end <= begin)
                 continue;
             std::string_view path(line + path_at);
             while (!path.empty() && (path.back() == '\n' || path.back() == ' ')) path.remove_suffix(1);
             if (offset == 0 || path.empty() || path.front() != '/' || !runtime_library(path)) continue;
-            (void)::madvise(reinterpret_cast<void*>(begin), end - begin, MADV_DONTFORK);
+            (void)::madvise(begin, static_cast<std::size_t>(static_cast<char*>(end) - static_cast<char*>(begin)),
+                            MADV_DONTFORK);
         }
         std::fclose(maps);
     }

@@ -31,7 +31,6 @@ public:
     // TBB starts its workers lazily, on the first run; they then stay until the destructor ends them.
     explicit tbb(unsigned workers) : worker_count(workers), arena_(concurrency(workers)) {}
     tbb(const tbb&) = default;
-    tbb& operator=(const tbb&) = default;
     ~tbb() {
         arena_.terminate();
         ::oneapi::tbb::task_scheduler_handle handle{::oneapi::tbb::attach{}};
