@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <new>
+#include <type_traits>
 #include <utility>
 
 #include "fd.hpp"
@@ -91,8 +92,9 @@ private:
 };
 
 // One T constructed in its own shared mapping, destroyed with it. T must be usable from several processes:
-// no pointers into one process's heap, process-shared locks, lock-free atomics.
-template <class T>
+// no pointers into one process's heap, process-shared locks, lock-free atomics. Mapping: shared_mapping (the
+// children this process forks see it), or memfd_mapping (any process that gets the descriptor, fd(), maps it).
+template <class T, class Mapping = shared_mapping>
 class shared_object {
 public:
     template <class... Args>
@@ -108,10 +110,21 @@ public:
     [[nodiscard]] T& operator*() const noexcept { return *ptr_; }
     [[nodiscard]] T* operator->() const noexcept { return ptr_; }
     [[nodiscard]] T* get() const noexcept { return ptr_; }
+    // The descriptor another process maps the object through (memfd_mapping only).
+    [[nodiscard]] int fd() const noexcept
+        requires std::is_same_v<Mapping, memfd_mapping>
+    {
+        return map_.fd();
+    }
 
 private:
-    shared_mapping map_;
+    Mapping map_;
     T* ptr_ = nullptr;
 };
+
+// T in a memfd's shared mapping: unlike shared_object<T>, a process that did not fork from this one (an exec'd
+// worker, a fork server's child) maps it through fd().
+template <class T>
+using shared_file_object = shared_object<T, memfd_mapping>;
 
 }  // namespace parbench::detail

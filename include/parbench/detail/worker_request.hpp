@@ -105,24 +105,6 @@ inline int serve_request(const worker_request& r, int result_fd, int state_fd) n
     return exit_unregistered;
 }
 
-// T constructed in a memfd's shared mapping: unlike shared_object, a process that did not fork from this one
-// (an exec'd worker, a forkserver's child) maps it through the descriptor.
-template <class T>
-class shared_file_object {
-public:
-    shared_file_object() : map_(sizeof(T)), ptr_(::new (map_.data()) T()) {}
-    ~shared_file_object() { ptr_->~T(); }
-    shared_file_object(const shared_file_object&) = delete;
-    shared_file_object& operator=(const shared_file_object&) = delete;
-
-    [[nodiscard]] T& operator*() const noexcept { return *ptr_; }
-    [[nodiscard]] int fd() const noexcept { return map_.fd(); }
-
-private:
-    memfd_mapping map_;
-    T* ptr_;
-};
-
 // Kernel K's shared state for started workers: in a memfd, or nothing (descriptor -1) for a plain kernel.
 template <kernel K>
 struct started_state {
