@@ -94,8 +94,7 @@ public:
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
         unique_fd mine(sv[0]);
         const unique_fd theirs(sv[1]);
-        pid_ = lean_fork_enabled ? spawn_self("forkserver", {theirs.get()}, {lean_fork_env})
-                                 : spawn_self("forkserver", {theirs.get()});
+        pid_ = spawn_self("forkserver", {theirs.get()}, {lean_fork_env});
         sock_ = std::move(mine);
         server_message m;
         const auto got = next(m, std::chrono::steady_clock::now() + std::chrono::minutes(1));

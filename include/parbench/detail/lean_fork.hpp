@@ -37,8 +37,9 @@ inline constexpr bool lean_fork_enabled = true;
 inline constexpr bool lean_fork_enabled = true;
 #endif
 
-// The server's environment entry that makes the dynamic linker bind every symbol before main.
-inline constexpr const char* lean_fork_env = "LD_BIND_NOW=1";
+// The server's environment entry that makes the dynamic linker bind every symbol before main; null (nothing to
+// add) where the runtimes are not left out.
+inline constexpr const char* lean_fork_env = lean_fork_enabled ? "LD_BIND_NOW=1" : nullptr;
 
 // True for a library a worker never needs: a parallel runtime that parbench links, or one of their dependencies.
 [[nodiscard]] inline bool runtime_library(std::string_view path) noexcept {

@@ -42,11 +42,10 @@ inline void check_can_start_self(std::string_view strategy) {
 }
 
 // Starts /proc/self/exe with argv {argv0, "--parbench_worker=<mode>", "<this pid>", args...} and descriptor fds[i]
-// at 3 + i (a negative entry leaves that number closed), and `extra_env` ("NAME=value" entries) added to its
-// environment.
-// Every other descriptor this process opened close-on-exec stays behind. Returns the worker's pid; throws
-// std::system_error if it cannot be started, std::logic_error if this program cannot serve it
-// (check_can_start_self).
+// at 3 + i (a negative entry leaves that number closed), and `extra_env` ("NAME=value" entries; null ones are
+// left out) added to its environment. Every other descriptor this process opened close-on-exec stays behind.
+// Returns the worker's pid; throws std::system_error if it cannot be started, std::logic_error if this program
+// cannot serve it (check_can_start_self).
 inline pid_t spawn_self(std::string_view mode, std::initializer_list<int> fds,
                         std::initializer_list<const char*> extra_env = {},
                         std::initializer_list<std::string_view> args = {}) {
@@ -81,7 +80,8 @@ inline pid_t spawn_self(std::string_view mode, std::initializer_list<int> fds,
     for (char** e = environ; e != nullptr && *e != nullptr; ++e)
         if (std::strncmp(*e, worker_env, std::strlen(worker_env)) != 0) env.push_back(*e);
     env.push_back(marker.data());
-    for (const char* e : extra_env) env.push_back(const_cast<char*>(e));
+    for (const char* e : extra_env)
+        if (e != nullptr) env.push_back(const_cast<char*>(e));
     env.push_back(nullptr);
     pid_t pid = -1;
     if (err == 0) err = ::posix_spawn(&pid, "/proc/self/exe", &actions, nullptr, argv.data(), env.data());
