@@ -7,6 +7,8 @@
 //   overhead/start/forkserver                 the same one-element count, forked by a fork server that runs
 //                                             already (it starts with the strategy, outside the timing)
 //   overhead/start/fork/parent_mib:M          fork + _exit + wait with M MiB more touched in this process first
+// What forks this process while timed forks it at the defined size (--parbench_fork_parent_mib, fork_parent) and
+// reports parent_anon.
 //   overhead/start/pool/{fork,spawn,forkserver}/workers:W
 //                                             a process_pool.executor of W workers started that way built, run
 //                                             once on a one-element count and destroyed: its start-up and
@@ -61,15 +63,6 @@ void fork_and_reap() {
     reap_ok(pid, "fork");
 }
 
-// This process's resident size in bytes, from /proc/self/statm; 0 if it cannot be read.
-double resident_bytes() {
-    std::ifstream statm("/proc/self/statm");
-    long long pages = 0;
-    long long resident = 0;
-    if (!(statm >> pages >> resident)) return 0;
-    return static_cast<double>(resident) * static_cast<double>(::sysconf(_SC_PAGESIZE));
-}
-
 enum class rss { leave_out, report };
 
 template <class Start>
@@ -77,7 +70,8 @@ void start_bench(benchmark::State& state, Start start, rss parent_rss = rss::lea
     try {
         if (parent_rss == rss::report)
             state.counters["parent_rss"] =
-                benchmark::Counter(resident_bytes(), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+                benchmark::Counter(static_cast<double>(resident_bytes()), benchmark::Counter::kDefaults,
+                                   benchmark::Counter::kIs1024);
         const auto t0 = std::chrono::steady_clock::now();
         for (auto _ : state) start();
         state.counters["us_per_op"] = detail::per_iteration(state, std::chrono::steady_clock::now() - t0) * 1e6;
@@ -103,13 +97,16 @@ void one_worker(benchmark::State& state) {
 }
 
 // A pool of `workers` built, run once on a one-element count and destroyed, per iteration. The fork server, which
-// Python too starts once per program, is started (and held) outside the timing.
+// Python too starts once per program, is started (and held) outside the timing; a fork pool forks this process,
+// held at the defined size (fork_parent).
 template <class Pool>
 void pool_start(benchmark::State& state, unsigned workers) {
     try {
         std::shared_ptr<parbench::detail::forkserver_client> server;
         if constexpr (Pool::start_method == std::string_view("forkserver"))
             server = parbench::detail::forkserver_client::acquire();
+        std::optional<fork_parent> parent;
+        if constexpr (Pool::start_method == std::string_view("fork")) parent.emplace(detail::fork_parent_bytes());
         start_bench(
             state,
             [workers] {
@@ -117,40 +114,22 @@ void pool_start(benchmark::State& state, unsigned workers) {
                 if (pool.run(kernels::count{}, 1) != 1) throw std::runtime_error("wrong total from the pool");
             },
             rss::report);
+        if (parent) detail::report_parent(state, *parent);
     } catch (const std::exception& e) {
         detail::fail(state, e.what());
     }
 }
 
-// M MiB of private memory, every page touched, for as long as the benchmark runs.
-class touched_memory {
-public:
-    explicit touched_memory(std::size_t mib) : size_(mib << 20) {
-        if (size_ == 0) return;
-        data_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (data_ == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
-        std::memset(data_, 1, size_);
-    }
-    ~touched_memory() {
-        if (size_ != 0) ::munmap(data_, size_);
-    }
-    touched_memory(const touched_memory&) = delete;
-    touched_memory& operator=(const touched_memory&) = delete;
-
-private:
-    std::size_t size_;
-    void* data_ = nullptr;
-};
-
+// fork + _exit + wait from the defined parent (fork_parent), with `mib` MiB more touched first.
 void fork_with_parent(benchmark::State& state, std::size_t mib) {
-    std::optional<touched_memory> memory;
     try {
-        memory.emplace(mib);
+        const fork_parent parent(detail::fork_parent_bytes());
+        const touched_memory more(mib << 20);
+        start_bench(state, fork_and_reap, rss::report);
+        detail::report_parent(state, parent);
     } catch (const std::exception& e) {
         detail::fail(state, e.what());
-        return;
     }
-    start_bench(state, fork_and_reap, rss::report);
 }
 
 }  // namespace
@@ -165,9 +144,8 @@ PARBENCH_FAMILY(50, start) {
             if (!ran.load(std::memory_order_relaxed)) throw std::runtime_error("thread did not run");
         });
     })->UseRealTime();
-    register_benchmark("overhead/start/fork", [](benchmark::State& state) {
-        start_bench(state, fork_and_reap);
-    })->UseRealTime();
+    register_benchmark("overhead/start/fork", [](benchmark::State& state) { fork_with_parent(state, 0); })
+        ->UseRealTime();
     register_benchmark("overhead/start/posix_spawn", [](benchmark::State& state) {
         start_bench(state, [] {
             static char true_path[] = "/bin/true";

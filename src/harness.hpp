@@ -165,13 +165,30 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
     }
 }
 
+// A strategy whose every run forks the calling process (processes.pipe, processes.shm).
+template <class S>
+constexpr bool forks_caller = requires { requires S::forks_caller; };
+
+// The anonymous memory this process is held at (fork_parent) while a benchmark that forks it is timed, in bytes:
+// --parbench_fork_parent_mib.
+[[nodiscard]] inline std::int64_t fork_parent_bytes() {
+    return static_cast<std::int64_t>(current_options().fork_parent_mib) << 20;
+}
+// The counter that says what such a benchmark's forks copied: the parent's anonymous memory as timing began.
+inline void report_parent(benchmark::State& state, const fork_parent& parent) {
+    state.counters["parent_anon"] = benchmark::Counter(static_cast<double>(parent.size()),
+                                                       benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
+}
+
 // The matrix's loop: the strategy is built from the worker count, outside the timing.
 template <strategy S, kernel K>
 void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
     try {
         if (interrupt::stop_if_requested(state)) return;
+        std::optional<fork_parent> parent;
+        if constexpr (forks_caller<S>) parent.emplace(fork_parent_bytes());
         std::optional<S> strategy(std::in_place, workers);
-        measure_with(state, *strategy, k, n, workers, slowdown, &strategy);
+        if (measure_with(state, *strategy, k, n, workers, slowdown, &strategy) && parent) report_parent(state, *parent);
     } catch (const std::exception& e) {
         fail(state, e.what());
     }

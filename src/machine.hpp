@@ -3,15 +3,19 @@
 
 #include <malloc.h>
 #include <sched.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -93,14 +97,74 @@ inline bool reset_peak_rss() noexcept {
     return 0;
 }
 
-// This process's resident set now, in bytes (/proc/self/statm); 0 if it cannot be read.
-[[nodiscard]] inline std::int64_t resident_bytes() {
+// /proc/self/statm's resident and shared (file-backed and shared-memory) sizes, in bytes; zeros if unreadable.
+struct statm_sizes {
+    std::int64_t resident = 0;
+    std::int64_t shared = 0;
+};
+[[nodiscard]] inline statm_sizes statm_bytes() {
     std::ifstream statm("/proc/self/statm");
     std::int64_t size = 0;
-    std::int64_t resident = 0;
-    if (!(statm >> size >> resident)) return 0;
-    return resident * static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+    statm_sizes pages;
+    if (!(statm >> size >> pages.resident >> pages.shared)) return {};
+    const auto page = static_cast<std::int64_t>(::sysconf(_SC_PAGESIZE));
+    return {pages.resident * page, pages.shared * page};
 }
+
+// This process's resident set now, in bytes (/proc/self/statm); 0 if it cannot be read.
+[[nodiscard]] inline std::int64_t resident_bytes() { return statm_bytes().resident; }
+
+// The part of the resident set that is private anonymous memory (heap, stacks, anonymous mappings), in bytes:
+// what fork() copies the page tables of, since file-backed pages without private changes are not copied.
+[[nodiscard]] inline std::int64_t anonymous_bytes() {
+    const statm_sizes s = statm_bytes();
+    return s.resident - s.shared;
+}
+
+// `bytes` of private anonymous memory, every page written, held while it lives. Small pages only
+// (MADV_NOHUGEPAGE): where transparent huge pages are on for every mapping, a fork would copy one entry per 2 MiB
+// and the memory would not cost what a process's heap costs.
+class touched_memory {
+public:
+    explicit touched_memory(std::size_t bytes) : size_(bytes) {
+        if (size_ == 0) return;
+        data_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (data_ == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
+        ::madvise(data_, size_, MADV_NOHUGEPAGE);
+        std::memset(data_, 1, size_);
+    }
+    ~touched_memory() {
+        if (size_ != 0) ::munmap(data_, size_);
+    }
+    touched_memory(const touched_memory&) = delete;
+    touched_memory& operator=(const touched_memory&) = delete;
+    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+
+private:
+    std::size_t size_;
+    void* data_ = nullptr;
+};
+
+// A parent of a defined size for benchmarks that fork this process while timed (processes.pipe and .shm per run,
+// overhead/start/fork, a fork pool's start-up). A fork costs in proportion to the parent's anonymous memory, and
+// bench_parallel's grows with the run (Google Benchmark holds every benchmark it will run and its results), so
+// without this a fork's time would depend on the profile and on what ran before. While it lives, the process's
+// anonymous memory is topped up to `target` bytes (--parbench_fork_parent_mib); a process already larger stays as
+// it is. size() is the anonymous size it left, which the benchmark reports as parent_anon.
+class fork_parent {
+public:
+    explicit fork_parent(std::int64_t target) : topping_(top_up(target)), size_(anonymous_bytes()) {}
+    [[nodiscard]] std::int64_t size() const noexcept { return size_; }
+
+private:
+    static std::size_t top_up(std::int64_t target) {
+        const std::int64_t page = ::sysconf(_SC_PAGESIZE);
+        const std::int64_t missing = target - anonymous_bytes();
+        return missing > 0 ? static_cast<std::size_t>((missing + page - 1) / page * page) : 0;
+    }
+    touched_memory topping_;
+    std::int64_t size_;
+};
 
 // Threads of this process now (/proc/self/task); 0 if it cannot be read.
 [[nodiscard]] inline unsigned thread_count() {

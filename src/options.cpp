@@ -68,6 +68,17 @@ std::vector<unsigned> parse_workers(std::string_view v) {
     return out;
 }
 
+constexpr unsigned max_fork_parent_mib = 65536;
+
+unsigned parse_fork_parent_mib(std::string_view v) {
+    unsigned out = 0;
+    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+    if (ec != std::errc{} || end != v.data() + v.size() || out > max_fork_parent_mib)
+        throw std::invalid_argument("--parbench_fork_parent_mib: " + quoted(v) + " is not a size in MiB in [0, " +
+                                    std::to_string(max_fork_parent_mib) + "]");
+    return out;
+}
+
 slowdown parse_slowdown(std::string_view v) {
     const auto colon = v.find(':');
     if (colon == std::string_view::npos || colon == 0)
@@ -170,6 +181,8 @@ options parse_options(int& argc, char** argv) {
             o.sweep = parse_profile(*v);
         else if (auto w = value_of(arg, "--parbench_workers"))
             o.workers = parse_workers(*w);
+        else if (auto m = value_of(arg, "--parbench_fork_parent_mib"))
+            o.fork_parent_mib = parse_fork_parent_mib(*m);
         else if (auto k = value_of(arg, "--parbench_test_wrong_total"))
             o.wrong_total = std::string(*k);
         else if (auto s = value_of(arg, "--parbench_test_slowdown"))
@@ -191,6 +204,9 @@ void print_help() {
         "                                         one repetition), default (a person's run, < 5 min on 2 cores,\n"
         "                                         3 repetitions: median and cv), full (long, 5 repetitions)\n"
         "  --parbench_workers=W[,W...]            worker counts instead of the machine-sized sweep\n"
+        "  --parbench_fork_parent_mib=M           benchmarks that fork this process while timed fork it with its\n"
+        "                                         anonymous memory topped up to M MiB (default 4; 0: as it is),\n"
+        "                                         so a fork costs the same whatever ran before (parent_anon)\n"
         "  --parbench_test_wrong_total=KERNEL     test knob: KERNEL drops its last element (the run must error)\n"
         "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL (* for every kernel) takes (1+F) times as long\n"
         "\n"

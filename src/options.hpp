@@ -28,6 +28,9 @@ struct options {
     bool list_only = false;          // --benchmark_list_tests (without =false)
     std::string out_path;            // --benchmark_out, empty if none
     std::string out_format = "json";  // --benchmark_out_format
+    // Benchmarks that fork this process while timed top its anonymous memory up to this many MiB first
+    // (fork_parent in machine.hpp); 0 forks it as it is.
+    unsigned fork_parent_mib = 4;
     std::optional<std::string> wrong_total;        // test knob: this kernel computes a wrong total
     std::optional<slowdown> slow;                  // test knob: this kernel runs slower by a fraction
 };

@@ -170,6 +170,9 @@ template <class Transport>
 class fork_per_run : public per_run_processes {
 public:
     static constexpr std::string_view name = Transport::name;
+    // Every run forks the calling process, so a run costs more the more memory the caller has mapped (a harness
+    // may hold the caller at a fixed size while it times such a strategy: bench_parallel's fork_parent).
+    static constexpr bool forks_caller = true;
 
     explicit fork_per_run(unsigned workers, std::chrono::milliseconds deadline = default_deadline)
         : per_run_processes(workers, deadline) {}
