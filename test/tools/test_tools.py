@@ -625,6 +625,12 @@ class OrderTests(ToolTestCase):
                                             "process_pool.executor.newmethod"))]
         self.assertEqual(chosen, expected + [order.OTHERS[0]])
 
+    def test_alone_drift_is_the_after_pass_over_the_before_pass(self):
+        from parbench import order
+        self.assertEqual(order.alone_drift([([100, 110, 90], 0), ([130, 120, 125], 0)]), "1.25")
+        self.assertEqual(order.alone_drift([([100], 0)]), "–")  # one pass: nothing to compare
+        self.assertEqual(order.alone_drift([([], 0), ([100], 0)]), "–")
+
 
 # --------------------------------------------------------------------------------------------- A/B
 

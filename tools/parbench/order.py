@@ -7,7 +7,8 @@ on count and on locked_counter.sharded, which runs after random_max, plus five o
 runs the benchmark alone (its own bench_parallel process, --benchmark_filter for that name only), then the whole
 profile, then each one alone again: same binary, same flags, interleaved, so that a drift of the machine shows on
 both sides. It compares the median inside the whole run with the median of the alone runs (every repetition of
-both alone passes). Exit status: 0 all within the tolerance, 1 some are not, 2 usage error, 70 internal error.
+both alone passes), and shows how far the two alone passes differ from each other: a benchmark whose alone
+passes differ by more than the tolerance varies that much from run to run, whatever ran before it. Exit status: 0 all within the tolerance, 1 some are not, 2 usage error, 70 internal error.
 """
 
 import os
@@ -72,6 +73,13 @@ def samples(run, name):
     return [s.real_time_ns for s in bench.samples], rss
 
 
+def alone_drift(passes):
+    """The median of the alone pass after the whole run over the one before: how far the same process state
+    moves with the machine alone, the scale against which inside / alone is read."""
+    medians = [statistics.median(times) for times, _ in passes if times]
+    return f"{medians[-1] / medians[0]:.2f}" if len(medians) >= 2 and medians[0] > 0 else "–"
+
+
 def parse_args(argv):
     p = cli.ArgumentParser(prog=PROG, description="Each chosen benchmark's median inside a whole bench_parallel "
                            "run against its median alone (same binary and flags, interleaved: alone, whole, alone).",
@@ -118,7 +126,7 @@ def main(argv):
         alone_times = [x for times, _ in alone[t] for x in times]
         rss_alone = statistics.median([r for _, r in alone[t] if r is not None] or [0])
         if not inside or not alone_times:
-            rows.append([f"`{t}`", "–", "–", "–", "–", "–", "no usable result"])
+            rows.append([f"`{t}`", "–", "–", "–", "–", "–", "–", "no usable result"])
             bad += 1
             continue
         m_in, m_alone = statistics.median(inside), statistics.median(alone_times)
@@ -126,12 +134,12 @@ def main(argv):
         ok = abs(ratio - 1) <= args.tolerance
         bad += not ok
         rows.append([f"`{t}`", format_time_ns(m_in), format_time_ns(m_alone), f"{ratio:.2f}",
-                     f"{(rss_in or 0) / 2**20:.1f}", f"{rss_alone / 2**20:.1f}",
+                     alone_drift(alone[t]), f"{(rss_in or 0) / 2**20:.1f}", f"{rss_alone / 2**20:.1f}",
                      "ok" if ok else f"off by more than {args.tolerance:.0%}"])
     lines = [f"Whole {args.profile} run: {whole_s:.0f} s; load average at the end: "
              f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}.", ""] + \
-        md_table(["benchmark", "inside (median)", "alone (median)", "inside / alone", "RSS at start inside (MiB)",
-                  "alone (MiB)", "verdict"], rows)
+        md_table(["benchmark", "inside (median)", "alone (median)", "inside / alone", "alone after / before",
+                  "RSS at start inside (MiB)", "alone (MiB)", "verdict"], rows)
     text = "\n".join(lines) + "\n"
     sys.stdout.write(text)
     if args.out:
