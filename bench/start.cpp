@@ -7,15 +7,14 @@
 //   overhead/start/forkserver                 the same one-element count, forked by a fork server that runs
 //                                             already (it starts with the strategy, outside the timing)
 //   overhead/start/fork/parent_mib:M          fork + _exit + wait with M MiB more touched in this process first
-// What forks this process while timed forks it at the defined size (--parbench_fork_parent_mib, fork_parent) and
-// reports parent_anon.
 //   overhead/start/pool/{fork,spawn,forkserver}/workers:W
 //                                             a process_pool.executor of W workers started that way built, run
 //                                             once on a one-element count and destroyed: its start-up and
 //                                             shutdown, the only part that differs between the start methods (a
 //                                             fork server, as in Python, runs already, outside the timing)
-// The start methods also report parent_rss, this process's resident bytes as the timing starts: what a fork
-// copies the page tables of.
+// The start methods also report parent_rss, this process's resident bytes as the timing starts. What forks this
+// process while timed (fork, parent_mib:M, pool/fork) forks it at a defined size (--parbench_fork_parent_mib,
+// fork_parent) and reports parent_anon, the anonymous memory a fork copies the page tables of.
 
 #include <spawn.h>
 #include <sys/mman.h>

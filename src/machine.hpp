@@ -14,6 +14,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <stdexcept>
 #include <string>
 #include <system_error>
 #include <thread>
@@ -121,6 +122,21 @@ struct statm_sizes {
     return s.resident - s.shared;
 }
 
+// MemAvailable from /proc/meminfo, in bytes; 0 if it cannot be read.
+[[nodiscard]] inline std::int64_t available_bytes() {
+    std::ifstream meminfo("/proc/meminfo");
+    std::string key;
+    while (meminfo >> key) {
+        if (key == "MemAvailable:") {
+            std::int64_t kib = 0;
+            meminfo >> kib;
+            return kib * 1024;
+        }
+        meminfo.ignore(1 << 12, '\n');
+    }
+    return 0;
+}
+
 // `bytes` of private anonymous memory, every page written, held while it lives. Small pages only
 // (MADV_NOHUGEPAGE): where transparent huge pages are on for every mapping, a fork would copy one entry per 2 MiB
 // and the memory would not cost what a process's heap costs.
@@ -138,7 +154,6 @@ public:
     }
     touched_memory(const touched_memory&) = delete;
     touched_memory& operator=(const touched_memory&) = delete;
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
 
 private:
     std::size_t size_;
@@ -157,10 +172,17 @@ public:
     [[nodiscard]] std::int64_t size() const noexcept { return size_; }
 
 private:
+    // The bytes to add; throws if they are more than half the memory the kernel says is available, so that a
+    // large --parbench_fork_parent_mib is an error of one benchmark, not the whole run killed for memory.
     static std::size_t top_up(std::int64_t target) {
         const std::int64_t page = ::sysconf(_SC_PAGESIZE);
         const std::int64_t missing = target - anonymous_bytes();
-        return missing > 0 ? static_cast<std::size_t>((missing + page - 1) / page * page) : 0;
+        if (missing <= 0) return 0;
+        if (const std::int64_t available = available_bytes(); available > 0 && missing > available / 2)
+            throw std::runtime_error("--parbench_fork_parent_mib: " + std::to_string(missing >> 20) +
+                                     " MiB more is over half of the " + std::to_string(available >> 20) +
+                                     " MiB available");
+        return static_cast<std::size_t>((missing + page - 1) / page * page);
     }
     touched_memory topping_;
     std::int64_t size_;
