@@ -27,6 +27,7 @@ std::vector<std::uint64_t> powers(unsigned from, unsigned to, unsigned step, std
 }  // namespace
 
 PARBENCH_FAMILY(0, matrix) {
+    at_run_start([] { detail::warm_up(matrix{}); });
     // seed 000 counts to 100,000; seed 001 counts to 2e9 in C. At 2^16 a pool should already beat sequential
     // (docs/thread_pool.md).
     add_kernel<matrix>(k::count{}, {powers(10, 26, 16, {pow2(16)}), powers(10, 26, 4, {100'000, pow2(16)}),

@@ -148,6 +148,18 @@ std::vector<family_entry>& families() {
 
 family::family(int order, const char* name, void (*add)()) { families().push_back({order, name, add}); }
 
+namespace {
+std::vector<void (*)()>& run_start_hooks() {
+    static std::vector<void (*)()> all;
+    return all;
+}
+}  // namespace
+
+void at_run_start(void (*fn)()) { run_start_hooks().push_back(fn); }
+void run_start() {
+    for (auto* fn : run_start_hooks()) fn();
+}
+
 void register_families() {
     auto list = families();
     std::stable_sort(list.begin(), list.end(), [](const family_entry& a, const family_entry& b) {

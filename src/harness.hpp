@@ -6,6 +6,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -258,7 +259,34 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
     }
 }
 
+// Builds every strategy of the list once at the run's largest worker count, runs it on a small count and destroys
+// it, ignoring failures (the benchmarks report those). What a strategy's first use leaves in the process for good
+// (a runtime's allocator library loaded, malloc arenas, glibc's cache of thread stacks) is then there before the
+// first benchmark, whichever benchmarks run, instead of arriving in the middle of a run.
+template <strategy... S>
+void warm_up(strategy_list<S...>) {
+    const auto& w = workers_in_force();
+    const unsigned most = w.empty() ? 1 : *std::max_element(w.begin(), w.end());
+    (
+        [&] {
+            const unsigned workers = S::sweeps_workers ? most : 1;
+            if constexpr (requires { S::available_workers(); })
+                if (workers > S::available_workers()) return;
+            try {
+                S strategy(workers);
+                (void)strategy.run(kernels::count{}, workers);
+            } catch (const std::exception&) {
+            }
+        }(),
+        ...);
+}
+
 }  // namespace detail
+
+// Functions main() calls once before the first benchmark, after registration (not for --benchmark_list_tests):
+// a family that warms something up registers it with at_run_start().
+void at_run_start(void (*fn)());
+void run_start();
 
 // Registers kernel k under every strategy in Strategies at every size of the current profile.
 template <class Strategies, kernel K>

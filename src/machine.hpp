@@ -9,8 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <barrier>
 #include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -196,6 +198,24 @@ private:
          !ec && it != std::filesystem::directory_iterator(); it.increment(ec))
         ++n;
     return n;
+}
+
+// Brings the C library's per-process caches to the state a whole run leaves them in, once, before the first
+// benchmark: `threads` threads that allocate at the same time each get a malloc arena, and as they exit glibc keeps
+// their stacks (up to its cache's size). Both outlive the threads and both are mappings a fork copies, so without
+// this a process that has run thread strategies forks more slowly than one that has not, and a benchmark's time
+// would depend on what ran before it.
+inline void warm_thread_caches(unsigned threads) {
+    std::vector<std::thread> all;
+    std::barrier<> together(static_cast<std::ptrdiff_t>(threads));
+    all.reserve(threads);
+    for (unsigned i = 0; i < threads; ++i)
+        all.emplace_back([&together] {
+            void* volatile block = std::malloc(64);
+            together.arrive_and_wait();
+            std::free(block);
+        });
+    for (auto& t : all) t.join();
 }
 
 // Puts the process back into the state every benchmark starts from: heap memory that earlier benchmarks freed goes

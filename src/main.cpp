@@ -90,6 +90,8 @@ int run(int argc, char** argv) {
         return listed == 0 ? 1 : 0;
     }
     pb::warn_about_noise(stderr, PARBENCH_BUILD_TYPE);
+    pb::warm_thread_caches(2 * pb::hardware_threads());
+    pb::run_start();
     pb::run_settings settings;
     settings.progress = ::isatty(STDERR_FILENO) == 1;
     settings.compact = pb::profile_repeats(o);
