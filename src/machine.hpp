@@ -18,6 +18,7 @@
 #include <fstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <thread>
 #include <vector>
@@ -86,19 +87,21 @@ inline bool reset_peak_rss() noexcept {
     clear << "5";
     return static_cast<bool>(clear.flush());
 }
-[[nodiscard]] inline std::int64_t peak_rss_kib() {
-    std::ifstream status("/proc/self/status");
-    std::string key;
-    while (status >> key) {
-        if (key == "VmHWM:") {
-            std::int64_t kib = 0;
-            status >> kib;
-            return kib;
+// The number after `key` (such as "VmHWM:") in a /proc file of "Key: value kB" lines; 0 if it is not there.
+[[nodiscard]] inline std::int64_t proc_field(const char* path, std::string_view key) {
+    std::ifstream in(path);
+    std::string word;
+    while (in >> word) {
+        if (word == key) {
+            std::int64_t value = 0;
+            in >> value;
+            return value;
         }
-        status.ignore(1 << 12, '\n');
+        in.ignore(1 << 12, '\n');
     }
     return 0;
 }
+[[nodiscard]] inline std::int64_t peak_rss_kib() { return proc_field("/proc/self/status", "VmHWM:"); }
 
 // /proc/self/statm's resident and shared (file-backed and shared-memory) sizes, in bytes; zeros if unreadable.
 struct statm_sizes {
@@ -125,19 +128,7 @@ struct statm_sizes {
 }
 
 // MemAvailable from /proc/meminfo, in bytes; 0 if it cannot be read.
-[[nodiscard]] inline std::int64_t available_bytes() {
-    std::ifstream meminfo("/proc/meminfo");
-    std::string key;
-    while (meminfo >> key) {
-        if (key == "MemAvailable:") {
-            std::int64_t kib = 0;
-            meminfo >> kib;
-            return kib * 1024;
-        }
-        meminfo.ignore(1 << 12, '\n');
-    }
-    return 0;
-}
+[[nodiscard]] inline std::int64_t available_bytes() { return proc_field("/proc/meminfo", "MemAvailable:") * 1024; }
 
 // `bytes` of private anonymous memory, every page written, held while it lives. Small pages only
 // (MADV_NOHUGEPAGE): where transparent huge pages are on for every mapping, a fork would copy one entry per 2 MiB
