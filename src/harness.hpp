@@ -270,8 +270,7 @@ void warm_up(strategy_list<S...>) {
     (
         [&] {
             const unsigned workers = S::sweeps_workers ? most : 1;
-            if constexpr (requires { S::available_workers(); })
-                if (workers > S::available_workers()) return;
+            if (!available<S>(workers)) return;
             try {
                 S strategy(workers);
                 (void)strategy.run(kernels::count{}, workers);
