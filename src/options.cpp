@@ -44,12 +44,13 @@ profile parse_profile(std::string_view v) {
     throw std::invalid_argument("--parbench_profile must be quick, default or full, got " + quoted(v));
 }
 
-unsigned parse_unsigned(std::string_view v, std::string_view flag) {
+// v as an unsigned number in [lo, hi]; else std::invalid_argument "<flag>: 'v' is not <what> in [lo, hi]".
+unsigned parse_unsigned(std::string_view v, std::string_view flag, std::string_view what, unsigned lo, unsigned hi) {
     unsigned out = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc{} || end != v.data() + v.size() || out == 0 || out > max_workers)
-        throw std::invalid_argument(std::string(flag) + ": " + quoted(v) + " is not a worker count in [1, " +
-                                    std::to_string(max_workers) + "]");
+    if (ec != std::errc{} || end != v.data() + v.size() || out < lo || out > hi)
+        throw std::invalid_argument(std::string(flag) + ": " + quoted(v) + " is not " + std::string(what) + " in [" +
+                                    std::to_string(lo) + ", " + std::to_string(hi) + "]");
     return out;
 }
 
@@ -57,7 +58,7 @@ std::vector<unsigned> parse_workers(std::string_view v) {
     std::vector<unsigned> out;
     while (!v.empty()) {
         const auto comma = v.find(',');
-        const unsigned w = parse_unsigned(v.substr(0, comma), "--parbench_workers");
+        const unsigned w = parse_unsigned(v.substr(0, comma), "--parbench_workers", "a worker count", 1, max_workers);
         // Twice the same count would register every benchmark twice under one name.
         if (std::find(out.begin(), out.end(), w) != out.end())
             throw std::invalid_argument("--parbench_workers: " + std::to_string(w) + " is given twice");
@@ -69,15 +70,6 @@ std::vector<unsigned> parse_workers(std::string_view v) {
 }
 
 constexpr unsigned max_fork_parent_mib = 65536;
-
-unsigned parse_fork_parent_mib(std::string_view v) {
-    unsigned out = 0;
-    const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
-    if (ec != std::errc{} || end != v.data() + v.size() || out > max_fork_parent_mib)
-        throw std::invalid_argument("--parbench_fork_parent_mib: " + quoted(v) + " is not a size in MiB in [0, " +
-                                    std::to_string(max_fork_parent_mib) + "]");
-    return out;
-}
 
 slowdown parse_slowdown(std::string_view v) {
     const auto colon = v.find(':');
@@ -182,7 +174,8 @@ options parse_options(int& argc, char** argv) {
         else if (auto w = value_of(arg, "--parbench_workers"))
             o.workers = parse_workers(*w);
         else if (auto m = value_of(arg, "--parbench_fork_parent_mib"))
-            o.fork_parent_mib = parse_fork_parent_mib(*m);
+            o.fork_parent_mib =
+                parse_unsigned(*m, "--parbench_fork_parent_mib", "a size in MiB", 0, max_fork_parent_mib);
         else if (auto k = value_of(arg, "--parbench_test_wrong_total"))
             o.wrong_total = std::string(*k);
         else if (auto s = value_of(arg, "--parbench_test_slowdown"))
