@@ -183,6 +183,28 @@ file_reporter::~file_reporter() {
     if (spool_file_ != nullptr) std::fclose(spool_file_);
 }
 
+// Hands what spool_file_ holds to `sink` block by block, then closes it: the runs leave the file once, whether
+// for the output or for memory. Says so on the error stream if the file cannot be read back whole.
+template <class Sink>
+void file_reporter::read_back(Sink sink) {
+    std::rewind(spool_file_);
+    std::array<char, 1 << 16> block;
+    std::size_t left = spooled_;
+    while (left > 0) {
+        const std::size_t got = std::fread(block.data(), 1, std::min(left, block.size()), spool_file_);
+        if (got == 0) {
+            GetErrorStream() << "bench_parallel: lost part of --benchmark_out's results: the temporary file "
+                                "holding them could not be read back\n";
+            break;
+        }
+        sink(std::string_view(block.data(), got));
+        left -= got;
+    }
+    std::fclose(spool_file_);
+    spool_file_ = nullptr;
+    spooled_ = 0;
+}
+
 // Appends `text` to the spool. A file write that fails moves what the file held into memory, and the spool stays
 // there: no result is lost to a full disk.
 void file_reporter::spool(std::string_view text) {
@@ -191,14 +213,10 @@ void file_reporter::spool(std::string_view text) {
             spooled_ += text.size();
             return;
         }
-        spool_memory_.resize(spooled_);
-        std::rewind(spool_file_);
-        const std::size_t got = std::fread(spool_memory_.data(), 1, spooled_, spool_file_);
-        spool_memory_.resize(got);
-        std::fclose(spool_file_);
-        spool_file_ = nullptr;
-        if (got != spooled_) GetErrorStream() << "bench_parallel: lost part of --benchmark_out's results: "
-                                                 "the temporary file holding them could not be read back\n";
+        std::string held;
+        held.reserve(spooled_);
+        read_back([&held](std::string_view block) { held.append(block); });
+        spool_memory_ = std::move(held);
     }
     spool_memory_.append(text);
 }
@@ -247,24 +265,9 @@ void file_reporter::Finalize() {
     }
     std::ostream& out = GetOutputStream();
     out << detail::json_safe(head);
-    if (spool_file_ != nullptr) {
-        std::rewind(spool_file_);
-        std::array<char, 1 << 16> block;
-        std::size_t left = spooled_;
-        while (left > 0) {
-            const std::size_t got = std::fread(block.data(), 1, std::min(left, block.size()), spool_file_);
-            if (got == 0) {
-                GetErrorStream() << "bench_parallel: lost part of --benchmark_out's results: the temporary file "
-                                    "holding them could not be read back\n";
-                break;
-            }
-            out.write(block.data(), static_cast<std::streamsize>(got));
-            left -= got;
-        }
-        std::fclose(spool_file_);
-        spool_file_ = nullptr;
-        spooled_ = 0;
-    }
+    if (spool_file_ != nullptr)
+        read_back(
+            [&out](std::string_view block) { out.write(block.data(), static_cast<std::streamsize>(block.size())); });
     out << spool_memory_;
     spool_memory_.clear();
     spool_memory_.shrink_to_fit();

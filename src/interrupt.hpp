@@ -122,6 +122,8 @@ private:
     // JSON: the inner reporter writes each call's output into chunk_; the context stays in head_, everything
     // after it goes to the spool.
     void spool(std::string_view text);
+    template <class Sink>
+    void read_back(Sink sink);
     std::ostringstream chunk_;
     std::string head_;
     std::FILE* spool_file_ = nullptr;  // the runs so far, or nullptr once a write failed (or none could be made)
