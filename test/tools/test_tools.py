@@ -373,6 +373,42 @@ class ReportTests(ToolTestCase):
         by_n[1000][("thread_pool", 2)] = self.bench("count/thread_pool/workers:2/n:1000", [60.0, 60.1, 59.9])
         self.assertNotIn("tie", report.recommendation("count", by_n, "native", 2))
 
+    def test_baseline_measured_twice_speedups_use_the_faster_moment(self):
+        # bench_parallel measures sequential first at each n and again after the other strategies
+        # (sequential.after). A busy machine only adds time, so the faster moment is the baseline: here the first
+        # was disturbed (130 µs), the second not (100 µs), and threads x2 at 50 µs is 2.00x, not 2.60x.
+        w = make_fixtures.Writer(seed="moments", hardware_threads=2, noise=0.0)
+        w.add("count/sequential/workers:1/n:1000/real_time", [130_000.0, 131_000.0, 129_000.0])
+        w.add("count/threads/workers:2/n:1000/real_time", [50_000.0, 50_500.0, 49_500.0])
+        w.add("count/sequential.after/workers:1/n:1000/real_time", [100_000.0, 100_500.0, 99_500.0])
+        path = os.path.join(self.tmp, "moments.json")
+        w.dump(path, make_fixtures.context())
+        r = run([tool("parbench-report"), "--no-plots", path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        table = md_section(r.stdout, "count, n = 1,000")
+        self.assertIn("| `threads` |  | 50 µs · 2.00× |", table)
+        self.assertIn("| `sequential` | 100 µs · 1.00× |", table)
+        self.assertNotIn("sequential.after", table)  # a moment of the baseline, not a strategy
+        self.assertIn("`sequential` measured before and after the other strategies: 130 µs ± 0.8%, then "
+                      "100 µs ± 0.5%; speedups use the faster (after).", table)
+        self.assertIn("**`threads ×2`** wins (50 µs ± 1.0%, 2.00× over `sequential`)", r.stdout)
+
+    def test_baseline_moments_fold_into_one_cell(self):
+        before = self.bench("count/sequential/workers:1/n:1", [90.0, 91.0, 89.0])
+        after = self.bench("count/sequential.after/workers:1/n:1", [100.0, 100.5, 99.5])
+        cells = {("sequential", 1): before, ("sequential.after", 1): after}
+        gb.fold_baselines(cells)
+        self.assertEqual(list(cells), [("sequential", 1)])
+        self.assertIs(cells[("sequential", 1)].chosen, before)        # faster first: it stays the baseline
+        self.assertEqual(cells[("sequential", 1)].median_ns(), 90.0)  # and reads as that Benchmark
+        only_after = {("sequential.after", 1): after}                  # a filter that kept the second moment only
+        gb.fold_baselines(only_after)
+        self.assertIs(only_after[("sequential", 1)].chosen, after)
+        failed = gb.Benchmark("count/sequential/workers:1/n:1", errors=[((0, 0), "wrong total")])
+        cells = {("sequential", 1): failed, ("sequential.after", 1): after}
+        gb.fold_baselines(cells)
+        self.assertIs(cells[("sequential", 1)].chosen, after)         # an errored moment is never the baseline
+
     def test_report_lists_flagged_results(self):
         text, _, _ = self.write_report("run_reps.json")
         section = md_section(text, "Flagged results")

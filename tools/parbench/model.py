@@ -75,6 +75,16 @@ class Benchmark:
         values = {k: self.counter_median(k) for k in keys}
         return {k: v for k, v in values.items() if v is not None}
 
+    def cv(self):
+        """Coefficient of variation of the repetition times; None when measured once."""
+        times = [s.real_time_ns for s in self.samples]
+        if len(times) >= 2:
+            mean = statistics.fmean(times)
+            return statistics.stdev(times) / mean if mean > 0 else None
+        if "mean" in self.aggregates and "stddev" in self.aggregates and self.aggregates["mean"][0] > 0:
+            return self.aggregates["stddev"][0] / self.aggregates["mean"][0]
+        return None
+
     def _aggregate(self):
         return self.aggregates["median"] if "median" in self.aggregates else self.aggregates["mean"]
 
@@ -116,6 +126,39 @@ def suite_of(strategy):
 def baseline_of(strategy):
     """The strategy a speedup is measured against: the sequential loop of the same suite."""
     return CPYTHON_PREFIX + "sequential" if suite_of(strategy) == "cpython" else "sequential"
+
+
+# bench_parallel measures the baseline twice at each kernel and n: first, and again after every other strategy
+# there, under this suffix (sequential.after).
+AFTER = ".after"
+
+
+class Baseline:
+    """A baseline measured at two moments of a run (``before``, ``after``; either may be missing). It stands for the
+    moment with the lower median, and reads as that Benchmark: the work is one loop on one CPU, and what a busy
+    machine adds is only ever time, so the faster moment is the less disturbed one. Speedups over it are the
+    lower of the two a single moment could give."""
+
+    def __init__(self, before, after):
+        self.before, self.after = before, after
+        usable = [m for m in (before, after) if m is not None and m.usable and m.median_ns() is not None]
+        self.chosen = min(usable, key=lambda m: m.median_ns()) if usable else (before or after)
+
+    def __getattr__(self, name):
+        return getattr(self.chosen, name)
+
+    def moments(self):
+        """[(when, Benchmark)] of the moments measured, in run order."""
+        return [(when, m) for when, m in (("before", self.before), ("after", self.after)) if m is not None]
+
+
+def fold_baselines(cells):
+    """Replaces a baseline's two moments in the cells of one kernel and n by one Baseline under the baseline's key."""
+    for strategy, workers in [key for key in cells if key[0].endswith(AFTER)]:
+        base = strategy[:-len(AFTER)]
+        if is_baseline(base):
+            after = cells.pop((strategy, workers))
+            cells[(base, 1)] = Baseline(cells.get((base, 1)), after)
 
 
 def parse_kernel_name(name):
@@ -174,6 +217,9 @@ def index_kernels(run):
             others.append(bench)
         else:
             kernels[kid.kernel][kid.n][(kid.strategy, kid.workers)] = bench
+    for by_n in kernels.values():
+        for cells in by_n.values():
+            fold_baselines(cells)
     return kernels, others
 
 

@@ -76,7 +76,21 @@ def md_kernel_tables(kernel, by_n, hw):
         strategies = sorted({s for s, _ in cells}, key=lambda s: (suite_of(s) != "native", not is_baseline(s), s))
         header = ["strategy \\ workers"] + [f"{w}†" if hw and w > hw else str(w) for w in workers]
         rows = [[f"`{s}`"] + [cell_text(cells, s, w, flagged) for w in workers] for s in strategies]
-        lines += [f"#### {kernel}, n = {n:,}", ""] + md_table(header, rows) + [""]
+        lines += [f"#### {kernel}, n = {n:,}", ""] + md_table(header, rows) + [""] + md_moments(cells)
+    return lines
+
+
+def md_moments(cells):
+    """One line per baseline measured twice at this n: both moments, and the one speedups are taken against."""
+    lines = []
+    for (strategy, _), bench in sorted(cells.items()):
+        if isinstance(bench, model.Baseline) and len(bench.moments()) == 2:
+            said = [f"{format_time_ns(m.median_ns())} {flags.format_cv(m)}"
+                    for _, m in bench.moments() if m.usable and m.median_ns() is not None]
+            if len(said) == 2:
+                used = "before" if bench.chosen is bench.before else "after"
+                lines += [f"`{strategy}` measured before and after the other strategies: {said[0]}, then "
+                          f"{said[1]}; speedups use the faster ({used}).", ""]
     return lines
 
 
