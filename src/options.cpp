@@ -128,7 +128,7 @@ precision precision_of(profile p) noexcept {
         // quick: one short repetition per benchmark, a smoke run. default: three repetitions, enough for a median
         // and a spread within five minutes on 2 CPUs (docs/results.md, "Whole run"). full: five longer ones.
         case profile::quick: return {0.02, 1};
-        case profile::normal: return {0.05, 3};
+        case profile::normal: return {0.04, 3};
         case profile::full: return {0.2, 5};
     }
     return {};
