@@ -53,12 +53,12 @@ const std::vector<unsigned>& workers_up_to_cpus() {
     return w;
 }
 
-bool in_sweep(bool fork_per_run, unsigned workers, std::size_t i, std::size_t count) {
+bool in_sweep(bool starts_processes_per_run, unsigned workers, std::size_t i, std::size_t count) {
     const auto& o = current_options();
     if (o.workers || o.sweep != profile::normal) return true;
     const bool ends = i == 0 || i + 1 == count;
     if ((workers == 1 || workers > hardware_threads()) && !ends) return false;
-    if (fork_per_run && i != 0 && i + 2 < count) return false;
+    if (starts_processes_per_run && i != 0 && i + 2 < count) return false;
     return true;
 }
 

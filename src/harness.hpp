@@ -48,10 +48,11 @@ struct strategy_list {};
 
 // Whether the kernel matrix measures a strategy at `workers` and at the i-th of a kernel's `count` sizes. The
 // default profile leaves out the points of its own sweep that say nothing new: one worker (the machinery's cost
-// without parallelism) and more workers than CPUs except at the smallest and the largest n, and strategies that start processes on every run (fork_per_run) except at the
-// smallest n and the two largest, the only sizes where their start-up can be paid back. With --parbench_workers,
-// and in the quick and full profiles, every point runs.
-[[nodiscard]] bool in_sweep(bool fork_per_run, unsigned workers, std::size_t i, std::size_t count);
+// without parallelism) and more workers than CPUs except at the smallest and the largest n, and strategies that
+// start processes on every run (starts_processes_per_run) except at the smallest n and the two largest, the only
+// sizes where their start-up can be paid back. With --parbench_workers, and in the quick and full profiles, every
+// point runs.
+[[nodiscard]] bool in_sweep(bool starts_processes_per_run, unsigned workers, std::size_t i, std::size_t count);
 
 void note_error();
 [[nodiscard]] bool any_error();
@@ -224,8 +225,10 @@ bool available(unsigned workers) {
     }
 }
 
+// A strategy that starts its W worker processes on every run (processes.pipe, .shm, .spawn, .forkserver): one
+// built on detail::per_run_processes, whatever its name.
 template <class S>
-constexpr bool forks_per_run = S::name.substr(0, 10) == std::string_view("processes.");
+constexpr bool starts_processes_per_run = std::is_base_of_v<parbench::detail::per_run_processes, S>;
 
 // A process pool whose workers are started by spawn or the fork server (process_pool[.executor].{spawn,forkserver}).
 // Once started it dispatches as its fork twin does (overhead/start/pool/ times the start-up, the one difference),
@@ -257,7 +260,7 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
             [&] {
                 if constexpr (S::sweeps_workers) {
                     for (const unsigned w : workers_in_force())
-                        if (in_sweep(forks_per_run<S>, w, i, all_n.size()) &&
+                        if (in_sweep(starts_processes_per_run<S>, w, i, all_n.size()) &&
                             (!started_pool<S> || started_pool_point(w, i)) && available<S>(w))
                             add_one<S>(k, n, w);
                 } else if (available<S>(1)) {
