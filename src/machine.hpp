@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <barrier>
-#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -23,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "parbench/detail/shm.hpp"
 #include "parbench/detail/spin.hpp"
 
 namespace parbench::bench {
@@ -135,22 +135,15 @@ struct statm_sizes {
 // and the memory would not cost what a process's heap costs.
 class touched_memory {
 public:
-    explicit touched_memory(std::size_t bytes) : size_(bytes) {
-        if (size_ == 0) return;
-        data_ = ::mmap(nullptr, size_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (data_ == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
-        ::madvise(data_, size_, MADV_NOHUGEPAGE);
-        std::memset(data_, 1, size_);
+    explicit touched_memory(std::size_t bytes) {
+        if (bytes == 0) return;
+        memory_ = parbench::detail::private_mapping(bytes);
+        ::madvise(memory_.data(), bytes, MADV_NOHUGEPAGE);
+        std::memset(memory_.data(), 1, bytes);
     }
-    ~touched_memory() {
-        if (size_ != 0) ::munmap(data_, size_);
-    }
-    touched_memory(const touched_memory&) = delete;
-    touched_memory& operator=(const touched_memory&) = delete;
 
 private:
-    std::size_t size_;
-    void* data_ = nullptr;
+    parbench::detail::private_mapping memory_;
 };
 
 // A parent of a defined size for benchmarks that fork this process while timed (processes.pipe and .shm per run,
