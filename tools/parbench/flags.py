@@ -10,6 +10,7 @@ A result is *flagged* when it cannot be what it claims:
 Two configurations *tie* when one's median lies within the other's spread (median x (1 +- cv)).
 """
 
+import statistics
 from dataclasses import dataclass
 
 from .model import baseline_of, is_baseline
@@ -24,7 +25,13 @@ WAITING_KERNELS = {"sleep_tasks"}  # kernels whose work is waiting: W workers ma
 
 def cv(bench):
     """Coefficient of variation of a benchmark's repetition times; None when measured once."""
-    return bench.cv()
+    times = [s.real_time_ns for s in bench.samples]
+    if len(times) >= 2:
+        mean = statistics.fmean(times)
+        return statistics.stdev(times) / mean if mean > 0 else None
+    if "mean" in bench.aggregates and "stddev" in bench.aggregates and bench.aggregates["mean"][0] > 0:
+        return bench.aggregates["stddev"][0] / bench.aggregates["mean"][0]
+    return None
 
 
 def spread_of(bench):

@@ -75,16 +75,6 @@ class Benchmark:
         values = {k: self.counter_median(k) for k in keys}
         return {k: v for k, v in values.items() if v is not None}
 
-    def cv(self):
-        """Coefficient of variation of the repetition times; None when measured once."""
-        times = [s.real_time_ns for s in self.samples]
-        if len(times) >= 2:
-            mean = statistics.fmean(times)
-            return statistics.stdev(times) / mean if mean > 0 else None
-        if "mean" in self.aggregates and "stddev" in self.aggregates and self.aggregates["mean"][0] > 0:
-            return self.aggregates["stddev"][0] / self.aggregates["mean"][0]
-        return None
-
     def _aggregate(self):
         return self.aggregates["median"] if "median" in self.aggregates else self.aggregates["mean"]
 

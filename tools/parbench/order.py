@@ -8,7 +8,8 @@ runs the benchmark alone (its own bench_parallel process, --benchmark_filter for
 profile, then each one alone again: same binary, same flags, interleaved, so that a drift of the machine shows on
 both sides. It compares the median inside the whole run with the median of the alone runs (every repetition of
 both alone passes), and shows how far the two alone passes differ from each other: a benchmark whose alone
-passes differ by more than the tolerance varies that much from run to run, whatever ran before it. Exit status: 0 all within the tolerance, 1 some are not, 2 usage error, 70 internal error.
+passes differ by more than the tolerance varies that much from run to run, whatever ran before it. Exit status:
+0 all within the tolerance, 1 some are not, 2 usage error, 70 internal error.
 """
 
 import os
