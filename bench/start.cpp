@@ -17,15 +17,12 @@
 // fork_parent) and reports parent_anon, the anonymous memory a fork copies the page tables of.
 
 #include <spawn.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cerrno>
 #include <chrono>
-#include <cstring>
 #include <exception>
-#include <fstream>
 #include <memory>
 #include <optional>
 #include <stdexcept>
