@@ -136,9 +136,7 @@ void add_contention(const std::vector<unsigned>& workers) {
             for (const unsigned w : workers) {
                 const std::string name =
                     "overhead/contention/" + std::string(K::name) + "/workers:" + std::to_string(w);
-                register_benchmark(name, [w](benchmark::State& state) {
-                    contention<K>(state, w);
-                })->UseRealTime();
+                register_benchmark(name, [w](benchmark::State& state) { contention<K>(state, w); })->UseRealTime();
             }
         }(),
         ...);

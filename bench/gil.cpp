@@ -39,9 +39,9 @@ void add_gil(const K& k, std::uint64_t n, unsigned workers, unsigned switch_us) 
 
 PARBENCH_FAMILY(40, gil) {
     const bool quick = current_options().sweep == profile::quick;
-    const std::vector<unsigned> intervals =
-        quick ? std::vector<unsigned>{100, 1000, 5000, 20000}
-              : std::vector<unsigned>{100, 200, 500, 1000, 2000, 5000, 10000, 20000};
+    const std::vector<unsigned> intervals = quick
+                                                ? std::vector<unsigned>{100, 1000, 5000, 20000}
+                                                : std::vector<unsigned>{100, 200, 500, 1000, 2000, 5000, 10000, 20000};
     for (const unsigned w : workers_in_force()) {
         if (w < 2) continue;
         for (const unsigned s : intervals) add_gil(kernels::count{}, std::uint64_t{1} << 26, w, s);

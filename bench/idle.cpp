@@ -65,9 +65,7 @@ void add_all_idle(strategy_list<S...>) {
         [&] {
             for (const unsigned w : S::sweeps_workers ? many : one) {
                 const std::string name = "overhead/idle/" + std::string(S::name) + "/workers:" + std::to_string(w);
-                register_benchmark(name, [w](benchmark::State& state) {
-                    idle<S>(state, w);
-                })->UseRealTime();
+                register_benchmark(name, [w](benchmark::State& state) { idle<S>(state, w); })->UseRealTime();
             }
         }(),
         ...);

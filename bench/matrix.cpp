@@ -31,7 +31,7 @@ PARBENCH_FAMILY(0, matrix) {
     // seed 000 counts to 100,000; seed 001 counts to 2e9 in C. At 2^16 a pool should already beat sequential
     // (docs/thread_pool.md).
     add_kernel<matrix>(k::count{}, {powers(10, 26, 16, {pow2(16)}), powers(10, 26, 4, {100'000, pow2(16)}),
-                                 powers(10, 30, 2, {2'000'000'000})});
+                                    powers(10, 30, 2, {2'000'000'000})});
     // seed 003 sums 0..5e8.
     add_kernel<matrix>(k::sum_range{}, {powers(10, 26, 16), powers(10, 26, 4), powers(10, 30, 2, {500'000'000})});
     // seed 002: max of 5,000,000 random numbers.

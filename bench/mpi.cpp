@@ -23,9 +23,9 @@
 #include <vector>
 
 #include "harness.hpp"
-#include "spin_tasks.hpp"
 #include "parbench/mpi_session.hpp"
 #include "parbench/strategies/mpi.hpp"
+#include "spin_tasks.hpp"
 
 namespace parbench::bench {
 namespace {
@@ -133,7 +133,8 @@ void dispatch(benchmark::State& state, unsigned workers) {
 
 std::string transport() {
     const char* btl = std::getenv("OMPI_MCA_btl");
-    std::string t = btl != nullptr ? std::string("btl ") + btl : "default (Open MPI: self,vader on a host, tcp between hosts)";
+    std::string t =
+        btl != nullptr ? std::string("btl ") + btl : "default (Open MPI: self,vader on a host, tcp between hosts)";
     return t + "; " + std::to_string(pm::world().hosts) + (pm::world().hosts == 1 ? " host" : " hosts");
 }
 

@@ -51,9 +51,7 @@ void add_ping_pong(const char* mechanism, peer_kind kind, bool pinning) {
     for (const bool pinned : {false, true}) {
         if (pinned && !pinning) continue;
         const std::string name = std::string("overhead/ping_pong/") + mechanism + (pinned ? "/pinned" : "");
-        register_benchmark(name, [kind, pinned](benchmark::State& s) {
-            ping_pong<M>(s, kind, pinned);
-        })->UseRealTime();
+        register_benchmark(name, [kind, pinned](benchmark::State& s) { ping_pong<M>(s, kind, pinned); })->UseRealTime();
     }
 }
 

@@ -68,7 +68,9 @@ public:
         while (done < size) {
             const std::size_t n = try_write(p + done, size - done);
             done += n;
-            if (n == 0 && !await(h_->space_seq, h_->writer_waiting, [&] { return space() > 0; }, timeout)) break;
+            if (n == 0 && !await(
+                              h_->space_seq, h_->writer_waiting, [&] { return space() > 0; }, timeout))
+                break;
         }
         return done;
     }
@@ -81,7 +83,8 @@ public:
         while (done < size) {
             const std::size_t n = try_read(p + done, size - done);
             done += n;
-            if (n == 0 && !await(h_->data_seq, h_->reader_waiting, [&] { return available() > 0; }, timeout)) {
+            if (n == 0 && !await(
+                              h_->data_seq, h_->reader_waiting, [&] { return available() > 0; }, timeout)) {
                 done += try_read(p + done, size - done);  // what arrived just before the close
                 break;
             }
@@ -106,11 +109,11 @@ public:
 private:
     // Each side's counter and the futex word it parks on share a cache line written by that side only.
     struct header {
-        alignas(64) std::atomic<std::uint64_t> head{0};    // bytes ever written (producer stores)
-        std::atomic<std::uint32_t> space_seq{0};           // producer parks here when full
+        alignas(64) std::atomic<std::uint64_t> head{0};  // bytes ever written (producer stores)
+        std::atomic<std::uint32_t> space_seq{0};         // producer parks here when full
         std::atomic<std::uint32_t> writer_waiting{0};
-        alignas(64) std::atomic<std::uint64_t> tail{0};    // bytes ever read (consumer stores)
-        std::atomic<std::uint32_t> data_seq{0};            // consumer parks here when empty
+        alignas(64) std::atomic<std::uint64_t> tail{0};  // bytes ever read (consumer stores)
+        std::atomic<std::uint32_t> data_seq{0};          // consumer parks here when empty
         std::atomic<std::uint32_t> reader_waiting{0};
         alignas(64) std::atomic<std::uint32_t> closed{0};
     };

@@ -65,9 +65,8 @@ template <class Start>
 void start_bench(benchmark::State& state, Start start, rss parent_rss = rss::leave_out) {
     try {
         if (parent_rss == rss::report)
-            state.counters["parent_rss"] =
-                benchmark::Counter(static_cast<double>(resident_bytes()), benchmark::Counter::kDefaults,
-                                   benchmark::Counter::kIs1024);
+            state.counters["parent_rss"] = benchmark::Counter(
+                static_cast<double>(resident_bytes()), benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
         const auto t0 = std::chrono::steady_clock::now();
         for (auto _ : state) start();
         state.counters["us_per_op"] = detail::per_iteration(state, std::chrono::steady_clock::now() - t0) * 1e6;
@@ -140,8 +139,9 @@ PARBENCH_FAMILY(50, start) {
             if (!ran.load(std::memory_order_relaxed)) throw std::runtime_error("thread did not run");
         });
     })->UseRealTime();
-    register_benchmark("overhead/start/fork", [](benchmark::State& state) { fork_with_parent(state, 0); })
-        ->UseRealTime();
+    register_benchmark("overhead/start/fork", [](benchmark::State& state) {
+        fork_with_parent(state, 0);
+    })->UseRealTime();
     register_benchmark("overhead/start/posix_spawn", [](benchmark::State& state) {
         start_bench(state, [] {
             static char true_path[] = "/bin/true";

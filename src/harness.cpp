@@ -89,8 +89,7 @@ void fail(benchmark::State& state, const std::string& why) {
 
 void spin_for(std::chrono::nanoseconds d) noexcept {
     const auto until = std::chrono::steady_clock::now() + d;
-    while (std::chrono::steady_clock::now() < until) {
-    }
+    while (std::chrono::steady_clock::now() < until) {}
 }
 
 void note_unavailable(std::string_view strategy, unsigned workers, const std::string& why) {
@@ -98,14 +97,14 @@ void note_unavailable(std::string_view strategy, unsigned workers, const std::st
     static std::set<std::string, std::less<>> said;
     std::lock_guard lock(m);
     if (!said.emplace(strategy).second) return;
-    const std::string which = workers <= 1 ? "not registered" : "workers:" + std::to_string(workers) +
-                                                                    " and above not registered";
+    const std::string which =
+        workers <= 1 ? "not registered" : "workers:" + std::to_string(workers) + " and above not registered";
     std::fprintf(stderr, "bench_parallel: %.*s: %s: %s\n", static_cast<int>(strategy.size()), strategy.data(),
                  which.c_str(), why.c_str());
 }
 
-void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,
-                  bool is_baseline, double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib) {
+void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers, bool is_baseline,
+                  double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib) {
     using benchmark::Counter;
     const usage after = usage::now();
     state.SetItemsProcessed(static_cast<std::int64_t>(n) * static_cast<std::int64_t>(state.iterations()));

@@ -102,12 +102,11 @@ std::string show(const R& r) {
 
 void fail(benchmark::State& state, const std::string& why);
 void spin_for(std::chrono::nanoseconds d) noexcept;
-void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers,
-                  bool is_baseline, double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
+void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers, bool is_baseline,
+                  double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
 
 // Seconds per iteration of a timed loop that took `elapsed` in all.
-[[nodiscard]] inline double per_iteration(const benchmark::State& state,
-                                         std::chrono::steady_clock::duration elapsed) {
+[[nodiscard]] inline double per_iteration(const benchmark::State& state, std::chrono::steady_clock::duration elapsed) {
     const auto iterations = state.iterations() > 0 ? state.iterations() : 1;
     return std::chrono::duration<double>(elapsed).count() / static_cast<double>(iterations);
 }
@@ -170,7 +169,9 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
 
 // A strategy whose every run forks the calling process (processes.pipe, processes.shm).
 template <class S>
-constexpr bool forks_caller = requires { requires S::forks_caller; };
+constexpr bool forks_caller = requires {
+    requires S::forks_caller;
+};
 
 // The anonymous memory this process is held at (fork_parent) while a benchmark that forks it is timed, in bytes:
 // --parbench_fork_parent_mib.
@@ -201,11 +202,10 @@ template <strategy S, kernel K>
 void add_one(const K& k, std::uint64_t n, unsigned workers) {
     const auto& o = current_options();
     const double slow = o.slow && (o.slow->kernel == K::name || o.slow->kernel == "*") ? o.slow->fraction : 0.0;
-    const std::string name = std::string(K::name) + "/" + std::string(S::name) + "/workers:" +
-                             std::to_string(workers) + "/n:" + std::to_string(n);
-    auto* b = register_benchmark(name, [k, n, workers, slow](benchmark::State& state) {
-        measure<S>(state, k, n, workers, slow);
-    });
+    const std::string name = std::string(K::name) + "/" + std::string(S::name) + "/workers:" + std::to_string(workers) +
+                             "/n:" + std::to_string(n);
+    auto* b = register_benchmark(
+        name, [k, n, workers, slow](benchmark::State& state) { measure<S>(state, k, n, workers, slow); });
     b->UseRealTime();
 }
 
@@ -235,7 +235,9 @@ constexpr bool starts_processes_per_run = std::is_base_of_v<parbench::detail::pe
 // so the quick and default profiles measure it at one point per kernel: the smallest n, where dispatch is all a
 // run costs, at as many workers as CPUs. The full profile and --parbench_workers measure every point.
 template <class S>
-constexpr bool started_pool = requires { requires S::start_method != std::string_view("fork"); };
+constexpr bool started_pool = requires {
+    requires S::start_method != std::string_view("fork");
+};
 
 [[nodiscard]] inline bool started_pool_point(unsigned workers, std::size_t i) {
     const auto& o = current_options();
@@ -287,8 +289,7 @@ void warm_up(strategy_list<S...>) {
             try {
                 S strategy(workers);
                 (void)strategy.run(kernels::count{}, workers);
-            } catch (const std::exception&) {
-            }
+            } catch (const std::exception&) {}
         }(),
         ...);
 }
@@ -302,7 +303,7 @@ void run_start();
 
 // Registers kernel k under every strategy in Strategies at every size of the current profile.
 template <class Strategies, kernel K>
-    requires all_strategies_in<Strategies>
+requires all_strategies_in<Strategies>
 void add_kernel(const K& k, const sizes& s) {
     const auto& o = current_options();
     if (o.wrong_total && *o.wrong_total == K::name) {
@@ -325,10 +326,9 @@ struct family {
 };
 void register_families();
 
-#define PARBENCH_FAMILY(order, name)                                                        \
-    static void parbench_family_##name();                                                   \
-    static const ::parbench::bench::family parbench_family_reg_##name{order, #name,         \
-                                                                      &parbench_family_##name}; \
+#define PARBENCH_FAMILY(order, name)                                                                          \
+    static void parbench_family_##name();                                                                     \
+    static const ::parbench::bench::family parbench_family_reg_##name{order, #name, &parbench_family_##name}; \
     static void parbench_family_##name()
 
 }  // namespace parbench::bench

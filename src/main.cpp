@@ -17,9 +17,9 @@
 #include "mpi_job.hpp"
 #include "options.hpp"
 #include "parbench/peers.hpp"
+#include "parbench/version.hpp"
 #include "parbench/worker_main.hpp"
 #include "progress.hpp"
-#include "parbench/version.hpp"
 
 // Google Benchmark 1.7.1 keeps its flags in exported globals that its header does not declare; the final values
 // (command line over environment) say whether, and in which format, to write --benchmark_out.
@@ -133,7 +133,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    parbench::worker_main(argc, argv);  // processes.spawn and processes.forkserver start this program afresh
+    parbench::worker_main(argc, argv);         // processes.spawn and processes.forkserver start this program afresh
     parbench::bench::mpi_job mpi(argc, argv);  // under mpirun, ranks other than 0 serve rank 0
     if (!mpi.is_root()) return mpi.serve();
     return mpi.finish(run(argc, argv));

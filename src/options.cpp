@@ -161,7 +161,8 @@ options parse_options(int& argc, char** argv) {
         if (starts_with(arg, "--benchmark_display_aggregates_only") ||
             starts_with(arg, "--benchmark_report_aggregates_only"))
             o.aggregates_given = true;
-        if (arg == "--benchmark_list_tests" || arg == "--benchmark_list_tests=true" || arg == "--benchmark_list_tests=1")
+        if (arg == "--benchmark_list_tests" || arg == "--benchmark_list_tests=true" ||
+            arg == "--benchmark_list_tests=1")
             o.list_only = true;
         if (auto v = value_of(arg, "--benchmark_out")) o.out_path = std::string(*v);
         if (auto v = value_of(arg, "--benchmark_out_format")) o.out_format = std::string(*v);

@@ -22,17 +22,17 @@ struct options {
     profile sweep = profile::normal;
     std::optional<std::vector<unsigned>> workers;  // replaces the machine-sized sweep
     // Google Benchmark flags that bench_parallel reads too (they stay in argv for Google Benchmark).
-    bool min_time_given = false;     // --benchmark_min_time
-    bool repetitions_given = false;  // --benchmark_repetitions
-    bool aggregates_given = false;   // --benchmark_display_aggregates_only or --benchmark_report_aggregates_only
-    bool list_only = false;          // --benchmark_list_tests (without =false)
-    std::string out_path;            // --benchmark_out, empty if none
+    bool min_time_given = false;      // --benchmark_min_time
+    bool repetitions_given = false;   // --benchmark_repetitions
+    bool aggregates_given = false;    // --benchmark_display_aggregates_only or --benchmark_report_aggregates_only
+    bool list_only = false;           // --benchmark_list_tests (without =false)
+    std::string out_path;             // --benchmark_out, empty if none
     std::string out_format = "json";  // --benchmark_out_format
     // Benchmarks that fork this process while timed top its anonymous memory up to this many MiB first
     // (fork_parent in machine.hpp); 0 forks it as it is.
     unsigned fork_parent_mib = 4;
-    std::optional<std::string> wrong_total;        // test knob: this kernel computes a wrong total
-    std::optional<slowdown> slow;                  // test knob: this kernel runs slower by a fraction
+    std::optional<std::string> wrong_total;  // test knob: this kernel computes a wrong total
+    std::optional<slowdown> slow;            // test knob: this kernel runs slower by a fraction
 };
 
 // How precisely a profile measures: Google Benchmark's min time per repetition, and repetitions per benchmark.

@@ -107,10 +107,10 @@ TEST(ShmRing, GivesUpAfterItsPatience) {
 TEST(ShmRing, CarriesDataFromAForkedChild) {
     shm_ring r(4096);
     const std::string in = pattern(300'000, 5);
-    struct no_hooks : ipc::no_hooks {} hooks;
-    ipc::peer child(ipc::peer_kind::process, hooks, [&] {
-        return r.write(in.data(), in.size(), 5s) == in.size() ? ipc::peer_ok : ipc::peer_io_error;
-    });
+    struct no_hooks : ipc::no_hooks {
+    } hooks;
+    ipc::peer child(ipc::peer_kind::process, hooks,
+                    [&] { return r.write(in.data(), in.size(), 5s) == in.size() ? ipc::peer_ok : ipc::peer_io_error; });
     std::string out(in.size(), '\0');
     EXPECT_EQ(r.read(out.data(), out.size(), 5s), out.size());
     EXPECT_EQ(child.finish(), std::nullopt);
@@ -121,8 +121,8 @@ TEST(ShmRing, CarriesDataFromAForkedChild) {
 
 template <class C>
 class Channel : public ::testing::Test {};
-using channels = ::testing::Types<ipc::pipe_channel, ipc::socketpair_channel, ipc::posix_mq_channel,
-                                  ipc::shm_ring_channel>;
+using channels =
+    ::testing::Types<ipc::pipe_channel, ipc::socketpair_channel, ipc::posix_mq_channel, ipc::shm_ring_channel>;
 TYPED_TEST_SUITE(Channel, channels);
 
 // Round trips of whole messages whose content is compared byte for byte, not only their sequence stamps.
@@ -213,13 +213,11 @@ struct mechanism {
 
 template <class T>
 class PingPong : public ::testing::Test {};
-using mechanisms = ::testing::Types<mechanism<ipc::condvar_ping_pong, ipc::peer_kind::thread>,
-                                    mechanism<ipc::futex_ping_pong, ipc::peer_kind::thread>,
-                                    mechanism<ipc::spin_ping_pong, ipc::peer_kind::thread>,
-                                    mechanism<ipc::pipe_ping_pong, ipc::peer_kind::thread>,
-                                    mechanism<ipc::pipe_ping_pong, ipc::peer_kind::process>,
-                                    mechanism<ipc::futex_ping_pong, ipc::peer_kind::process>,
-                                    mechanism<ipc::spin_ping_pong, ipc::peer_kind::process>>;
+using mechanisms = ::testing::Types<
+    mechanism<ipc::condvar_ping_pong, ipc::peer_kind::thread>, mechanism<ipc::futex_ping_pong, ipc::peer_kind::thread>,
+    mechanism<ipc::spin_ping_pong, ipc::peer_kind::thread>, mechanism<ipc::pipe_ping_pong, ipc::peer_kind::thread>,
+    mechanism<ipc::pipe_ping_pong, ipc::peer_kind::process>, mechanism<ipc::futex_ping_pong, ipc::peer_kind::process>,
+    mechanism<ipc::spin_ping_pong, ipc::peer_kind::process>>;
 TYPED_TEST_SUITE(PingPong, mechanisms);
 
 TYPED_TEST(PingPong, EveryPingIsAnsweredThenThePeerStopsCleanly) {

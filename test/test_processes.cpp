@@ -3,14 +3,14 @@
 // killed and reaped; the pool keeps serving; 1,000 runs leak no child, descriptor or mapping; workers die with
 // their parent; signals that interrupt the parent's waits change nothing.
 
+#include <fcntl.h>
 #include <gtest/gtest.h>
-#include <signal.h>
 #include <poll.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
 #include <sys/wait.h>
-#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -130,11 +130,10 @@ std::size_t mappings() {
 template <class S>
 class processes : public ::testing::Test {};
 namespace ps = parbench::strategies;
-using process_strategies =
-    ::testing::Types<ps::processes_pipe, ps::processes_shm, ps::process_pool, ps::process_pool_executor,
-                     ps::processes_spawn, ps::processes_forkserver, ps::process_pool_spawn,
-                     ps::process_pool_executor_spawn, ps::process_pool_forkserver,
-                     ps::process_pool_executor_forkserver>;
+using process_strategies = ::testing::Types<ps::processes_pipe, ps::processes_shm, ps::process_pool,
+                                            ps::process_pool_executor, ps::processes_spawn, ps::processes_forkserver,
+                                            ps::process_pool_spawn, ps::process_pool_executor_spawn,
+                                            ps::process_pool_forkserver, ps::process_pool_executor_forkserver>;
 TYPED_TEST_SUITE(processes, process_strategies, parbench::test::strategy_name);
 
 // Runs a kernel that faults in chunk 2 of 4 while the other chunks sleep 20 s; returns the error.
@@ -448,9 +447,9 @@ TEST(forkserver, a_pools_server_dead_between_runs_fails_one_run_then_a_new_one_s
 
 template <class S>
 class pools : public ::testing::Test {};
-using pool_strategies =
-    ::testing::Types<ps::process_pool, ps::process_pool_executor, ps::process_pool_spawn, ps::process_pool_executor_spawn,
-                     ps::process_pool_forkserver, ps::process_pool_executor_forkserver>;
+using pool_strategies = ::testing::Types<ps::process_pool, ps::process_pool_executor, ps::process_pool_spawn,
+                                         ps::process_pool_executor_spawn, ps::process_pool_forkserver,
+                                         ps::process_pool_executor_forkserver>;
 TYPED_TEST_SUITE(pools, pool_strategies, parbench::test::strategy_name);
 
 TYPED_TEST(pools, a_worker_killed_while_idle_fails_one_run_then_the_pool_serves_again) {

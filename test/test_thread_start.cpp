@@ -41,12 +41,12 @@ constexpr std::size_t stack_size = std::size_t{512} << 20;
 // Exit statuses of the child.
 enum status : int {
     ok = 0,
-    no_error = 10,       // the run or the constructor did not throw
-    wrong_type = 11,     // it threw something other than worker_error
-    wrong_text = 12,     // the worker_error does not say what it should
-    leaked = 13,         // more threads after the failure than before
-    not_usable = 14,     // a strategy that starts threads per run failed its next run with the limit lifted
-    setup_failed = 15,   // pthread_setattr_default_np, /proc or setrlimit failed
+    no_error = 10,      // the run or the constructor did not throw
+    wrong_type = 11,    // it threw something other than worker_error
+    wrong_text = 12,    // the worker_error does not say what it should
+    leaked = 13,        // more threads after the failure than before
+    not_usable = 14,    // a strategy that starts threads per run failed its next run with the limit lifted
+    setup_failed = 15,  // pthread_setattr_default_np, /proc or setrlimit failed
 };
 
 std::size_t threads_in_process() {
@@ -102,8 +102,8 @@ template <class S>
     } catch (const worker_error& e) {
         std::fprintf(stderr, "%s: %s\n", std::string(S::name).c_str(), e.what());
         const std::string expected = "worker " + std::to_string(failing) + " of " + std::to_string(workers) +
-                                     " failed: start: " + std::string(S::name) + ": could not start its thread: " +
-                                     std::strerror(EAGAIN);
+                                     " failed: start: " + std::string(S::name) +
+                                     ": could not start its thread: " + std::strerror(EAGAIN);
         if (e.what() != expected || e.cause() != failure::start || e.worker() != failing || e.workers() != workers ||
             e.detail() != EAGAIN) {
             std::fprintf(stderr, "expected: %s (detail %d)\n", expected.c_str(), EAGAIN);

@@ -41,7 +41,10 @@ public:
     worker_error(unsigned worker, unsigned workers, failure cause, const std::string& what, int detail = 0)
         : std::runtime_error("worker " + std::to_string(worker) + " of " + std::to_string(workers) +
                              " failed: " + to_string(cause) + ": " + what),
-          worker_(worker), workers_(workers), cause_(cause), detail_(detail) {}
+          worker_(worker),
+          workers_(workers),
+          cause_(cause),
+          detail_(detail) {}
 
     [[nodiscard]] unsigned worker() const noexcept { return worker_; }
     [[nodiscard]] unsigned workers() const noexcept { return workers_; }

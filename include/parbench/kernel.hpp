@@ -94,8 +94,8 @@ template <kernel K>
 
 template <class K>
 concept portable_kernel = kernel<K> && sizeof(K) <= max_kernel_size && alignof(K) <= max_alignment &&
-                          sizeof(typename K::result) <= max_result_size &&
-                          alignof(typename K::result) <= max_alignment &&
-                          sizeof(detail::state_t<K>) <= max_state_size && alignof(detail::state_t<K>) <= max_alignment;
+                          sizeof(typename K::result) <= max_result_size && alignof(typename K::result) <= max_alignment
+                          && sizeof(detail::state_t<K>) <= max_state_size &&
+                          alignof(detail::state_t<K>) <= max_alignment;
 
 }  // namespace parbench

@@ -31,7 +31,8 @@ public:
         // One communicator per worker count, ranks 0..W-1: a run with W workers involves those ranks alone.
         w.comms.assign(static_cast<std::size_t>(w.size), MPI_COMM_NULL);
         for (int n = 1; n <= w.size; ++n)
-            MPI_Comm_split(MPI_COMM_WORLD, w.rank < n ? 0 : MPI_UNDEFINED, w.rank, &w.comms[static_cast<std::size_t>(n - 1)]);
+            MPI_Comm_split(MPI_COMM_WORLD, w.rank < n ? 0 : MPI_UNDEFINED, w.rank,
+                           &w.comms[static_cast<std::size_t>(n - 1)]);
         MPI_Comm host = MPI_COMM_NULL;
         MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &host);
         int host_rank = 0;

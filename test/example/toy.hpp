@@ -14,7 +14,7 @@ namespace toy {
 
 // Kernel: the sum of i * i over [0, n).
 struct squares {
-    using result = std::uint64_t;                          // trivially copyable, ==, operator<<
+    using result = std::uint64_t;                            // trivially copyable, ==, operator<<
     static constexpr std::string_view name = "toy_squares";  // no slashes: it starts every benchmark name
 
     [[nodiscard]] result run(parbench::chunk c) const noexcept {

@@ -38,7 +38,9 @@ int main(int argc, char** argv) {
         }
     }
     const double seconds = MPI_Wtime() - start;
-    if (rank == 0) std::printf("%d bytes: %.3f us per round trip (%d round trips)\n", bytes, seconds / iterations * 1e6, iterations);
+    if (rank == 0)
+        std::printf("%d bytes: %.3f us per round trip (%d round trips)\n", bytes, seconds / iterations * 1e6,
+                    iterations);
     MPI_Finalize();
     return 0;
 }

@@ -133,8 +133,7 @@ TEST(mpi_errors, worker_counts_outside_the_job_are_invalid) {
         mpi strategy(ranks() + 1);
         FAIL() << "no exception";
     } catch (const std::invalid_argument& e) {
-        EXPECT_NE(std::string(e.what()).find("this job has " + std::to_string(ranks())), std::string::npos)
-            << e.what();
+        EXPECT_NE(std::string(e.what()).find("this job has " + std::to_string(ranks())), std::string::npos) << e.what();
     }
 }
 

@@ -30,9 +30,9 @@ namespace parbench::detail {
 inline constexpr std::chrono::milliseconds default_deadline = std::chrono::minutes(2);
 
 // Exit codes a child uses for its own failures, distinct from what a body normally returns (0).
-inline constexpr int exit_uncaught = 70;  // an exception escaped the body (EX_SOFTWARE)
-inline constexpr int exit_orphaned = 71;  // the parent was gone before the child started
-inline constexpr int exit_unsent = 72;    // the child could not send its result
+inline constexpr int exit_uncaught = 70;      // an exception escaped the body (EX_SOFTWARE)
+inline constexpr int exit_orphaned = 71;      // the parent was gone before the child started
+inline constexpr int exit_unsent = 72;        // the child could not send its result
 inline constexpr int exit_unregistered = 73;  // a started worker's program does not serve the requested kernel
 
 // Leaves the process now: no atexit handlers, no static destructors, no stdio flush, so a child never writes
@@ -184,8 +184,8 @@ public:
         for (;;) {
             if (running() == 0) return std::nullopt;
             const auto left = std::chrono::ceil<std::chrono::milliseconds>(deadline - clock::now()).count();
-            const int rc = ::poll(polls_.data(), polls_.size(),
-                                  static_cast<int>(std::clamp<long long>(left, 0, 1 << 30)));
+            const int rc =
+                ::poll(polls_.data(), polls_.size(), static_cast<int>(std::clamp<long long>(left, 0, 1 << 30)));
             if (rc < 0 && errno != EINTR) throw_errno("poll");
             for (std::size_t i = 0; rc > 0 && i < polls_.size(); ++i) {
                 if (polls_[i].fd < 0 || polls_[i].revents == 0) continue;

@@ -3,9 +3,9 @@
 // kept (as Taskflow's executor does) to be raised in the caller as a worker_error.
 
 #include <atomic>
+#include <cstddef>
 #include <cstdint>
 #include <exception>
-#include <cstddef>
 #include <memory>
 #include <new>
 #include <type_traits>

@@ -7,8 +7,9 @@
 // per benchmark, so no server outlives the benchmark that used it: the next benchmark starts from a process with
 // no children of earlier ones, and overhead/idle's children_measured counts only its own strategy's server. The
 // server dies with the thread that started it (PR_SET_PDEATHSIG: the one that built the first object, or whose
-// run replaced a dead server), and when the socket closes, so it never outlives the program. A server found dead fails the run that found it (an error naming it) and the next
-// run starts a new one. A run holds the client's lock from its first request to its last status.
+// run replaced a dead server), and when the socket closes, so it never outlives the program. A server found dead fails
+// the run that found it (an error naming it) and the next run starts a new one. A run holds the client's lock from its
+// first request to its last status.
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -99,8 +100,8 @@ public:
         server_message m;
         const auto got = next(m, std::chrono::steady_clock::now() + std::chrono::minutes(1));
         if (got != wait_result::message || m.kind != server_message::ready)
-            throw std::runtime_error(bury() + (got == wait_result::timeout ? " (did not start within a minute)"
-                                                                         : " before it was ready"));
+            throw std::runtime_error(
+                bury() + (got == wait_result::timeout ? " (did not start within a minute)" : " before it was ready"));
     }
 
     // Asks for a worker running r with its result and state descriptors. False if the server is gone.

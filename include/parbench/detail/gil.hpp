@@ -124,11 +124,11 @@ private:
     const std::chrono::microseconds interval_;
     mutable std::mutex mutex_;
     std::condition_variable cond_;
-    bool locked_ = false;                  // guarded by mutex_
+    bool locked_ = false;  // guarded by mutex_
     std::mutex switch_mutex_;
     std::condition_variable switch_cond_;
-    std::thread::id last_holder_;          // written under mutex_ and switch_mutex_; read under either
-    std::uint64_t switches_ = 0;           // likewise
+    std::thread::id last_holder_;  // written under mutex_ and switch_mutex_; read under either
+    std::uint64_t switches_ = 0;   // likewise
     std::atomic<bool> drop_request_{false};
     std::atomic<std::uint64_t> drop_requests_{0};
 };

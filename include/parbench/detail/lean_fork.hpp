@@ -45,8 +45,8 @@ inline constexpr const char* lean_fork_env = lean_fork_enabled ? "LD_BIND_NOW=1"
 [[nodiscard]] inline bool runtime_library(std::string_view path) noexcept {
     const std::string_view name = path.substr(path.rfind('/') + 1);
     static constexpr std::array<std::string_view, 12> runtimes = {
-        "libmpi",   "libopen-rte", "libopen-pal", "libpmix",     "libhwloc", "libevent",
-        "libudev",  "libz.",       "libtbb",      "libgomp",     "libomp",   "libbenchmark"};
+        "libmpi",  "libopen-rte", "libopen-pal", "libpmix", "libhwloc", "libevent",
+        "libudev", "libz.",       "libtbb",      "libgomp", "libomp",   "libbenchmark"};
     for (const std::string_view r : runtimes)
         if (name.starts_with(r)) return true;
     return false;

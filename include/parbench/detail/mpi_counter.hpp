@@ -79,7 +79,7 @@ inline void zero_counters(MPI_Win w) {
 // Rank 0, after a run: the counts in the window as the kernel's state, and the kernel's result from them and
 // the reduced sharded count.
 template <kernel K>
-    requires is_locked_counter<K>
+requires is_locked_counter<K>
 typename K::result finish_counter(const K& k, MPI_Win w, typename K::result reduced) {
     state_t<K> state;
     std::uint64_t counts[2] = {0, 0};

@@ -25,8 +25,8 @@ namespace parbench::detail::mpi {
 
 // What rank 0 sends a session's ranks: a job's key, two numbers and up to 40 bytes of the job's own (a kernel).
 struct command {
-    std::uint32_t key = 0;   // 0 closes the session; otherwise 1 + the job's index
-    std::uint32_t check = 0; // a hash of the job's type name: a mismatch means the ranks run different programs
+    std::uint32_t key = 0;    // 0 closes the session; otherwise 1 + the job's index
+    std::uint32_t check = 0;  // a hash of the job's type name: a mismatch means the ranks run different programs
     std::uint64_t n = 0;
     std::uint64_t arg = 0;
     alignas(8) std::byte payload[40] = {};
@@ -137,8 +137,10 @@ inline void serve_session(unsigned workers) {
         MPI_Bcast(&c, sizeof c, MPI_BYTE, 0, s.comm);
         if (c.key == 0) break;
         if (c.key > jobs().size() || jobs()[c.key - 1].check != c.check) {
-            std::fprintf(stderr, "parbench mpi: rank %d got job %u, which this program does not have: every rank "
-                                 "must run the same program\n", world().rank, c.key);
+            std::fprintf(stderr,
+                         "parbench mpi: rank %d got job %u, which this program does not have: every rank "
+                         "must run the same program\n",
+                         world().rank, c.key);
             MPI_Abort(MPI_COMM_WORLD, 3);
         }
         jobs()[c.key - 1].run(c, s, nullptr);
@@ -169,8 +171,9 @@ public:
     explicit session_scope(unsigned workers) {
         world_state& w = world();
         if (w.size == 0)
-            throw std::logic_error("parbench mpi: no MPI job (start the program with mpirun, and give it a "
-                                   "parbench::mpi_session in main)");
+            throw std::logic_error(
+                "parbench mpi: no MPI job (start the program with mpirun, and give it a "
+                "parbench::mpi_session in main)");
         if (workers > static_cast<unsigned>(w.size))
             throw std::invalid_argument("parbench mpi: " + std::to_string(workers) + " workers need " +
                                         std::to_string(workers) + " ranks; this job has " + std::to_string(w.size) +

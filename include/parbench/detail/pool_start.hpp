@@ -36,8 +36,7 @@ public:
     void stop(std::chrono::nanoseconds timeout) noexcept {
         try {
             (void)children_.wait_all(timeout);
-        } catch (...) {
-        }
+        } catch (...) {}
         children_.kill_all();
     }
     void kill_all() noexcept { children_.kill_all(); }
@@ -123,9 +122,7 @@ public:
                         std::find_if(pids_.begin(), pids_.end(), [](pid_t p) { return p != ended; }) - pids_.begin());
                     return pool_worker_end{first < pids_.size() ? first : 0, -1, bury()};
                 }
-                case wait_result::message:
-                    try {
-                        take(m);
+                case wait_result::message: try { take(m);
                     } catch (...) {  // a failed fork is not asked for here
                     }
                     break;
@@ -145,8 +142,7 @@ public:
     // Has the server kill this pool's workers and waits until it has reaped them all.
     void kill_all() noexcept {
         if (conn_ && running()) {
-            if (send_kill_workers(conn_.get()))
-                collect(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+            if (send_kill_workers(conn_.get())) collect(std::chrono::steady_clock::now() + std::chrono::seconds(10));
             if (running()) (void)bury();  // a server that cannot kill them takes them with it
         }
         pids_.clear();
@@ -174,9 +170,7 @@ private:
                 if (pids_[m.id] != ended) ended_.push_back({m.id, m.status, {}});
                 pids_[m.id] = ended;
                 break;
-            case server_message::fork_failed:
-                pids_[m.id] = ended;
-                throw_errno("fork (forkserver)", m.status);
+            case server_message::fork_failed: pids_[m.id] = ended; throw_errno("fork (forkserver)", m.status);
             default: break;
         }
     }
@@ -188,8 +182,7 @@ private:
             if (next_message(conn_.get(), m, deadline) != wait_result::message) return;
             try {
                 take(m);
-            } catch (...) {
-            }
+            } catch (...) {}
         }
     }
 
@@ -204,9 +197,9 @@ private:
     }
 
     std::shared_ptr<forkserver_client> client_;
-    unique_fd conn_;   // this pool's own connection to the server
-    pid_t server_ = -1;  // the server conn_ is connected to
-    std::vector<pid_t> pids_;  // per worker, in start order: its pid, asked or ended
+    unique_fd conn_;                     // this pool's own connection to the server
+    pid_t server_ = -1;                  // the server conn_ is connected to
+    std::vector<pid_t> pids_;            // per worker, in start order: its pid, asked or ended
     std::deque<pool_worker_end> ended_;  // workers that ended, not yet reported by wait_any
 };
 

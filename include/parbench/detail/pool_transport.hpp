@@ -51,14 +51,14 @@ public:
         std::atomic<std::uint32_t> generation{0};  // bumped per dispatch; the workers' futex word
         std::atomic<std::uint32_t> worker_sleepers{0};
         std::atomic<std::uint32_t> stopping{0};
-        pool_invoke_fn invoke = nullptr;  // valid in forked workers only
+        pool_invoke_fn invoke = nullptr;   // valid in forked workers only
         std::uint32_t invoke_version = 0;  // bumped when invoke (and key) change
         std::uint64_t n = 0;
         std::atomic<int> parent_cpu{-1};  // where the parent last dispatched from
         std::uint32_t workers = 0;        // chunks in all
         std::uint32_t first = 0;          // chunks [0, first) run in the parent
         std::int64_t worker_spin_ns = 0;
-        char key[key_capacity] = {};      // invoke's kernel type name, for workers that are not forks
+        char key[key_capacity] = {};  // invoke's kernel type name, for workers that are not forks
         alignas(cache_line) std::atomic<std::uint32_t> remaining{0};  // workers still running; the parent's futex word
         std::atomic<std::uint32_t> parent_sleepers{0};
         std::atomic<int> worker_cpu{-1};  // where a worker last waited (any worker: a hint, not a census)

@@ -86,7 +86,8 @@ private:
         return fd;
     }
     memfd_mapping(unique_fd fd, std::size_t size) : shared_mapping(size, MAP_SHARED, fd.get()), fd_(std::move(fd)) {}
-    memfd_mapping(unique_fd none, int fd, std::size_t size) : shared_mapping(size, MAP_SHARED, fd), fd_(std::move(none)) {}
+    memfd_mapping(unique_fd none, int fd, std::size_t size)
+        : shared_mapping(size, MAP_SHARED, fd), fd_(std::move(none)) {}
 
     unique_fd fd_;
 };
@@ -111,11 +112,7 @@ public:
     [[nodiscard]] T* operator->() const noexcept { return ptr_; }
     [[nodiscard]] T* get() const noexcept { return ptr_; }
     // The descriptor another process maps the object through (memfd_mapping only).
-    [[nodiscard]] int fd() const noexcept
-        requires std::is_same_v<Mapping, memfd_mapping>
-    {
-        return map_.fd();
-    }
+    [[nodiscard]] int fd() const noexcept requires std::is_same_v<Mapping, memfd_mapping> { return map_.fd(); }
 
 private:
     Mapping map_;

@@ -20,8 +20,8 @@ namespace parbench::detail {
 // The error of worker `worker` of `workers` of `strategy`, whose thread could not be started because of `cause`.
 [[nodiscard]] inline worker_error start_error(std::string_view strategy, unsigned worker, unsigned workers,
                                               const std::error_code& cause) {
-    return {worker, workers, failure::start,
-            std::string(strategy) + ": could not start its thread: " + cause.message(), cause.value()};
+    return {worker, workers, failure::start, std::string(strategy) + ": could not start its thread: " + cause.message(),
+            cause.value()};
 }
 
 // Thread(fn) (std::thread or std::jthread) as worker `worker` of `workers` of `strategy`, or start_error.

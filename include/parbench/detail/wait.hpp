@@ -21,8 +21,8 @@ struct wait_options {
     // Counts the waiters parked on the word, so that wake_waiters skips the system call when there are none.
     // Null: none is kept, and the waker must wake unconditionally.
     std::atomic<std::uint32_t>* sleepers = nullptr;
-    std::chrono::nanoseconds spin{0};        // spin at most this long before parking (spin_until)
-    const std::atomic<int>* other_cpu = nullptr;  // where the waker was last seen: stop spinning if it is here
+    std::chrono::nanoseconds spin{0};                  // spin at most this long before parking (spin_until)
+    const std::atomic<int>* other_cpu = nullptr;       // where the waker was last seen: stop spinning if it is here
     std::chrono::nanoseconds timeout = futex_forever;  // give up after this long in all (futex_forever: never)
 };
 

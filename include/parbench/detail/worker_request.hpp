@@ -113,8 +113,7 @@ struct started_state {
     [[nodiscard]] int fd() const noexcept { return shared.fd(); }
 };
 template <kernel K>
-    requires(!stateful_kernel<K>)
-struct started_state<K> {
+requires(!stateful_kernel<K>) struct started_state<K> {
     no_state none;
     no_state& get() noexcept { return none; }
     [[nodiscard]] static int fd() noexcept { return -1; }

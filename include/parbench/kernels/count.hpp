@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string_view>
 
+#include "../blocking.hpp"
 #include "../chunk.hpp"
 #include "../keep.hpp"
-#include "../blocking.hpp"
 
 namespace parbench::kernels {
 

@@ -12,10 +12,10 @@
 #include <mutex>
 #include <string_view>
 
-#include "../chunk.hpp"
-#include "../keep.hpp"
 #include "../blocking.hpp"
+#include "../chunk.hpp"
 #include "../detail/robust_mutex.hpp"
+#include "../keep.hpp"
 
 namespace parbench::kernels {
 
@@ -23,7 +23,7 @@ enum class lock_placement { coarse, fine, atomic, sharded };
 
 struct locked_counter_state {
     detail::robust_mutex mutex;
-    std::uint64_t locked_count = 0;                // guarded by mutex
+    std::uint64_t locked_count = 0;              // guarded by mutex
     std::atomic<std::uint64_t> atomic_count{0};  // lock-free
     static_assert(std::atomic<std::uint64_t>::is_always_lock_free,
                   "the counter must be lock-free to be shared between processes");
@@ -33,8 +33,8 @@ template <lock_placement P>
 struct locked_counter {
     using result = std::uint64_t;
     using shared_state = locked_counter_state;
-    static constexpr std::string_view name = P == lock_placement::coarse ? "locked_counter.coarse"
-                                             : P == lock_placement::fine ? "locked_counter.fine"
+    static constexpr std::string_view name = P == lock_placement::coarse   ? "locked_counter.coarse"
+                                             : P == lock_placement::fine   ? "locked_counter.fine"
                                              : P == lock_placement::atomic ? "locked_counter.atomic"
                                                                            : "locked_counter.sharded";
 

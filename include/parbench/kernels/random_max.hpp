@@ -11,8 +11,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "../chunk.hpp"
 #include "../blocking.hpp"
+#include "../chunk.hpp"
 #include "../detail/shm.hpp"
 #include "../detail/splitmix.hpp"
 

@@ -7,8 +7,8 @@
 #include <string_view>
 #include <thread>
 
-#include "../chunk.hpp"
 #include "../blocking.hpp"
+#include "../chunk.hpp"
 
 namespace parbench::kernels {
 

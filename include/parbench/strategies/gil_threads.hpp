@@ -10,9 +10,9 @@
 #include <thread>
 #include <vector>
 
-#include "../strategy.hpp"
 #include "../detail/gil.hpp"
 #include "../detail/thread_start.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 

@@ -70,8 +70,9 @@ typename K::result run_chunk_on_rank(const K& k, chunk c, MPI_Win w) {
     if constexpr (is_locked_counter<K>) {
         return counter_chunk<counter_form<K>::placement>(c, w);
     } else {
-        static_assert(plain_kernel<K>, "the mpi strategy runs plain kernels and the locked counters; a kernel "
-                                       "with other shared state needs its own MPI form here");
+        static_assert(plain_kernel<K>,
+                      "the mpi strategy runs plain kernels and the locked counters; a kernel "
+                      "with other shared state needs its own MPI form here");
         return k.run(c);
     }
 }
@@ -96,8 +97,8 @@ void kernel_job(const command& c, const session& s, void* out) {
     outcome<result> mine;
     std::string message;
     try {
-        mine.value = run_chunk_on_rank(k, chunk_of(c.n, static_cast<std::uint64_t>(s.size),
-                                                   static_cast<std::uint64_t>(s.rank)), s.window);
+        mine.value = run_chunk_on_rank(
+            k, chunk_of(c.n, static_cast<std::uint64_t>(s.size), static_cast<std::uint64_t>(s.rank)), s.window);
     } catch (...) {
         mine.failures = 1;
         mine.first_failed = s.rank;
@@ -154,8 +155,7 @@ public:
         detail::mpi::run_result<result> r;
         detail::mpi::run_job(c, detail::mpi::kernel_job_key<K>, s, &r);
         if (r.total.failures != 0)
-            throw worker_error(static_cast<unsigned>(r.total.first_failed), workers_, failure::exception,
-                               r.message);
+            throw worker_error(static_cast<unsigned>(r.total.first_failed), workers_, failure::exception, r.message);
         if constexpr (detail::mpi::is_locked_counter<K>) {
             return detail::mpi::finish_counter(k, s.window, r.total.value);
         } else {

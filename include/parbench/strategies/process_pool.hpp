@@ -35,9 +35,9 @@
 #include <typeinfo>
 
 #include "../detail/child.hpp"
-#include "../strategy.hpp"
 #include "../detail/pool_start.hpp"
 #include "../detail/pool_transport.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 
@@ -58,8 +58,9 @@ public:
     typename K::result run(const K& k, std::uint64_t n) {
         using R = typename K::result;
         using T = detail::pool_transport<Starter>;
-        static_assert(portable_kernel<K>, "process_pool copies the kernel, its result and its shared state into "
-                                          "fixed slots: see parbench::portable_kernel's limits");
+        static_assert(portable_kernel<K>,
+                      "process_pool copies the kernel, its result and its shared state into "
+                      "fixed slots: see parbench::portable_kernel's limits");
         const std::string_view key = typeid(K).name();
         if constexpr (!T::forked) {
             (void)detail::pool_kernel_registered<K>;  // the workers find invoke_chunk<K> under K's name
@@ -89,8 +90,7 @@ public:
             transport_.kill();  // before the state goes: a stuck worker may still hold it
             broken_ = true;     // fresh workers are started before the next run
             if (!bad->lost.empty()) throw worker_error(bad->worker, workers_, failure::lost, bad->lost);
-            if (bad->status < 0)
-                throw detail::timeout_error(bad->worker, workers_, deadline_);
+            if (bad->status < 0) throw detail::timeout_error(bad->worker, workers_, deadline_);
             throw detail::status_error(bad->worker, workers_, bad->status);
         }
         if (!own_ok) throw worker_error(0, workers_, failure::exception, own_message);

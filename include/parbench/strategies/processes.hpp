@@ -18,8 +18,8 @@
 
 #include "../detail/child.hpp"
 #include "../detail/fd.hpp"
-#include "../strategy.hpp"
 #include "../detail/shm.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::detail {
 
@@ -126,8 +126,7 @@ struct process_state {
     state_t<K>& get() noexcept { return *shared; }
 };
 template <kernel K>
-    requires(!stateful_kernel<K>)
-struct process_state<K> {
+requires(!stateful_kernel<K>) struct process_state<K> {
     no_state none;
     no_state& get() noexcept { return none; }
 };

@@ -34,8 +34,7 @@ public:
     static context make_context() { return forkserver_client::acquire(); }
 
     forkserver_launcher(const context& server, unsigned workers, std::chrono::steady_clock::time_point deadline)
-        : client_(*server), lock_(client_.mutex()), deadline_(deadline), workers_(workers),
-          status_(workers, unknown) {
+        : client_(*server), lock_(client_.mutex()), deadline_(deadline), workers_(workers), status_(workers, unknown) {
         client_.ensure_running();
     }
     ~forkserver_launcher() { kill_all(); }

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <thread>
 
-#include "../strategy.hpp"
 #include "../detail/thread_start.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 

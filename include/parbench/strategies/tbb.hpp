@@ -54,8 +54,8 @@ public:
 
 private:
     static int concurrency(unsigned workers) {
-        const auto limit = ::oneapi::tbb::global_control::active_value(
-            ::oneapi::tbb::global_control::max_allowed_parallelism);
+        const auto limit =
+            ::oneapi::tbb::global_control::active_value(::oneapi::tbb::global_control::max_allowed_parallelism);
         return static_cast<int>(workers < limit ? workers : limit);
     }
 

@@ -18,18 +18,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
-#include <new>
 #include <mutex>
+#include <new>
 #include <stdexcept>
 #include <string_view>
 #include <thread>
 #include <type_traits>
 #include <vector>
 
-#include "../strategy.hpp"
 #include "../detail/spin.hpp"
 #include "../detail/thread_start.hpp"
 #include "../detail/wait.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 
@@ -81,7 +81,6 @@ public:
         fn(0u);
         wait_for_workers();
     }
-
 
 private:
     // Points the workers at fn. A small trivially copyable fn (fork_join's chunk_job) is copied into the pool's
@@ -168,7 +167,7 @@ private:
     // What workers write at the end of every run, on its own line: the countdown (a futex word).
     alignas(detail::cache_line) std::atomic<std::uint32_t> pending_{0};
     std::atomic<std::uint32_t> caller_parked_{0};  // 1 while the caller is parked on pending_
-    std::atomic<int> worker_cpu_{-1};  // where a worker last waited (any worker: a hint, not a census)
+    std::atomic<int> worker_cpu_{-1};              // where a worker last waited (any worker: a hint, not a census)
     // Touched only by workers that park.
     alignas(detail::cache_line) std::atomic<std::uint32_t> parked_{0};
     // workers_ (worker_count's) sits alone on the object's first line, which no run writes.

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "../strategy.hpp"
 #include "../detail/thread_start.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 
@@ -60,7 +60,6 @@ public:
         std::unique_lock lock(mutex_);
         done_.wait(lock, [this] { return remaining_ == 0; });
     }
-
 
 private:
     void work(unsigned index) {

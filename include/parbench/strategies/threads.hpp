@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "../strategy.hpp"
 #include "../detail/thread_start.hpp"
+#include "../strategy.hpp"
 
 namespace parbench::strategies {
 
