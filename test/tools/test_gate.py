@@ -48,6 +48,9 @@ class GateTests(unittest.TestCase):
         self.assertEqual(len(verdicts), 5)
         self.assertTrue(set(verdicts.values()) <= {"no change", "undecided"}, verdicts)
         self.assertIn("no regression", r.stdout)
+        self.assertIn("Runner noise: probe spread", r.stdout)        # the runner's noise, in the verdict
+        with open(os.path.join(self.out, "noise.json"), encoding="utf-8") as f:
+            self.assertIsInstance(json.load(f)["noisy"], bool)
         with open(os.path.join(self.out, "runs.jsonl"), encoding="utf-8") as f:
             runs = [json.loads(line) for line in f]
         self.assertEqual({run["arm"] for run in runs}, {"base", "head"})

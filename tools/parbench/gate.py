@@ -17,7 +17,7 @@ import shlex
 import sys
 import time
 
-from . import cli, gate_run, paired
+from . import cli, gate_run, noise, paired
 
 PROG = "parbench-gate"
 
@@ -111,7 +111,7 @@ def repro_command(args, name):
     return " ".join(shlex.quote(p) for p in parts)
 
 
-def summary(args, verdicts, rounds, wall, missing, new, problems=()):
+def summary(args, verdicts, rounds, wall, missing, new, problems=(), runner=None):
     order = [paired.REGRESSION, paired.UNDECIDED, paired.ERRORED, paired.IMPROVEMENT, paired.NO_CHANGE]
     count = {k: sum(v.verdict == k for v in verdicts.values()) for k in order}
     s = args.settings
@@ -119,6 +119,7 @@ def summary(args, verdicts, rounds, wall, missing, new, problems=()):
     lines = [f"## parbench-gate: {head}", "",
              f"{len(verdicts)} benchmarks, at most {rounds} rounds each, {wall / 60:.1f} min: "
              + ", ".join(f"{count[k]} {k}" for k in order) + ".", "",
+             *([noise.sentence(runner, "measured before the rounds"), ""] if runner else []),
              f"Paired rounds (base and head seconds apart, random order); Wilcoxon signed-rank test on the log-ratios, "
              f"Hodges–Lehmann effect; Benjamini–Hochberg "
              f"over the benchmarks at alpha {s.alpha:g} split over {len(s.looks)} looks (rounds "
@@ -171,6 +172,8 @@ def main(argv):
               + (f" matching --filter {args.filter!r}" if args.filter else ""), file=sys.stderr)
         return cli.EXIT_INCOMPLETE
     out_dir = cli.ensure_dir(os.path.abspath(args.out), "--out")
+    runner = noise.probe()              # how noisy the runner is, before the rounds: in gate.md and noise.json
+    cli.write_text(os.path.join(out_dir, "noise.json"), json.dumps(runner, indent=1, sort_keys=True) + "\n")
     rng = random.Random(args.seed)
     runs_path = os.path.join(out_dir, "runs.jsonl")
     if os.path.exists(runs_path):
@@ -213,7 +216,7 @@ def main(argv):
     finally:
         recorder.close()
     wall = time.monotonic() - start
-    text = summary(args, verdicts, rounds, wall, missing, new, problems)
+    text = summary(args, verdicts, rounds, wall, missing, new, problems, runner)
     cli.write_text(os.path.join(out_dir, "gate.md"), text, "--out")
     report = {n: {"verdict": v.verdict, "effect": v.estimate.effect if v.estimate else None,
                   "ci95": list(v.estimate.interval(0.95)) if v.estimate else None, "q": v.q, "rounds": v.rounds}

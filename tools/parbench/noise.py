@@ -92,6 +92,14 @@ def describe(record):
     return f"runner noise: probe spread {record['spread']:.1%}, steal {steal}{load_text} ({verdict})"
 
 
+def sentence(record, note=None):
+    """describe() as a sentence: 'Runner noise: … (quiet; note).'"""
+    text = describe(record)
+    if note:
+        text = text[:-1] + f"; {note})" if text.endswith(")") else f"{text} ({note})"
+    return text[0].upper() + text[1:] + "."
+
+
 def main(argv):
     import json
     import sys
