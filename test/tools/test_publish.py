@@ -122,6 +122,11 @@ class PublishTests(unittest.TestCase):
         self.assertEqual(proc.returncode, 0, proc.stderr)
         self.assertEqual(self.db_commits(a), [f"{i:040x}" for i in (1, 2, 3)])
         self.assertEqual(len(os.listdir(os.path.join(a, "cache", "data", "runs", "ci-runner"))), 3)
+        # what the workflow does next: the dashboard reads the export
+        proc = subprocess.run([os.path.join(TOOLS, "parbench-dashboard"), "--data", os.path.join(a, "cache", "data"),
+                               "--out", os.path.join(self.tmp, "site")], capture_output=True, text=True, timeout=120)
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertIn("2 charts from 3 runs", proc.stdout)
         # A fresh clone with no cache at all restores them too, and a damaged cache is rebuilt, not trusted.
         b = self.clone("b")
         os.makedirs(os.path.join(b, "cache"))
