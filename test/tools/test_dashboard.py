@@ -37,6 +37,7 @@ COMMIT_URL = "https://github.com/example/parbench/commit/{commit}"
 # The flags a root user on a machine without a display needs, and no network activity of the browser's own.
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         "--disable-dev-shm-usage",     # a container's /dev/shm (64 MB under Docker) is too small for it
          "--enable-logging=stderr", "--v=0"]
 
 
