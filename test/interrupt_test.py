@@ -134,8 +134,8 @@ def check_json(bench, out, tag, sig, strategy, shown, after_signal):
         # The signal follows the first benchmark's line, so the rest of the run (seconds) was still ahead. A run
         # that went on that long after it did not stop at its benchmarks' checks (interrupt::stop_if_requested):
         # a binary whose benchmarks were compiled without them, e.g. an object left from before they existed.
-        raise Failure(f"{tag}: every benchmark finished, {after_signal:.1f} s after the signal: the run did not stop at "
-                      f"the next check (a bench_parallel whose benchmarks lack the check? rebuild it from clean)")
+        raise Failure(f"{tag}: every benchmark finished, {after_signal:.1f} s after the signal: the run did not stop "
+                      f"at the next check (a bench_parallel whose benchmarks lack the check? rebuild it from clean)")
     for b in data["benchmarks"]:
         if b.get("error_occurred"):
             raise Failure(f"{tag}: {b['name']} errored in the file: {b.get('error_message')}")

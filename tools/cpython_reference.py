@@ -614,8 +614,7 @@ class BenchmarkRun:
                                        self.iterations)
             self.iterations = iters
             self.runs.append(iteration_entry(*ids, iters, real, cpu))
-            log("%-72s %12.3f %s %8d" % (bench.name, self.runs[-1]["real_time"],
-                                          TIME_UNIT, iters))
+            log("%-72s %12.3f %s %8d" % (bench.name, self.runs[-1]["real_time"], TIME_UNIT, iters))
         except RunError as err:
             self.runs.append(error_entry(*ids, err.iterations, str(err)))
             log("%-72s ERROR %s" % (bench.name, err))

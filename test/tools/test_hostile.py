@@ -254,9 +254,11 @@ def strategies(arity):
              "overhead/ipc/pipe/bytes:4096", "gil/random_max/workers:2/switch_us:5000/real_time"]
     scalar = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats()
               | st.text(max_size=8))
-    anything = st.recursive(scalar, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c,
-                                                                                          max_size=3),
-                            max_leaves=6)
+
+    def containers(c):
+        return st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=4), c, max_size=3)
+
+    anything = st.recursive(scalar, containers, max_leaves=6)
     good_times = st.floats(min_value=1e-3, max_value=1e12) | st.integers(1, 10 ** 9)
     times = good_times | st.floats()
     counters = st.dictionaries(st.sampled_from(["speedup", "efficiency", "items_per_second", "csw_voluntary"]),

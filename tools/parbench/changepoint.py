@@ -15,8 +15,8 @@ by one place however far the outlier is.
 
 The split is then moved, by at most 5 points, to where the absolute deviations from the medians of the two sides
 are least (it places the step where the levels meet, which the energy statistic's maximum can miss by a few points
-when outliers fall on one side). Each change point is reported with its index (the first point after the change), p, and its size: the median of
-the segment after it over the median of the segment before it, minus 1.
+when outliers fall on one side). Each change point is reported with its index (the first point after the change),
+p, and its size: the median of the segment after it over the median of the segment before it, minus 1.
 
 Needs numpy.
 """

@@ -9,7 +9,7 @@ material (worse by at least the threshold). See --help for the exit statuses.
 import math
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from . import cli, model, schema
 from .markdown import format_time_ns
@@ -41,7 +41,7 @@ class Comparison:
     errored: list        # (name, side, messages)
     no_metric: list      # names lacking the metric on a side
     min_reps: int
-    lost_metric: list = ()  # of no_metric, those that have it in base but not in head
+    lost_metric: list = field(default_factory=list)  # of no_metric, those that have it in base but not in head
 
     def not_compared_in_head(self):
         """What base asked for that head did not deliver: {"errored": [...], "missing": [...], "without the
@@ -175,8 +175,8 @@ def result_line(result, args):
         return f"{regressions} regression(s)** out of {len(result.rows)} benchmarks compared."
     missed = result.summary()
     if not result.rows:
-        return "nothing compared**: no benchmark had usable values on both sides" + (f" ({missed})." if missed
-                                                                                       else ".")
+        return "nothing compared**: no benchmark had usable values on both sides" + (
+            f" ({missed})." if missed else ".")
     if missed:
         allowed = " (allowed by --allow-incomplete)" if args.allow_incomplete else ""
         return (f"incomplete**{allowed}: no regression in {len(result.rows)} benchmarks compared, but not every "

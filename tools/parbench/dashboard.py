@@ -90,7 +90,7 @@ def classify(name):
 
 def series(runs, pattern):
     """{benchmark: {machine: [point]}} with a point per run that has a usable result, in history order."""
-    out = {}
+    out: dict = {}
     for index, run in enumerate(runs):
         for name, b in run["benchmarks"].items():
             if b["errored"] or not b["ns"] or (pattern and not pattern.search(name)):

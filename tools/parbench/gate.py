@@ -25,8 +25,8 @@ PROG = "parbench-gate"
 def parse_args(argv):
     p = cli.ArgumentParser(prog=PROG, description=__doc__,
                            formatter_class=__import__("argparse").RawDescriptionHelpFormatter,
-                           epilog="exit status: 0 no regression (undecided ones are listed, and fail only with --strict), "
-                                  "1 at least one regression, 2 usage or input error, 3 incomplete: nothing "
+                           epilog="exit status: 0 no regression (undecided ones are listed, and fail only with "
+                                  "--strict), 1 at least one regression, 2 usage or input error, 3 incomplete: nothing "
                                   "compared, a benchmark errored or missing in head (unless --allow-incomplete), "
                                   "or with --strict an undecided one, 70 internal error")
     p.add_argument("--base-bin", required=True, help="bench_parallel of the base")
@@ -186,7 +186,7 @@ def main(argv):
     problems = []
 
     def measure(r, open_names):
-        got = {}
+        got: dict = {}
         for g, group in enumerate(gate_run.groups(open_names, args.group)):
             order = ["base", "head"] if rng.random() < 0.5 else ["head", "base"]
             for position, side in enumerate(order):

@@ -57,6 +57,7 @@ def main(argv):
     for run in a_runs + b_runs:
         for note in run.partial_notes():
             cli.warn(PROG, note)
+
     def values(runs, name):
         out = []
         for run in runs:

@@ -60,7 +60,7 @@ def _results(path):
         raise RunError(f"no usable JSON from bench_parallel ({path}: {e})") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("benchmarks"), list):
         raise RunError(f"{path}: not Google Benchmark output")
-    out = {}
+    out: dict = {}
     for entry in doc["benchmarks"]:
         if not isinstance(entry, dict) or entry.get("run_type", "iteration") != "iteration":
             continue

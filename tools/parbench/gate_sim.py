@@ -43,11 +43,12 @@ class Pool:
     """Recorded runs by (round, arm): the times of each benchmark and an estimate of what each run cost."""
 
     def __init__(self, records, process_overhead_s=0.03):
-        self.times = {}          # (round, arm) -> name -> ns or None
+        self.times: dict = {}    # (round, arm) -> name -> ns or None
         self.cost = {}           # name -> seconds one run of it takes, on average (its group's wall / size)
         self.process_overhead_s = process_overhead_s
         self.group_size = 1
-        costs, loads = {}, []
+        costs: dict = {}
+        loads: list = []
         for rec in records:
             self.times.setdefault((rec["round"], rec["arm"]), {}).update(rec["results"])
             size = len(rec["results"]) or 1
@@ -187,7 +188,7 @@ def main_collect(argv):
     if not names:
         print(f"{PROG} collect: no benchmark matched", file=sys.stderr)
         return cli.EXIT_INCOMPLETE
-    arms = {"A": [], "A2": []}
+    arms: dict[str, list] = {"A": [], "A2": []}
     for f in args.slowdown:
         arms[f"slow{f:g}"] = [f"--parbench_test_slowdown={args.kernels}:{f:g}"]
     cli.output_path(args.out)
@@ -284,7 +285,7 @@ def main_paired(argv):
                     det[n] += 1
                     hit = True
             gates_det += hit
-        fams = {}
+        fams: dict = {}
         for n in slowed:
             fams.setdefault(re.sub(r"/.*", "", n), []).append(det[n])
         print(f"\nA vs {arm} ({len(slowed)} of the benchmarks slowed):")
@@ -301,7 +302,7 @@ def main_paired(argv):
         alone = isolated(pool, s, plain, arm, slowed, args.gates, args.seed + 2, names, budget)
         print(f"  one benchmark slowed alone in an A/A gate: detected {_pct(alone, args.gates)}")
         # What the knob injected, per size: the Hodges-Lehmann effect over all recorded rounds.
-        by_n = {}
+        by_n: dict = {}
         for n in slowed:
             m = re.search(r"/n:(\d+)", n)
             d = paired.log_ratios([(pool.times[(r, "A")][n], pool.times[(r, arm)][n]) for r in pool.rounds])

@@ -138,7 +138,7 @@ def _plots(directory, flagged):
     except ImportError:
         return ["Plots skipped: matplotlib is not installed (apt-get install python3-matplotlib)."]
     cli.ensure_dir(os.path.abspath(directory), "--plots")
-    by_series = {}
+    by_series: dict = {}
     for machine, name, points, cp in flagged:
         by_series.setdefault((machine, name), (points, []))[1].append(cp)
     written = []

@@ -78,7 +78,7 @@ def runs(con, machine):
 
 def series(con, machine):
     """benchmark -> list of (commit, value_ns) over the machine's runs in order; errored runs are left out."""
-    out = {}
+    out: dict = {}
     rows = con.execute(
         "SELECT r.benchmark, u.commit_sha, r.value_ns FROM results r JOIN runs u ON u.seq = r.run_seq "
         "WHERE u.machine = ? AND r.errored = 0 AND r.value_ns IS NOT NULL ORDER BY r.benchmark, u.seq",

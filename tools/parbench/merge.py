@@ -34,7 +34,8 @@ def iteration_entries(path, doc):
 
 def merge_docs(paths, docs):
     """-> merged GB document. Entries keep their first-seen order of names, then round order."""
-    by_name, next_index = defaultdict(list), Counter()
+    by_name: dict[str, list] = defaultdict(list)
+    next_index: Counter[str] = Counter()
     for path, doc in zip(paths, docs):
         for entry in iteration_entries(path, doc):
             entry = dict(entry)

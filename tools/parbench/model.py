@@ -175,7 +175,8 @@ def _add_entry(benchmarks, file_index, e):
 
 def load(paths):
     """Read one or more GB JSON files into one Run (InputError on the first bad file)."""
-    contexts, benchmarks = [], {}
+    contexts: list[dict] = []
+    benchmarks: dict[str, Benchmark] = {}
     for file_index, path in enumerate(paths):
         doc = schema.read_json(path)
         contexts.append(doc["context"])
@@ -199,7 +200,7 @@ def config_label(strategy, workers):
 
 def index_kernels(run):
     """kernel -> n -> {(strategy, workers): Benchmark}; plus the benchmarks of other families."""
-    kernels = defaultdict(lambda: defaultdict(dict))
+    kernels: dict[str, dict[int, dict]] = defaultdict(lambda: defaultdict(dict))
     others = []
     for name, bench in run.benchmarks.items():
         kid = parse_kernel_name(name)

@@ -49,7 +49,7 @@ def classify(spread, steal):
 def probe(seconds=1.0, min_samples=10):
     """Time the probe for about `seconds` (at least min_samples times) and return the record."""
     before = _cpu_times()
-    samples = []
+    samples: list[float] = []
     start = time.perf_counter()
     while len(samples) < min_samples or time.perf_counter() - start < seconds:
         t0 = time.perf_counter()

@@ -107,7 +107,7 @@ def main(argv):
     missing = [t for t in targets if t not in names]
     if missing:
         raise cli.InputError(f"not in the {args.profile} profile: {', '.join(missing)}")
-    alone = {t: [] for t in targets}
+    alone: dict[str, list] = {t: [] for t in targets}
     with tempfile.TemporaryDirectory(prefix="parbench-order-") as tmp:
         def alone_pass(tag):
             for t in targets:

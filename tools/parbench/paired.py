@@ -12,8 +12,9 @@ run in a few is slowed several-fold by other processes, and such outliers would 
 unpaired, its mean) while they move a rank statistic by one rank. Under A/A, random order makes d exactly
 symmetric, so the signed-rank test's false-alarm rate is its nominal one whatever the distribution.
 
-The gate looks at the data after the rounds of a fixed schedule; with L looks, each spends alpha / L (Bonferroni over looks, valid however the looks depend on each other), and within a look
-Benjamini-Hochberg over all the gate's benchmarks controls the false discoveries among them. When no benchmark
+The gate looks at the data after the rounds of a fixed schedule; with L looks, each spends alpha / L (Bonferroni
+over looks, valid however the looks depend on each other), and within a look Benjamini-Hochberg over all the
+gate's benchmarks controls the false discoveries among them. When no benchmark
 differs (an A/A gate), that bounds the chance of any false alarm in the whole gate by alpha.
 
 Verdicts, first match wins, at each look for each benchmark still open:
@@ -192,8 +193,8 @@ def bh_adjusted(pvalues):
 @dataclass
 class Verdict:
     verdict: str
-    estimate: Estimate = None
-    q: float = None          # BH-adjusted p at the look that decided (times the number of looks)
+    estimate: Estimate | None = None
+    q: float | None = None   # BH-adjusted p at the look that decided (times the number of looks)
     rounds: int = 0          # pairs the verdict rests on
 
 
@@ -245,7 +246,7 @@ def sequential(names, settings, measure_round, out_of_time=lambda: False):
     closed as ERRORED). out_of_time() is asked after each round: when it says yes, the look taken then is the
     final one (it still spends only one look's alpha). Returns (verdicts, data, rounds run).
     """
-    data = {name: [] for name in names}
+    data: dict[str, list[tuple[float, float]] | None] = {name: [] for name in names}
     verdicts = {name: Verdict(OPEN) for name in names}
     look, rounds = 0, 0
     while look < len(settings.looks):
@@ -260,7 +261,9 @@ def sequential(names, settings, measure_round, out_of_time=lambda: False):
                 data[name] = None
                 verdicts[name] = Verdict(ERRORED)
             else:
-                data[name].append(pair)
+                series = data[name]
+                assert series is not None  # only an errored benchmark's data is None, and it is closed
+                series.append(pair)
         final = out_of_time()
         if rounds == settings.looks[look] or final:
             verdicts = decide(data, settings, look, verdicts, final=final or look == len(settings.looks) - 1)

@@ -25,6 +25,8 @@ def strategy_styles(kernels, plt):
         if suite_of(strategy) == "cpython":
             style["linestyle"] = "--"
     return styles
+
+
 def plot_speedup(plt, kernel, by_n, hw, styles, path):
     """Speedup vs workers at the largest n of each suite, with the ideal line and the hardware threads."""
     suites = suites_in(by_n)
@@ -66,7 +68,7 @@ def plot_time_vs_n(plt, kernel, by_n, hw, styles, path):
     ncols = min(3, len(worker_counts))
     nrows = math.ceil(len(worker_counts) / ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(max(7.0, 5.2 * ncols), 4.0 * nrows + 1.2), squeeze=False)
-    handles = {}
+    handles: dict = {}
     for ax, workers in zip(axes.flat, worker_counts):
         draw_time_panel(ax, by_n, workers, styles, handles)
         over = " (oversubscribed)" if hw and workers > hw else ""

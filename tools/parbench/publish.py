@@ -228,7 +228,7 @@ def export(ordered, directory):
 def sync_db(ordered, path):
     """Add the runs the database lacks; rebuild it when it is damaged or its runs are not the branch's prefix."""
     cli.output_path(path, "--db")
-    wanted = {}
+    wanted: dict[str, list] = {}
     for _, run in ordered:
         wanted.setdefault(run["machine"], []).append(run["commit"])
     con, reason = None, None
@@ -236,8 +236,8 @@ def sync_db(ordered, path):
         try:
             con = history_db.connect(path)
             for machine in history_db.machines(con):
-                have = [c for _, c, _ in history_db.runs(con, machine)]
-                if have != wanted.get(machine, [])[:len(have)]:
+                commits = [c for _, c, _ in history_db.runs(con, machine)]
+                if commits != wanted.get(machine, [])[:len(commits)]:
                     reason = f"its runs of {machine} are not the branch's"
                     break
         except history_db.HistoryError as e:
@@ -250,7 +250,8 @@ def sync_db(ordered, path):
     if con is None:
         con = history_db.connect(path)
     have = {m: len(history_db.runs(con, m)) for m in history_db.machines(con)}
-    added, seen = 0, {}
+    added = 0
+    seen: dict[str, int] = {}
     for _, run in ordered:
         m = run["machine"]
         seen[m] = seen.get(m, 0) + 1

@@ -33,9 +33,9 @@ def speedup(cells, strategy, workers):
 @dataclass
 class Crossover:
     kind: str          # "never" | "below" (faster at the smallest n compared) | "between" | "none" (no data)
-    n: float = None    # crossover n: interpolated for "between", the smallest n for "below"
+    n: float | None = None  # crossover n: interpolated for "between", the smallest n for "below"
     holds: bool = True  # stays faster at every larger n measured
-    n_max: int = None   # largest n compared
+    n_max: int | None = None  # largest n compared
 
     def text(self):
         if self.kind == "none":
@@ -43,6 +43,7 @@ class Crossover:
         if self.kind == "never":
             return f"never (up to n = {self.n_max:,})"
         mark = "" if self.holds else " (slower again at a larger n)"
+        assert self.n is not None  # "below" and "between" always carry their n
         if self.kind == "below":
             return f"≤ {self.n:,} (faster at every n measured)" if self.holds else f"≤ {self.n:,}{mark}"
         return f"≈ {round(self.n):,}{mark}"
@@ -87,13 +88,14 @@ def winner_tally(contestants):
     contestants: {label: Benchmark}. Errored benchmarks never take part; rounds with fewer than two
     contestants measured are not counted (nobody beat anybody).
     """
-    by_round = defaultdict(dict)
+    by_round: dict[object, dict[str, float]] = defaultdict(dict)
     for label, bench in contestants.items():
         if bench.errored:
             continue
         for sample in bench.samples:
             by_round[sample.round][label] = sample.real_time_ns
-    wins, rounds = Counter(), 0
+    wins: Counter[str] = Counter()
+    rounds = 0
     for times in by_round.values():
         if len(times) >= 2:
             wins[min(times, key=lambda label: (times[label], label))] += 1
