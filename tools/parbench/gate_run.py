@@ -11,7 +11,6 @@ Standard library only.
 
 import json
 import os
-import re
 import subprocess
 import tempfile
 import time
@@ -126,10 +125,6 @@ def run_group(binary, names, flags, timeout=600, realtime=False):
 def groups(names, size):
     """Consecutive chunks of at most size names."""
     return [names[i:i + size] for i in range(0, len(names), size)]
-
-
-def sanitize_name(text):
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
 
 
 class Recorder:

@@ -20,16 +20,6 @@ from .stats import crossover_for, speedup, winner_tally
 PROG = "parbench-report"
 
 
-def winner_at(cells, suite):
-    """(strategy, workers, median ns) of the fastest usable configuration of a suite at one n."""
-    best = None
-    for (strategy, workers), bench in cells.items():
-        t = bench.median_ns()
-        if suite_of(strategy) == suite and t is not None and (best is None or t < best[2]):
-            best = (strategy, workers, t)
-    return best
-
-
 # --------------------------------------------------------------------------------------------- markdown
 
 def cell_text(cells, strategy, workers, flagged=()):
