@@ -86,9 +86,9 @@ void add_all_dispatch(strategy_list<S...>, const std::vector<unsigned>& dispatch
 PARBENCH_FAMILY(51, dispatch) {
     // The quick profile sizes dispatch_work to the break-even question alone: all CPUs busy.
     const std::vector<unsigned> hw{hardware_threads()};
-    const bool quick = current_options().sweep == profile::quick && !current_options().workers;
+    const bool quick = current_options().run_profile == profile::quick && !current_options().workers;
     const auto& work_workers = quick ? hw : workers_up_to_cpus();
-    add_all_dispatch(all{}, workers_in_force(), work_workers);
+    add_all_dispatch(overhead_strategies{}, workers_in_force(), work_workers);
 }
 
 }  // namespace parbench::bench

@@ -38,7 +38,7 @@ void add_gil(const K& k, std::uint64_t n, unsigned workers, unsigned switch_us) 
 }  // namespace
 
 PARBENCH_FAMILY(40, gil) {
-    const bool quick = current_options().sweep == profile::quick;
+    const bool quick = current_options().run_profile == profile::quick;
     const std::vector<unsigned> intervals = quick
                                                 ? std::vector<unsigned>{100, 1000, 5000, 20000}
                                                 : std::vector<unsigned>{100, 200, 500, 1000, 2000, 5000, 10000, 20000};

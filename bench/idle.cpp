@@ -74,6 +74,6 @@ void add_all_idle(strategy_list<S...>) {
 }  // namespace
 
 // Order 53: the last of the overhead/ families, after overhead/contention (52).
-PARBENCH_FAMILY(53, idle) { add_all_idle(all{}); }
+PARBENCH_FAMILY(53, idle) { add_all_idle(overhead_strategies{}); }
 
 }  // namespace parbench::bench

@@ -82,7 +82,7 @@ std::vector<std::size_t> message_sizes(profile p) {
 PARBENCH_FAMILY(46, ipc) {
     // A peer that dies mid-write must give EPIPE, an error we report, not a signal that kills bench_parallel.
     ipc::ignore_sigpipe();
-    const auto sizes = message_sizes(current_options().sweep);
+    const auto sizes = message_sizes(current_options().run_profile);
     add_channel<ipc::pipe_channel>(sizes);
     add_channel<ipc::socketpair_channel>(sizes);
     if (ipc::posix_mq_channel::available()) {

@@ -27,25 +27,27 @@ std::vector<std::uint64_t> powers(unsigned from, unsigned to, unsigned step, std
 }  // namespace
 
 PARBENCH_FAMILY(0, matrix) {
-    at_run_start([] { detail::warm_up(matrix{}); });
+    at_run_start([] { detail::warm_up(matrix_strategies{}); });
     // seed 000 counts to 100,000; seed 001 counts to 2e9 in C. At 2^16 a pool should already beat sequential
     // (docs/thread_pool.md).
-    add_kernel<matrix>(k::count{}, {powers(10, 26, 16, {pow2(16)}), powers(10, 26, 4, {100'000, pow2(16)}),
-                                    powers(10, 30, 2, {2'000'000'000})});
+    add_kernel<matrix_strategies>(k::count{}, {powers(10, 26, 16, {pow2(16)}), powers(10, 26, 4, {100'000, pow2(16)}),
+                                               powers(10, 30, 2, {2'000'000'000})});
     // seed 003 sums 0..5e8.
-    add_kernel<matrix>(k::sum_range{}, {powers(10, 26, 16), powers(10, 26, 4), powers(10, 30, 2, {500'000'000})});
+    add_kernel<matrix_strategies>(k::sum_range{},
+                                  {powers(10, 26, 16), powers(10, 26, 4), powers(10, 30, 2, {500'000'000})});
     // seed 002: max of 5,000,000 random numbers.
     // The default profile's largest random_max n is the seed's 5,000,000 alone: 2^22 beside it repeated it.
-    add_kernel<matrix>(k::random_max{}, {powers(10, 22, 12), powers(10, 18, 4, {5'000'000}), powers(10, 26, 2)});
+    add_kernel<matrix_strategies>(k::random_max{},
+                                  {powers(10, 22, 12), powers(10, 18, 4, {5'000'000}), powers(10, 26, 2)});
     // seed 000: a shared counter to 1,000,000.
     // The default profile's largest n is the seed's 1,000,000 alone: 2^20 beside it repeated it.
     const sizes counter{powers(10, 20, 10), powers(10, 15, 5, {1'000'000}), powers(10, 24, 2, {1'000'000})};
-    add_kernel<matrix>(k::locked_counter_coarse{}, counter);
-    add_kernel<matrix>(k::locked_counter_fine{}, counter);
-    add_kernel<matrix>(k::locked_counter_atomic{}, counter);
-    add_kernel<matrix>(k::locked_counter_sharded{}, counter);
+    add_kernel<matrix_strategies>(k::locked_counter_coarse{}, counter);
+    add_kernel<matrix_strategies>(k::locked_counter_fine{}, counter);
+    add_kernel<matrix_strategies>(k::locked_counter_atomic{}, counter);
+    add_kernel<matrix_strategies>(k::locked_counter_sharded{}, counter);
     // seed 004: 3 tasks that block; here each blocks 1 ms.
-    add_kernel<matrix>(k::sleep_tasks{}, {{1, 8}, {1, 3, 8, 64}, {1, 3, 8, 64, 256}});
+    add_kernel<matrix_strategies>(k::sleep_tasks{}, {{1, 8}, {1, 3, 8, 64}, {1, 3, 8, 64, 256}});
 }
 
 }  // namespace parbench::bench

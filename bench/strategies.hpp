@@ -30,12 +30,12 @@ struct without_started_pools<strategy_list<S...>>
     : concat<std::conditional_t<detail::started_pool<S>, strategy_list<>, strategy_list<S>>...> {};
 }  // namespace strategies_detail
 
-using every = rebind_list<all_strategies, strategy_list>;
+using library_strategies = rebind_list<all_strategies, strategy_list>;
 
 // The strategies the overhead families (dispatch, idle, ...) run: every one but the pools whose workers are
 // started by spawn or the fork server. Those dispatch exactly as process_pool and process_pool.executor do (one
 // transport; only how a worker process starts differs), so overhead/start/pool/ times their start-up instead.
-using all = typename strategies_detail::without_started_pools<every>::type;
+using overhead_strategies = typename strategies_detail::without_started_pools<library_strategies>::type;
 
 // The kernel matrix's strategies: every one, then mpi where the build has MPI. The started pools run at one
 // point per kernel outside the full profile (harness.hpp, started_pool_point).
@@ -43,9 +43,9 @@ using all = typename strategies_detail::without_started_pools<every>::type;
 // mpirun) do not have, and the families that run every strategy read this process and its children;
 // overhead/mpi/ measures its dispatch.
 #if defined(PARBENCH_HAS_MPI)
-using matrix = parbench::detail::append_peers<every, type_list<strategies::mpi>>::type;
+using matrix_strategies = parbench::detail::append_peers<library_strategies, type_list<strategies::mpi>>::type;
 #else
-using matrix = every;
+using matrix_strategies = library_strategies;
 #endif
 
 }  // namespace parbench::bench

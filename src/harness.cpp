@@ -38,7 +38,7 @@ std::vector<unsigned> worker_sweep(profile p, unsigned hw) {
 const std::vector<unsigned>& workers_in_force() {
     static const std::vector<unsigned> w = current_options().workers
                                                ? *current_options().workers
-                                               : worker_sweep(current_options().sweep, hardware_threads());
+                                               : worker_sweep(current_options().run_profile, hardware_threads());
     return w;
 }
 
@@ -55,7 +55,7 @@ const std::vector<unsigned>& workers_up_to_cpus() {
 
 bool in_sweep(bool starts_processes_per_run, unsigned workers, std::size_t i, std::size_t count) {
     const auto& o = current_options();
-    if (o.workers || o.sweep != profile::normal) return true;
+    if (o.workers || o.run_profile != profile::default_) return true;
     const bool ends = i == 0 || i + 1 == count;
     if ((workers == 1 || workers > hardware_threads()) && !ends) return false;
     if (starts_processes_per_run && i != 0 && i + 2 < count) return false;

@@ -28,11 +28,11 @@ namespace parbench::bench {
 // Sizes of one kernel, per profile.
 struct sizes {
     std::vector<std::uint64_t> quick;
-    std::vector<std::uint64_t> normal;
+    std::vector<std::uint64_t> default_;
     std::vector<std::uint64_t> full;
 
     [[nodiscard]] const std::vector<std::uint64_t>& of(profile p) const {
-        return p == profile::quick ? quick : p == profile::full ? full : normal;
+        return p == profile::quick ? quick : p == profile::full ? full : default_;
     }
 };
 
@@ -241,7 +241,7 @@ constexpr bool started_pool = requires {
 
 [[nodiscard]] inline bool started_pool_point(unsigned workers, std::size_t i) {
     const auto& o = current_options();
-    return o.workers || o.sweep == profile::full || (i == 0 && workers == parbench::detail::available_cpus());
+    return o.workers || o.run_profile == profile::full || (i == 0 && workers == parbench::detail::available_cpus());
 }
 
 // The baseline again, after every other strategy at the same n: `sequential.after`. A moment of the machine that
@@ -254,7 +254,7 @@ struct sequential_after : strategies::sequential {
 
 template <kernel K, strategy... S>
 void add_all(const K& k, const sizes& s, strategy_list<S...>) {
-    const auto& all_n = s.of(current_options().sweep);
+    const auto& all_n = s.of(current_options().run_profile);
     for (std::size_t i = 0; i < all_n.size(); ++i) {
         const std::uint64_t n = all_n[i];
         // Sequential comes first at each n: later strategies read its time as their baseline. It runs again last.
@@ -308,7 +308,7 @@ void add_kernel(const K& k, const sizes& s) {
     const auto& o = current_options();
     if (o.wrong_total && *o.wrong_total == K::name) {
         if constexpr (plain_kernel<K>) {
-            for (const std::uint64_t n : s.of(o.sweep))
+            for (const std::uint64_t n : s.of(o.run_profile))
                 detail::add_all(detail::wrong_total<K>{k, n == 0 ? 0 : n - 1}, sizes{{n}, {n}, {n}}, Strategies{});
             return;
         } else {

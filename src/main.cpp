@@ -72,7 +72,7 @@ int run(int argc, char** argv) {
     benchmark::AddCustomContext("compiler", compiler());
     benchmark::AddCustomContext("build_type", PARBENCH_BUILD_TYPE);
     benchmark::AddCustomContext("parbench_version", parbench::version);
-    benchmark::AddCustomContext("parbench_profile", std::string(pb::to_string(o.sweep)));
+    benchmark::AddCustomContext("parbench_profile", std::string(pb::to_string(o.run_profile)));
     benchmark::AddCustomContext("parbench_peers", parbench::peers_description());
     if (o.wrong_total) benchmark::AddCustomContext("parbench_test_wrong_total", *o.wrong_total);
     if (o.slow)

@@ -39,7 +39,7 @@ std::optional<std::string_view> value_of(std::string_view arg, std::string_view 
 
 profile parse_profile(std::string_view v) {
     if (v == "quick") return profile::quick;
-    if (v == "default") return profile::normal;
+    if (v == "default") return profile::default_;
     if (v == "full") return profile::full;
     throw std::invalid_argument("--parbench_profile must be quick, default or full, got " + quoted(v));
 }
@@ -117,7 +117,7 @@ void check_benchmark_flag(std::string_view arg) {
 std::string_view to_string(profile p) noexcept {
     switch (p) {
         case profile::quick: return "quick";
-        case profile::normal: return "default";
+        case profile::default_: return "default";
         case profile::full: return "full";
     }
     return "default";
@@ -128,18 +128,18 @@ precision precision_of(profile p) noexcept {
         // quick: one short repetition per benchmark, a smoke run. default: three repetitions, enough for a median
         // and a spread within five minutes on 2 CPUs (docs/results.md, "Whole run"). full: five longer ones.
         case profile::quick: return {0.02, 1};
-        case profile::normal: return {0.04, 3};
+        case profile::default_: return {0.04, 3};
         case profile::full: return {0.2, 5};
     }
     return {};
 }
 
 bool profile_repeats(const options& o) {
-    return !o.repetitions_given && !o.min_time_given && precision_of(o.sweep).repetitions > 1;
+    return !o.repetitions_given && !o.min_time_given && precision_of(o.run_profile).repetitions > 1;
 }
 
 std::vector<std::string> profile_flags(const options& o) {
-    const precision p = precision_of(o.sweep);
+    const precision p = precision_of(o.run_profile);
     std::vector<std::string> flags;
     if (!o.min_time_given) flags.push_back("--benchmark_min_time=" + std::to_string(p.min_time));
     if (profile_repeats(o)) {
@@ -171,7 +171,7 @@ options parse_options(int& argc, char** argv) {
             continue;
         }
         if (auto v = value_of(arg, "--parbench_profile"))
-            o.sweep = parse_profile(*v);
+            o.run_profile = parse_profile(*v);
         else if (auto w = value_of(arg, "--parbench_workers"))
             o.workers = parse_workers(*w);
         else if (auto m = value_of(arg, "--parbench_fork_parent_mib"))

@@ -9,7 +9,7 @@
 
 namespace parbench::bench {
 
-enum class profile { quick, normal, full };
+enum class profile { quick, default_, full };
 
 [[nodiscard]] std::string_view to_string(profile p) noexcept;
 
@@ -19,7 +19,7 @@ struct slowdown {
 };
 
 struct options {
-    profile sweep = profile::normal;
+    profile run_profile = profile::default_;
     std::optional<std::vector<unsigned>> workers;  // replaces the machine-sized sweep
     // Google Benchmark flags that bench_parallel reads too (they stay in argv for Google Benchmark).
     bool min_time_given = false;      // --benchmark_min_time

@@ -41,12 +41,17 @@
 
 namespace parbench::strategies {
 
-// The two pools differ only in whether the caller runs chunk 0, and each start method only in how its workers
-// start (see the top of this file).
-template <bool CallerRunsAShare, class Starter = detail::fork_start>
+// What the caller of run() does while the workers run: runs a share, chunk 0 (process_pool), or only waits
+// (process_pool.executor).
+enum class caller_role { runs_a_share, waits };
+
+// The two pools differ only in the caller's role, and each start method only in how its workers start (see the
+// top of this file).
+template <caller_role Caller, class Starter = detail::fork_start>
 class basic_process_pool : public worker_count {
 public:
-    static constexpr std::string_view name = CallerRunsAShare ? Starter::pool_name : Starter::executor_name;
+    static constexpr std::string_view name =
+        Caller == caller_role::runs_a_share ? Starter::pool_name : Starter::executor_name;
     static constexpr bool sweeps_workers = true;
     // How the workers start: "fork", "spawn" or "forkserver".
     static constexpr std::string_view start_method = Starter::start_method;
@@ -85,7 +90,7 @@ public:
         alignas(R) std::byte own[sizeof(R)];
         char own_message[T::message_capacity];
         bool own_ok = true;
-        if constexpr (CallerRunsAShare) own_ok = transport_.run_in_parent(0, own, own_message);
+        if constexpr (Caller == caller_role::runs_a_share) own_ok = transport_.run_in_parent(0, own, own_message);
         if (const auto bad = transport_.wait(deadline_)) {
             transport_.kill();  // before the state goes: a stuck worker may still hold it
             broken_ = true;     // fresh workers are started before the next run
@@ -97,7 +102,7 @@ public:
         for (unsigned i = in_parent; i < workers_; ++i)
             if (auto what = transport_.error(i)) throw worker_error(i, workers_, failure::exception, *what);
         R total;
-        if constexpr (CallerRunsAShare)
+        if constexpr (Caller == caller_role::runs_a_share)
             total = *std::launder(reinterpret_cast<const R*>(own));
         else
             total = result<R>(0);
@@ -110,7 +115,7 @@ public:
     [[nodiscard]] pid_t pid(unsigned i) const noexcept { return transport_.pid(i); }
 
 private:
-    static constexpr unsigned in_parent = CallerRunsAShare ? 1 : 0;
+    static constexpr unsigned in_parent = Caller == caller_role::runs_a_share ? 1 : 0;
 
     template <class R>
     R result(unsigned i) const {
@@ -124,13 +129,13 @@ private:
 };
 
 // W workers: the caller and W-1 forked processes.
-using process_pool = basic_process_pool<true>;
+using process_pool = basic_process_pool<caller_role::runs_a_share>;
 // W forked processes; the caller waits (Python's ProcessPoolExecutor).
-using process_pool_executor = basic_process_pool<false>;
+using process_pool_executor = basic_process_pool<caller_role::waits>;
 // The same two with workers started by spawn (fresh copies of this program) or by the fork server.
-using process_pool_spawn = basic_process_pool<true, detail::spawn_start>;
-using process_pool_executor_spawn = basic_process_pool<false, detail::spawn_start>;
-using process_pool_forkserver = basic_process_pool<true, detail::forkserver_start>;
-using process_pool_executor_forkserver = basic_process_pool<false, detail::forkserver_start>;
+using process_pool_spawn = basic_process_pool<caller_role::runs_a_share, detail::spawn_start>;
+using process_pool_executor_spawn = basic_process_pool<caller_role::waits, detail::spawn_start>;
+using process_pool_forkserver = basic_process_pool<caller_role::runs_a_share, detail::forkserver_start>;
+using process_pool_executor_forkserver = basic_process_pool<caller_role::waits, detail::forkserver_start>;
 
 }  // namespace parbench::strategies
