@@ -150,7 +150,7 @@ PARBENCH_FAMILY(55, overhead_mpi) {
     if (ranks >= 2) {
         for (const std::uint64_t bytes : {8u, 64u, 512u, 4096u, 32768u, 262144u, 1048576u}) {
             const std::string name = "overhead/mpi/ping_pong/bytes:" + std::to_string(bytes);
-            benchmark::RegisterBenchmark(name.c_str(), [bytes](benchmark::State& state) {
+            register_benchmark(name, [bytes](benchmark::State& state) {
                 osu_style(state, "OSU method: MPI_Send/MPI_Recv round trip, slowest of 2 ranks", op::ping_pong, 2,
                           bytes);
             })->UseManualTime();
@@ -159,13 +159,13 @@ PARBENCH_FAMILY(55, overhead_mpi) {
     for (const unsigned w : workers_in_force()) {
         if (w > ranks) continue;  // the matrix has said so (mpi: workers above P not registered)
         const std::string ws = "/workers:" + std::to_string(w);
-        benchmark::RegisterBenchmark(("overhead/mpi/barrier" + ws).c_str(), [w](benchmark::State& state) {
+        register_benchmark("overhead/mpi/barrier" + ws, [w](benchmark::State& state) {
             osu_style(state, "OSU method: MPI_Barrier, slowest rank", op::barrier, w, 0);
         })->UseManualTime();
-        benchmark::RegisterBenchmark(("overhead/mpi/allreduce" + ws).c_str(), [w](benchmark::State& state) {
+        register_benchmark("overhead/mpi/allreduce" + ws, [w](benchmark::State& state) {
             osu_style(state, "OSU method: 8-byte MPI_Allreduce, slowest rank", op::allreduce, w, 0);
         })->UseManualTime();
-        benchmark::RegisterBenchmark(("overhead/mpi/dispatch" + ws).c_str(), [w](benchmark::State& state) {
+        register_benchmark("overhead/mpi/dispatch" + ws, [w](benchmark::State& state) {
             dispatch(state, w);
         })->UseRealTime();
     }

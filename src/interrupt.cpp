@@ -115,8 +115,6 @@ bool detail::stop(benchmark::State& state) {
     return true;
 }
 
-bool stopped() noexcept { return g_stopped.load(); }
-
 // ---- display
 
 void display_reporter::share_streams() {

@@ -47,9 +47,6 @@ inline bool stop_if_requested(benchmark::State& state) {
     return detail::stop(state);
 }
 
-// True once stop_if_requested has ended a benchmark: every run reported from then on is dropped.
-[[nodiscard]] bool stopped() noexcept;
-
 namespace detail {
 // Passes the runs reported before the stop and counts their benchmarks. Google Benchmark reports each benchmark's
 // runs together (its repetitions, then its aggregates), so a new name is a new benchmark: the filter keeps the

@@ -241,10 +241,6 @@ run_reporter::~run_reporter() = default;
 
 benchmark::BenchmarkReporter* run_reporter::display() const { return state_->display.get(); }
 benchmark::BenchmarkReporter* run_reporter::file() const { return state_->file.get(); }
-std::size_t run_reporter::benchmarks_done() const { return state_->done; }
-std::vector<std::string> run_reporter::benchmarks_errored() const { return state_->errored; }
-std::vector<std::string> run_reporter::benchmarks_noisy() const { return state_->noisy; }
-double run_reporter::elapsed_seconds() const { return state_->elapsed(); }
 
 void run_reporter::print_summary(std::FILE* to, const std::string& next_command) const {
     const state& s = *state_;

@@ -37,11 +37,6 @@ public:
     [[nodiscard]] benchmark::BenchmarkReporter* display() const;
     [[nodiscard]] benchmark::BenchmarkReporter* file() const;
 
-    [[nodiscard]] std::size_t benchmarks_done() const;
-    [[nodiscard]] std::vector<std::string> benchmarks_errored() const;
-    [[nodiscard]] std::vector<std::string> benchmarks_noisy() const;
-    [[nodiscard]] double elapsed_seconds() const;
-
     // The end-of-run lines: count, errors, noisy ones, wall time, where the results are and what to run next.
     void print_summary(std::FILE* to, const std::string& next_command) const;
 
