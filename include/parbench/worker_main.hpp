@@ -15,7 +15,7 @@
 
 #include "detail/child.hpp"
 #include "detail/forkserver.hpp"
-#include "detail/pool_transport.hpp"
+#include "detail/pool_block.hpp"
 #include "detail/spawn.hpp"
 #include "detail/worker_request.hpp"
 

@@ -26,7 +26,7 @@
 
 #include "child.hpp"
 #include "lean_fork.hpp"
-#include "pool_transport.hpp"
+#include "pool_block.hpp"
 #include "worker_request.hpp"
 
 namespace parbench::detail {
@@ -45,7 +45,7 @@ struct server_message {
 inline constexpr std::uint32_t kill_workers_magic = 0x7062'6b6c;
 // take the attached socket as one more connection (a process pool's own: its messages never mix with others');
 inline constexpr std::uint32_t connect_magic = 0x7062'636e;
-// fork a process pool's worker `worker` on the attached control block (pool_transport.hpp), answered at once
+// fork a process pool's worker `worker` on the attached control block (pool_block.hpp), answered at once
 // with "started" and its pid (or "fork_failed"), and "exited" when it ends.
 struct pool_worker_request {
     static constexpr std::uint32_t magic_value = 0x7062'706c;

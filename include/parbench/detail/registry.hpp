@@ -3,7 +3,7 @@
 // are this program started afresh (spawn) or forked by a fork server: the same program has the same entries,
 // filled before main by static initialisation when the strategy's run<K> is instantiated. One registry per
 // function type: a started per-run worker serves a request (worker_request.hpp), a pool worker invokes a chunk
-// (pool_transport.hpp).
+// (pool_block.hpp).
 
 #include <string_view>
 #include <typeinfo>

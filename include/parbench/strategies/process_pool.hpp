@@ -1,7 +1,7 @@
 #pragma once
 // process_pool: worker processes forked once, when the pool is built, and reused across runs. A run copies the
 // kernel into a MAP_SHARED control block and wakes the workers; each runs its chunk and writes its result back
-// into its own slot there (detail/pool_transport.hpp).
+// into its own slot there (detail/pool_block.hpp).
 //
 // Two variants, one class (the caller's part is a compile-time option):
 // - process_pool: W workers are W-1 forked processes plus the calling process, which runs chunk 0 while they run
