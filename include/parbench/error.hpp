@@ -19,7 +19,7 @@ enum class failure {
     signal,     // a worker process was killed by a signal (detail = signal number)
     timeout,    // a worker did not finish before the deadline (detail = deadline in ms)
     lost,       // a worker vanished without a status (e.g. its channel closed early)
-    start,      // a worker's thread could not be started (detail = errno, e.g. EAGAIN; detail/thread_start.hpp)
+    start,      // a worker's thread could not be started (detail = errno, e.g. EAGAIN; thread_start.hpp)
 };
 
 [[nodiscard]] constexpr const char* to_string(failure f) noexcept {

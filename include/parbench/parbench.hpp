@@ -6,6 +6,7 @@
 #include "error.hpp"
 #include "kernel.hpp"
 #include "strategy.hpp"
+#include "thread_start.hpp"
 #include "worker_main.hpp"
 
 #include "kernels/count.hpp"

@@ -11,8 +11,8 @@
 #include <vector>
 
 #include "../detail/gil.hpp"
-#include "../detail/thread_start.hpp"
 #include "../strategy.hpp"
+#include "../thread_start.hpp"
 
 namespace parbench::strategies {
 
@@ -31,7 +31,7 @@ public:
             pool.reserve(workers_);
             // As in threads: a thread that cannot be started is a worker_error, the ones started are joined.
             for (unsigned i = 0; i < workers_; ++i)
-                pool.push_back(detail::start_thread<std::jthread>(name, i, workers_, [this, &body, i] {
+                pool.push_back(start_thread<std::jthread>(name, i, workers_, [this, &body, i] {
                     detail::gil::thread_state holding(gil_);
                     body(i);
                 }));

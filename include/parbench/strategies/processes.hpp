@@ -199,6 +199,15 @@ public:
 
 }  // namespace parbench::detail
 
+namespace parbench {
+
+// The base of a strategy that starts its W worker processes on every run (processes.pipe, .shm, .spawn,
+// .forkserver): the worker count, the deadline and end_run. bench_parallel's default profile measures a strategy
+// derived from it only at a kernel's smallest n and its two largest (docs/extending.md).
+using per_run_processes = detail::per_run_processes;
+
+}  // namespace parbench
+
 namespace parbench::strategies {
 
 struct processes_pipe : detail::fork_per_run<detail::pipe_results> {

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <thread>
 
-#include "../detail/thread_start.hpp"
 #include "../strategy.hpp"
+#include "../thread_start.hpp"
 
 namespace parbench::strategies {
 
@@ -21,7 +21,7 @@ struct single_thread : worker_count {
     typename K::result run(const K& k, std::uint64_t n) const {
         return fork_join(k, n, workers_, [&](auto&& body) {
             // Its one thread runs every worker's chunk: if it cannot be started, the error names worker 0.
-            detail::start_thread<std::thread>(name, 0, workers_, [&] {
+            start_thread<std::thread>(name, 0, workers_, [&] {
                 for (unsigned i = 0; i < workers_; ++i) body(i);
             }).join();
         });

@@ -27,9 +27,9 @@
 #include <vector>
 
 #include "../detail/spin.hpp"
-#include "../detail/thread_start.hpp"
 #include "../detail/wait.hpp"
 #include "../strategy.hpp"
+#include "../thread_start.hpp"
 
 namespace parbench::strategies {
 
@@ -47,7 +47,7 @@ public:
         threads_.reserve(workers - 1);
         try {
             for (unsigned i = 1; i < workers; ++i)
-                threads_.push_back(detail::start_thread<std::thread>(name, i, workers, [this, i] { work(i); }));
+                threads_.push_back(start_thread<std::thread>(name, i, workers, [this, i] { work(i); }));
         } catch (...) {  // a worker_error from start_thread: the workers started so far are stopped and joined
             stop();
             throw;

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "../detail/thread_start.hpp"
 #include "../strategy.hpp"
+#include "../thread_start.hpp"
 
 namespace parbench::strategies {
 
@@ -26,7 +26,7 @@ public:
         threads_.reserve(workers);
         try {
             for (unsigned i = 0; i < workers; ++i)
-                threads_.push_back(detail::start_thread<std::thread>(name, i, workers, [this, i] { work(i); }));
+                threads_.push_back(start_thread<std::thread>(name, i, workers, [this, i] { work(i); }));
         } catch (...) {  // a worker_error from start_thread: the workers started so far are stopped and joined
             stop();
             throw;

@@ -6,8 +6,8 @@
 #include <thread>
 #include <vector>
 
-#include "../detail/thread_start.hpp"
 #include "../strategy.hpp"
+#include "../thread_start.hpp"
 
 namespace parbench::strategies {
 
@@ -25,7 +25,7 @@ struct threads : worker_count {
             // If a thread cannot be started, the jthreads already running finish their chunks and are joined
             // by their destructors, and the worker_error naming that worker reaches the caller.
             for (unsigned i = 0; i < workers_; ++i)
-                pool.push_back(detail::start_thread<std::jthread>(name, i, workers_, [&body, i] { body(i); }));
+                pool.push_back(start_thread<std::jthread>(name, i, workers_, [&body, i] { body(i); }));
         });
     }
 };

@@ -1,8 +1,8 @@
 #pragma once
-// Starting a strategy's worker thread, written once for every strategy that starts threads. When the thread
-// cannot be started (std::thread throws std::system_error: pthread_create failed, EAGAIN when the process is
-// out of threads or of memory for the thread's stack), the caller gets a worker_error that names the strategy,
-// the worker and the cause, e.g.
+// Starting a strategy's worker thread, written once for every strategy that starts threads, the library's and
+// yours (docs/extending.md). When the thread cannot be started (std::thread throws std::system_error:
+// pthread_create failed, EAGAIN when the process is out of threads or of memory for the thread's stack), the
+// caller gets a worker_error that names the strategy, the worker and the cause, e.g.
 //   "worker 3 of 8 failed: start: threads: could not start its thread: Resource temporarily unavailable"
 // with cause() failure::start and detail() the errno, instead of a bare "Resource temporarily unavailable".
 // Stopping and joining the workers already started stays with the strategy (its vector of jthreads, or its
@@ -13,9 +13,9 @@
 #include <system_error>
 #include <utility>
 
-#include "../error.hpp"
+#include "error.hpp"
 
-namespace parbench::detail {
+namespace parbench {
 
 // The error of worker `worker` of `workers` of `strategy`, whose thread could not be started because of `cause`.
 [[nodiscard]] inline worker_error start_error(std::string_view strategy, unsigned worker, unsigned workers,
@@ -34,4 +34,4 @@ template <class Thread, class F>
     }
 }
 
-}  // namespace parbench::detail
+}  // namespace parbench
