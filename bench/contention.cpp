@@ -125,7 +125,7 @@ void contention(benchmark::State& state, unsigned workers) {
         state.SetItemsProcessed(static_cast<std::int64_t>(n) * state.iterations());
         if (workers > hardware_threads()) state.SetLabel("oversubscribed");
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 

@@ -41,7 +41,7 @@ void round_trips(benchmark::State& state, unsigned workers, spin_tasks k, double
             Counter(static_cast<double>(after.involuntary - before.involuntary), Counter::kAvgIterations);
         if (workers > hardware_threads()) state.SetLabel("oversubscribed");
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 

@@ -22,14 +22,14 @@ void add_gil(const K& k, std::uint64_t n, unsigned workers, unsigned switch_us) 
         try {
             strategies::gil_threads strategy(workers, std::chrono::microseconds(switch_us));
             const auto before = strategy.gil_stats();
-            if (!detail::measure_with(state, strategy, k, n, workers)) return;
+            if (!measure_with(state, strategy, k, n, workers)) return;
             const auto after = strategy.gil_stats();
             state.counters["handovers_per_second"] =
                 Counter(static_cast<double>(after.switches - before.switches), Counter::kIsRate);
             state.counters["drop_requests_per_second"] =
                 Counter(static_cast<double>(after.drop_requests - before.drop_requests), Counter::kIsRate);
         } catch (const std::exception& e) {
-            detail::fail(state, e.what());
+            fail(state, e.what());
         }
     });
     b->UseRealTime();

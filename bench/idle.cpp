@@ -52,7 +52,7 @@ void idle(benchmark::State& state, unsigned workers) {
         state.counters["children_measured"] = static_cast<double>(children);
         if (workers > hardware_threads()) state.SetLabel("oversubscribed");
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 

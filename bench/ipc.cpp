@@ -31,24 +31,24 @@ void transfer(benchmark::State& state, std::size_t size, bool round_trip) {
         for (auto _ : state) {
             ipc::stamp(out.data(), size, seq);
             if (!ch.send(side::caller, out.data(), size) || (round_trip && !ch.recv(side::caller, in.data(), size)))
-                return detail::fail(state, std::string(C::name) + ": transfer failed: " + p.why_failed());
+                return fail(state, std::string(C::name) + ": transfer failed: " + p.why_failed());
             if (round_trip && !ipc::stamped(in.data(), size, seq))
-                return detail::fail(state, std::string(C::name) + ": the echo came back corrupt");
+                return fail(state, std::string(C::name) + ": the echo came back corrupt");
             ++seq;
         }
         // One-way: up to one buffer of messages may still be in flight here; the peer's count below waits for them
         // untimed, which is at most one buffer in many iterations.
         const auto elapsed = ipc::clock::now() - t0;
         const auto good = ipc::stop_messages(ch, size);
-        if (!good) return detail::fail(state, std::string(C::name) + ": no final count: " + p.why_failed());
+        if (!good) return fail(state, std::string(C::name) + ": no final count: " + p.why_failed());
         if (*good != seq)
-            return detail::fail(state, std::string(C::name) + ": peer received " + std::to_string(*good) + " of " +
+            return fail(state, std::string(C::name) + ": peer received " + std::to_string(*good) + " of " +
                                            std::to_string(seq) + " messages intact");
-        if (const auto err = p.finish()) return detail::fail(state, std::string(C::name) + ": " + *err);
+        if (const auto err = p.finish()) return fail(state, std::string(C::name) + ": " + *err);
         state.counters["ns_per_op"] = detail::per_iteration(state, elapsed) * 1e9;
         state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size) * (round_trip ? 2 : 1));
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 

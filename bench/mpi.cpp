@@ -111,7 +111,7 @@ void osu_style(benchmark::State& state, const char* method, op o, unsigned worke
         state.counters["mean_rank_us"] = t.mean * per;
         if (bytes > 0) state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(2 * bytes));
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 
@@ -127,7 +127,7 @@ void dispatch(benchmark::State& state, unsigned workers) {
         state.counters["bcast_bytes"] = sizeof(pm::command);
         state.counters["reduce_bytes"] = sizeof(pm::outcome<spin_tasks::result>);
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 

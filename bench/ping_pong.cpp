@@ -25,7 +25,7 @@ void ping_pong(benchmark::State& state, peer_kind kind, bool pinned) {
         std::optional<ipc::pin_scope> pin;
         if (pinned) {
             pin.emplace();  // before the peer starts, so the peer inherits the one CPU
-            if (!pin->ok()) return detail::fail(state, "could not pin to one CPU");
+            if (!pin->ok()) return fail(state, "could not pin to one CPU");
             state.SetLabel("cpu " + std::to_string(pin->cpu()));
         }
         M m;
@@ -34,15 +34,15 @@ void ping_pong(benchmark::State& state, peer_kind kind, bool pinned) {
         for (auto _ : state) {
             if (!m.ping()) {
                 m.stop();
-                return detail::fail(state, "ping_pong: no answer: " + p.why_failed());
+                return fail(state, "ping_pong: no answer: " + p.why_failed());
             }
         }
         const auto elapsed = ipc::clock::now() - t0;
         m.stop();
-        if (const auto err = p.finish()) return detail::fail(state, "ping_pong: " + *err);
+        if (const auto err = p.finish()) return fail(state, "ping_pong: " + *err);
         state.counters["ns_per_op"] = detail::per_iteration(state, elapsed) * 1e9;
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 

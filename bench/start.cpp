@@ -71,7 +71,7 @@ void start_bench(benchmark::State& state, Start start, rss parent_rss = rss::lea
         for (auto _ : state) start();
         state.counters["us_per_op"] = detail::per_iteration(state, std::chrono::steady_clock::now() - t0) * 1e6;
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 
@@ -87,7 +87,7 @@ void one_worker(benchmark::State& state) {
             },
             rss::report);
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 
@@ -111,7 +111,7 @@ void pool_start(benchmark::State& state, unsigned workers) {
             rss::report);
         if (parent) detail::report_parent(state, *parent);
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 
@@ -123,7 +123,7 @@ void fork_with_parent(benchmark::State& state, std::size_t mib) {
         start_bench(state, fork_and_reap, rss::report);
         detail::report_parent(state, parent);
     } catch (const std::exception& e) {
-        detail::fail(state, e.what());
+        fail(state, e.what());
     }
 }
 

@@ -2,24 +2,25 @@
 // The benchmark matrix: add_kernel<Strategies>(kernel, sizes) registers one kernel under every strategy of the
 // list Strategies (a strategy_list), every worker count and size of the current profile, with names
 // <kernel>/<strategy>/workers:W/n:N/real_time.
-// Every run checks its total; a wrong total or a failed worker is a benchmark error, never a time.
+// Every run checks its total; a wrong total or a failed worker is a benchmark error, never a time (measure.hpp).
+// Including this header gives a family file all it needs: PARBENCH_FAMILY (family.hpp) and measure_with.
 
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdint>
 #include <exception>
 #include <optional>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
 #include <vector>
 
+#include "family.hpp"
 #include "interrupt.hpp"
 #include "machine.hpp"
+#include "measure.hpp"
 #include "options.hpp"
 #include "parbench/parbench.hpp"
 
@@ -54,24 +55,6 @@ struct strategy_list {};
 // point runs.
 [[nodiscard]] bool in_sweep(bool starts_processes_per_run, unsigned workers, std::size_t i, std::size_t count);
 
-void note_error();
-[[nodiscard]] bool any_error();
-
-// Sequential's seconds per iteration for (kernel, n), the baseline of speedup and efficiency: set_baseline records
-// each repetition, baseline() is the median of those recorded so far (the upper one of an even count), so one slow
-// repetition of sequential does not skew every speedup after it.
-void set_baseline(std::string_view kernel, std::uint64_t n, double seconds);
-[[nodiscard]] std::optional<double> baseline(std::string_view kernel, std::uint64_t n);
-
-// benchmark::RegisterBenchmark for every family: the body is skipped once the run is interrupted (see
-// interrupt.hpp), so a family's own loop needs no check of its own to be skipped.
-template <class F>
-benchmark::internal::Benchmark* register_benchmark(const std::string& name, F body) {
-    return benchmark::RegisterBenchmark(name.c_str(), [body = std::move(body)](benchmark::State& state) {
-        if (!interrupt::stop_if_requested(state)) body(state);
-    });
-}
-
 namespace detail {
 
 // Test knob --parbench_test_wrong_total: the kernel skips its last element, so its total is wrong while every
@@ -91,81 +74,6 @@ struct wrong_total {
     [[nodiscard]] static result combine(result a, result b) { return K::combine(a, b); }
     [[nodiscard]] result expected(std::uint64_t n) const { return inner.expected(n); }
 };
-
-template <class R>
-std::string show(const R& r) {
-    std::ostringstream out;
-    out.precision(17);
-    out << r;
-    return out.str();
-}
-
-void fail(benchmark::State& state, const std::string& why);
-void spin_for(std::chrono::nanoseconds d) noexcept;
-void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers, bool is_baseline,
-                  double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
-
-// Seconds per iteration of a timed loop that took `elapsed` in all.
-[[nodiscard]] inline double per_iteration(const benchmark::State& state, std::chrono::steady_clock::duration elapsed) {
-    const auto iterations = state.iterations() > 0 ? state.iterations() : 1;
-    return std::chrono::duration<double>(elapsed).count() / static_cast<double>(iterations);
-}
-
-struct no_op {
-    void operator()() const noexcept {}
-};
-
-// The checked loop, written once for the matrix and every family: per iteration one run() (a strategy's run),
-// whose total must equal `expected`, then after_each(). Returns the seconds per iteration, or nullopt once a
-// total was wrong or the run was interrupted (either already reported as the benchmark's error).
-template <class Run, class R, class After = no_op>
-std::optional<double> checked_loop(benchmark::State& state, Run run, const R& expected, After after_each = {}) {
-    const auto t0 = std::chrono::steady_clock::now();
-    for (auto _ : state) {
-        if (interrupt::stop_if_requested(state)) return std::nullopt;
-        const auto total = run();
-        if (!(total == expected)) {
-            fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
-            return std::nullopt;
-        }
-        benchmark::DoNotOptimize(total);
-        after_each();
-    }
-    return per_iteration(state, std::chrono::steady_clock::now() - t0);
-}
-
-// The measured loop over a strategy built outside it: one run per iteration, each total checked, then the
-// counters. False when the run errored (already reported). Families with their own strategy arguments call this.
-// With `owner` (the optional that holds `strategy`), the strategy is destroyed before the final rusage, so a
-// pool's worker processes, reaped in its destructor, count in RUSAGE_CHILDREN.
-template <strategy S, kernel K>
-bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_t n, unsigned workers,
-                  double slowdown = 0, std::optional<S>* owner = nullptr) {
-    using clock = std::chrono::steady_clock;
-    try {
-        const auto expected = k.expected(n);
-        reset_peak_rss();
-        const usage before = usage::now();
-        const auto t0 = clock::now();
-        benchmark::IterationCount done = 0;
-        const auto seconds = checked_loop(
-            state, [&] { return strategy.run(k, n); }, expected,
-            [&] {
-                // The slowdown knob spins once per batch, at its last iteration, for the fraction of the batch so
-                // far: a clock read per iteration would add its own cost, a large share of a sub-microsecond run.
-                if (slowdown > 0 && ++done == state.max_iterations)
-                    spin_for(std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - t0) * slowdown));
-            });
-        if (!seconds) return false;
-        const std::int64_t self_peak = peak_rss_kib();
-        if (owner != nullptr) owner->reset();
-        set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, *seconds, before, self_peak);
-        return true;
-    } catch (const std::exception& e) {
-        fail(state, e.what());
-        return false;
-    }
-}
 
 // A strategy whose every run forks the calling process (processes.pipe, processes.shm).
 template <class S>
@@ -226,9 +134,9 @@ bool available(unsigned workers) {
 }
 
 // A strategy that starts its W worker processes on every run (processes.pipe, .shm, .spawn, .forkserver): one
-// built on detail::per_run_processes, whatever its name.
+// built on parbench::per_run_processes, whatever its name.
 template <class S>
-constexpr bool starts_processes_per_run = std::is_base_of_v<parbench::detail::per_run_processes, S>;
+constexpr bool starts_processes_per_run = std::is_base_of_v<parbench::per_run_processes, S>;
 
 // A process pool whose workers are started by spawn or the fork server (process_pool[.executor].{spawn,forkserver}).
 // Once started it dispatches as its fork twin does (overhead/start/pool/ times the start-up, the one difference),
@@ -296,11 +204,6 @@ void warm_up(strategy_list<S...>) {
 
 }  // namespace detail
 
-// Functions main() calls once before the first benchmark, after registration (not for --benchmark_list_tests):
-// a family that warms something up registers it with at_run_start().
-void at_run_start(void (*fn)());
-void run_start();
-
 // Registers kernel k under every strategy in Strategies at every size of the current profile.
 template <class Strategies, kernel K>
 requires all_strategies_in<Strategies>
@@ -317,18 +220,5 @@ void add_kernel(const K& k, const sizes& s) {
     }
     detail::add_all(k, s, Strategies{});
 }
-
-// A family of benchmarks (the kernel matrix, gil/..., overhead/...) registers itself from its own file in bench/
-// with PARBENCH_FAMILY(order, name) { ... }; main() calls every family's body, lowest order first, once the
-// options are parsed. The order fixes the order of the output: the matrix is 0.
-struct family {
-    family(int order, const char* name, void (*add)());
-};
-void register_families();
-
-#define PARBENCH_FAMILY(order, name)                                                                          \
-    static void parbench_family_##name();                                                                     \
-    static const ::parbench::bench::family parbench_family_reg_##name{order, #name, &parbench_family_##name}; \
-    static void parbench_family_##name()
 
 }  // namespace parbench::bench

@@ -1,0 +1,116 @@
+#pragma once
+// Measuring one benchmark, written once for the kernel matrix and every family: the checked loop (every run's
+// total against the kernel's oracle), the standard counters (speedup and efficiency against sequential's time,
+// page faults, context switches, peak RSS) and the error path. A family that builds its own strategy measures
+// with measure_with(state, strategy, kernel, n, workers); a run that goes wrong calls fail(state, why): the
+// benchmark is an error, never a time, and bench_parallel exits 1.
+
+#include <benchmark/benchmark.h>
+
+#include <chrono>
+#include <cstdint>
+#include <exception>
+#include <optional>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+#include "interrupt.hpp"
+#include "machine.hpp"
+#include "parbench/parbench.hpp"
+
+namespace parbench::bench {
+
+void note_error();
+[[nodiscard]] bool any_error();
+
+// Sequential's seconds per iteration for (kernel, n), the baseline of speedup and efficiency: set_baseline records
+// each repetition, baseline() is the median of those recorded so far (the upper one of an even count), so one slow
+// repetition of sequential does not skew every speedup after it.
+void set_baseline(std::string_view kernel, std::uint64_t n, double seconds);
+[[nodiscard]] std::optional<double> baseline(std::string_view kernel, std::uint64_t n);
+
+// Ends this benchmark with the error `why` (no time is reported for it) and makes bench_parallel exit 1.
+void fail(benchmark::State& state, const std::string& why);
+
+namespace detail {
+
+template <class R>
+std::string show(const R& r) {
+    std::ostringstream out;
+    out.precision(17);
+    out << r;
+    return out.str();
+}
+
+void spin_for(std::chrono::nanoseconds d) noexcept;
+void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers, bool is_baseline,
+                  double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
+
+// Seconds per iteration of a timed loop that took `elapsed` in all.
+[[nodiscard]] inline double per_iteration(const benchmark::State& state, std::chrono::steady_clock::duration elapsed) {
+    const auto iterations = state.iterations() > 0 ? state.iterations() : 1;
+    return std::chrono::duration<double>(elapsed).count() / static_cast<double>(iterations);
+}
+
+struct no_op {
+    void operator()() const noexcept {}
+};
+
+// The checked loop, written once for the matrix and every family: per iteration one run() (a strategy's run),
+// whose total must equal `expected`, then after_each(). Returns the seconds per iteration, or nullopt once a
+// total was wrong or the run was interrupted (either already reported as the benchmark's error).
+template <class Run, class R, class After = no_op>
+std::optional<double> checked_loop(benchmark::State& state, Run run, const R& expected, After after_each = {}) {
+    const auto t0 = std::chrono::steady_clock::now();
+    for (auto _ : state) {
+        if (interrupt::stop_if_requested(state)) return std::nullopt;
+        const auto total = run();
+        if (!(total == expected)) {
+            fail(state, "wrong total: got " + show(total) + ", expected " + show(expected));
+            return std::nullopt;
+        }
+        benchmark::DoNotOptimize(total);
+        after_each();
+    }
+    return per_iteration(state, std::chrono::steady_clock::now() - t0);
+}
+
+}  // namespace detail
+
+// The measured loop over a strategy built outside it: one run per iteration, each total checked, then the
+// counters. False when the run errored (already reported). Families with their own strategy arguments call this.
+// With `owner` (the optional that holds `strategy`), the strategy is destroyed before the final rusage, so a
+// pool's worker processes, reaped in its destructor, count in RUSAGE_CHILDREN.
+template <strategy S, kernel K>
+bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_t n, unsigned workers,
+                  double slowdown = 0, std::optional<S>* owner = nullptr) {
+    using clock = std::chrono::steady_clock;
+    try {
+        const auto expected = k.expected(n);
+        reset_peak_rss();
+        const usage before = usage::now();
+        const auto t0 = clock::now();
+        benchmark::IterationCount done = 0;
+        const auto seconds = detail::checked_loop(
+            state, [&] { return strategy.run(k, n); }, expected,
+            [&] {
+                // The slowdown knob spins once per batch, at its last iteration, for the fraction of the batch so
+                // far: a clock read per iteration would add its own cost, a large share of a sub-microsecond run.
+                if (slowdown > 0 && ++done == state.max_iterations)
+                    detail::spin_for(
+                        std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - t0) * slowdown));
+            });
+        if (!seconds) return false;
+        const std::int64_t self_peak = peak_rss_kib();
+        if (owner != nullptr) owner->reset();
+        detail::set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, *seconds, before,
+                             self_peak);
+        return true;
+    } catch (const std::exception& e) {
+        fail(state, e.what());
+        return false;
+    }
+}
+
+}  // namespace parbench::bench
