@@ -43,7 +43,7 @@ void transfer(benchmark::State& state, std::size_t size, bool round_trip) {
         if (!good) return fail(state, std::string(C::name) + ": no final count: " + p.why_failed());
         if (*good != seq)
             return fail(state, std::string(C::name) + ": peer received " + std::to_string(*good) + " of " +
-                                           std::to_string(seq) + " messages intact");
+                                   std::to_string(seq) + " messages intact");
         if (const auto err = p.finish()) return fail(state, std::string(C::name) + ": " + *err);
         state.counters["ns_per_op"] = detail::per_iteration(state, elapsed) * 1e9;
         state.SetBytesProcessed(state.iterations() * static_cast<std::int64_t>(size) * (round_trip ? 2 : 1));
