@@ -161,7 +161,8 @@ class Faults(unittest.TestCase):
 
 class BadArguments(unittest.TestCase):
     def test_exit_status_2_with_a_message(self):
-        for args in (["--workers", "0"], ["--workers", "two"], ["--min-time", "-1"],
+        for args in (["--workers", "0"], ["--workers", "two"], ["--workers", "1,,2"], ["--workers", "99999"],
+                     ["--workers", "2,2"], ["--workers", ""], ["--min-time", "-1"],
                      ["--repetitions", "0"], ["--filter", "("], ["--quick", "--seed-sizes"],
                      ["--quick", "--filter", "no-such-benchmark"], ["--no-such-option"],
                      ["--quick", "--out", HERE],
@@ -172,6 +173,19 @@ class BadArguments(unittest.TestCase):
                 self.assertIn("error:", proc.stderr)
                 self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
                 self.assertEqual(proc.stdout, "")
+
+    def test_workers_follow_bench_parallel(self):
+        # --parbench_workers' rule and messages (src/options.cpp): no empty count, at most 4096, none twice.
+        for value, message in (("1,,2", "'' is not a worker count in [1, 4096]"),
+                               ("99999", "'99999' is not a worker count in [1, 4096]"),
+                               ("3,1,3", "3 is given twice")):
+            with self.subTest(value=value):
+                proc = run_script("--quick", "--list", "--workers", value)
+                self.assertEqual(proc.returncode, 2, proc.stderr)
+                self.assertIn("--workers: " + message, proc.stderr)
+        proc = run_script("--quick", "--list", "--filter", "^count/cpython.threads/", "--workers", "4096,2")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual([n.split("/")[2] for n in proc.stdout.split()], ["workers:2", "workers:4096"])
 
     def test_start_methods(self):
         proc = run_script("--quick", "--list", "--start-methods", "spawn", "--filter", "^count/")
@@ -198,8 +212,8 @@ class Kernels(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        import cpython_reference
-        cls.m = cpython_reference
+        from parbench.cpython import kernels
+        cls.m = kernels
 
     def test_split_is_balanced(self):
         for n, parts in [(10, 3), (2, 5), (0, 2), (7, 7), (100, 1)]:

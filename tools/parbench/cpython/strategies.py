@@ -1,0 +1,300 @@
+"""The CPython reference's strategies: setup() and close() lie outside the timing.
+
+  cpython.sequential    one chunk in the caller's thread
+  cpython.threads       a threading.Thread per worker per run
+  cpython.processes.M   a multiprocessing.Process per worker per run; results come back
+                        through a multiprocessing.Array (shared memory, one slot per
+                        worker), created once per benchmark outside the timing
+  cpython.thread_pool   ThreadPoolExecutor(W), created and warmed up outside the timing
+  cpython.process_pool.M
+                        ProcessPoolExecutor(W), created and warmed up outside the timing;
+                        the locked counter's Value and Lock reach its workers through the
+                        pool initializer (they cannot be pickled into a task)
+M is the start method of the worker processes: one strategy per method the interpreter
+offers (fork, spawn and forkserver on Linux; --start-methods picks some), with the
+Array, Value, Lock and pool all made by that method's multiprocessing context.
+Each run submits W balanced chunks (sizes differ by at most one).
+
+A worker that raised, exited non-zero or returned a wrong total is a WorkerError that
+names the worker and the cause. --inject-fault (tests only) makes worker 0 fail.
+"""
+
+import collections
+import concurrent.futures
+import multiprocessing
+import os
+import threading
+import time
+from typing import Optional
+
+from .kernels import Counter, expected_total, locked_counter_chunk, split
+
+FAULT_EXIT_CODE = 3
+
+# Worker-side functions live at module top level so that spawn can pickle them.
+
+_POOL_COUNTER = None  # (Lock, Value) installed in process-pool workers
+
+
+def install_pool_counter(lock, value):
+    """Process-pool initializer: synchronised objects reach workers only this way."""
+    global _POOL_COUNTER
+    _POOL_COUNTER = (lock, value)
+
+
+def pool_locked_counter_chunk(begin, end, arg):
+    """locked_counter.coarse inside a process-pool worker, on the installed counter."""
+    return locked_counter_chunk(begin, end, _POOL_COUNTER)
+
+
+def warmup_task(seconds):
+    """Keeps a pool worker busy so that every worker gets started."""
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def run_chunk(fn, begin, end, arg, fault=None):
+    """Run one chunk, with the test-only fault injected when asked.
+
+    fault: None; "exit" (the process dies with FAULT_EXIT_CODE); "raise" (the
+    worker raises); "wrong" (the worker returns a result one too large).
+    """
+    if fault == "exit":
+        os._exit(FAULT_EXIT_CODE)
+    if fault == "raise":
+        raise RuntimeError("injected fault (--inject-fault=crash)")
+    result = fn(begin, end, arg)
+    if fault == "wrong":
+        result += 1
+    return result
+
+
+def process_main(fn, begin, end, arg, fault, results, index):
+    """Body of a cpython.processes worker: write the chunk result into its slot."""
+    results[index] = run_chunk(fn, begin, end, arg, fault)
+
+
+class WorkerError(Exception):
+    """A worker failed: which one and why."""
+
+
+def describe_exit(what, process):
+    code = process.exitcode
+    if code is not None and code < 0:
+        return "%s (pid %s) was killed by signal %d" % (what, process.pid, -code)
+    return "%s (pid %s) exited with code %s" % (what, process.pid, code)
+
+
+class Strategy:
+    """One way of running a workload: setup() and close() lie outside the timing."""
+
+    name: Optional[str] = None
+    fault_kind = "raise"  # how --inject-fault=crash shows in this strategy
+
+    def __init__(self, kernel, n, workers, sleep_s, fault):
+        self.kernel, self.n, self.workers, self.sleep_s = kernel, n, workers, sleep_s
+        self.chunks = split(n, workers)
+        self.fault = {"crash": self.fault_kind, "wrong": "wrong"}.get(fault)
+
+    def fault_for(self, index):
+        return self.fault if index == 0 else None
+
+    def thread_arg(self):
+        """Per-run argument for in-process workers: fresh counter state or sleep time."""
+        if self.kernel.shared:
+            return (threading.Lock(), Counter())
+        return self.sleep_s
+
+    def total(self, results, arg):
+        combined = self.kernel.combine(results)
+        if self.kernel.shared:
+            combined += arg[1].value
+        return combined
+
+    def setup(self):
+        pass
+
+    def run(self):
+        raise NotImplementedError
+
+    def close(self):
+        pass
+
+
+class Sequential(Strategy):
+    name = "cpython.sequential"
+
+    def run(self):
+        arg = self.thread_arg()
+        result = run_chunk(self.kernel.chunk, 0, self.n, arg, self.fault_for(0))
+        return self.total([result], arg)
+
+
+def thread_main(fn, begin, end, arg, fault, results, errors, index):
+    """Body of a cpython.threads worker: keep the result or the exception for the caller."""
+    try:
+        results[index] = run_chunk(fn, begin, end, arg, fault)
+    except BaseException as exc:  # reported in the caller, never swallowed
+        errors[index] = exc
+
+
+class Threads(Strategy):
+    name = "cpython.threads"
+
+    def run(self):
+        arg = self.thread_arg()
+        results = [None] * self.workers
+        errors = [None] * self.workers
+        threads = [threading.Thread(
+            target=thread_main,
+            args=(self.kernel.chunk, b, e, arg, self.fault_for(i), results, errors, i))
+            for i, (b, e) in enumerate(self.chunks)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        for i, exc in enumerate(errors):
+            if exc is not None:
+                raise WorkerError("thread worker %d raised %s: %s"
+                                  % (i, type(exc).__name__, exc))
+        return self.total(results, arg)
+
+
+class ProcessStrategy(Strategy):
+    """A strategy whose workers are processes started by one start method (fork, spawn or
+    forkserver): start_method() makes the concrete class, named <name>.<method>."""
+
+    fault_kind = "exit"
+    method = None
+
+    @classmethod
+    def start_method(cls, method):
+        return type("%s_%s" % (cls.__name__, method), (cls,),
+                    {"name": "%s.%s" % (cls.name, method), "method": method})
+
+    @property
+    def context(self):
+        return multiprocessing.get_context(self.method)
+
+
+class Processes(ProcessStrategy):
+    name = "cpython.processes"
+
+    def setup(self):
+        ctx = self.context
+        self.results = ctx.Array(self.kernel.typecode, self.workers, lock=False)
+        if self.kernel.shared:
+            self.arg = (ctx.Lock(), ctx.Value("q", 0))
+        else:
+            self.arg = self.sleep_s
+        if self.kernel.typecode == "q":
+            biggest = expected_total(self.kernel, self.n, self.sleep_s)
+            if biggest >= 1 << 63:
+                raise WorkerError("n too large for the int64 result slots")
+
+    def run(self):
+        for i in range(self.workers):
+            self.results[i] = 0
+        if self.kernel.shared:
+            self.arg[1].value = 0
+        procs = [self.context.Process(
+            target=process_main,
+            args=(self.kernel.chunk, b, e, self.arg, self.fault_for(i), self.results, i))
+            for i, (b, e) in enumerate(self.chunks)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        for i, p in enumerate(procs):
+            if p.exitcode != 0:
+                raise WorkerError(describe_exit("process worker %d" % i, p))
+        return self.total(list(self.results), self.arg)
+
+
+class ThreadPool(Strategy):
+    name = "cpython.thread_pool"
+
+    def setup(self):
+        self.pool: concurrent.futures.Executor = concurrent.futures.ThreadPoolExecutor(max_workers=self.workers)
+        warm = [self.pool.submit(warmup_task, 0.02) for _ in range(self.workers)]
+        for f in warm:
+            f.result()
+
+    def run(self):
+        arg = self.thread_arg()
+        futures = [self.pool.submit(run_chunk, self.kernel.chunk, b, e, arg, self.fault_for(i))
+                   for i, (b, e) in enumerate(self.chunks)]
+        return self.total(self.collect(futures), arg)
+
+    def collect(self, futures):
+        results = []
+        for i, f in enumerate(futures):
+            try:
+                results.append(f.result())
+            except Exception as exc:
+                raise WorkerError("%s task %d raised %s: %s"
+                                  % (self.name, i, type(exc).__name__, exc)) from None
+        return results
+
+    def close(self):
+        self.pool.shutdown(wait=True)
+
+
+class ProcessPool(ProcessStrategy, ThreadPool):
+    name = "cpython.process_pool"
+
+    def setup(self):
+        ctx = self.context
+        self.counter = (ctx.Lock(), ctx.Value("q", 0))
+        self.pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=self.workers, mp_context=ctx, initializer=install_pool_counter,
+            initargs=self.counter)
+        warm = [self.pool.submit(warmup_task, 0.05) for _ in range(self.workers)]
+        for f in warm:
+            f.result()
+        # Private, read only to name a dead worker's exit code in error messages.
+        self.processes = list((getattr(self.pool, "_processes", None) or {}).values())
+
+    def run(self):
+        if self.kernel.shared:
+            self.counter[1].value = 0
+            fn, arg = pool_locked_counter_chunk, None
+        else:
+            fn, arg = self.kernel.chunk, self.sleep_s
+        try:
+            # A worker that dies before the last chunk is submitted breaks the pool, and
+            # submit() itself raises BrokenProcessPool: the same fault as a failed future.
+            futures = []
+            for i, (b, e) in enumerate(self.chunks):
+                try:
+                    futures.append(self.pool.submit(run_chunk, fn, b, e, arg, self.fault_for(i)))
+                except concurrent.futures.process.BrokenProcessPool as exc:
+                    raise WorkerError("%s submitting task %d raised %s: %s"
+                                      % (self.name, i, type(exc).__name__, exc)) from None
+            results = self.collect(futures)
+        except WorkerError as err:
+            raise WorkerError("%s%s" % (err, self.dead_workers())) from None
+        return self.total(results, self.counter)
+
+    def dead_workers(self):
+        """Exit codes of the pool's workers, read once the pool has reaped them all.
+
+        A worker's death breaks the pool: its manager thread fails every future, then
+        terminates and joins every worker. The futures fail before the joins, so the
+        exit codes are not known yet when collect() raises; shutting the pool down
+        waits for that thread, after which every exit code is set (no polling, no
+        deadline: the answer does not depend on how loaded the machine is).
+        """
+        self.pool.shutdown(wait=True)
+        dead = [describe_exit("pool worker %d" % i, p)
+                for i, p in enumerate(self.processes) if p.exitcode not in (None, 0)]
+        return "; " + "; ".join(dead) if dead else ""
+
+
+# Every start method this interpreter offers (fork, spawn, forkserver on Linux), each its own
+# strategy, so that a process figure is always compared with one started the same way.
+START_METHODS = multiprocessing.get_all_start_methods()
+STRATEGIES = collections.OrderedDict(
+    (s.name, s) for s in [Sequential, Threads]
+    + [Processes.start_method(m) for m in START_METHODS] + [ThreadPool]
+    + [ProcessPool.start_method(m) for m in START_METHODS])
