@@ -1,0 +1,121 @@
+"""Times and speedups that hold on a busy machine: the estimator every tool uses, and its interval.
+
+A benchmark's *samples* are its per-repetition times. bench_parallel takes them interleaved at random with every
+other benchmark's (``--benchmark_enable_random_interleaving``), so a strategy's samples and its baseline's are
+spread over the same stretch of the run and meet the same moments of the machine.
+
+On a shared machine the noise is one-sided: another program, a slow episode of the CPUs or the hypervisor only
+ever adds time to a run. The median of such samples moves with the share of disturbed runs, which changes from
+minute to minute; the fastest runs do not. So a benchmark's time is estimated by its fastest sample, and a
+speedup by the ratio of two fastest samples: baseline minimum over strategy minimum. docs/tools.md gives the
+measurements that chose it over the median, lower quantiles and ratios of paired samples.
+
+The interval says how well the fastest sample is pinned down. Its ends use the K-th fastest sample (K = 2, or 3
+from 8 samples on): where the fastest runs agree the interval is narrow; where only one sample reached the
+undisturbed time, it reaches up to the next one. A relative floor (FLOOR) covers what moves between two quiet
+runs of the same binary (alignment, frequency). The rule is checked by calibration, not derived: a second run's
+estimates fall inside the first run's intervals (docs/results.md, "Speedups on a busy machine").
+
+Everything here is plain arithmetic on lists of floats, without scipy, so that every tool imports it.
+"""
+
+import math
+from dataclasses import dataclass
+
+FLOOR = 0.02          # relative half-width every interval has at least
+WIDE = 1.15           # an interval whose upper end exceeds its lower end by more than this is too wide to decide
+
+
+def order_k(count):
+    """Which fastest sample bounds the interval: the 2nd, or the 3rd from 8 samples on (1 for one sample)."""
+    if count >= 8:
+        return 3
+    return 2 if count >= 2 else 1
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A time or a speedup: the point estimate, its interval [low, high], and how many samples it rests on."""
+    value: float
+    low: float
+    high: float
+    samples: int
+
+    @property
+    def wide(self):
+        """Too wide to decide a comparison: the upper end more than WIDE times the lower."""
+        return self.low <= 0 or self.high / self.low > WIDE
+
+    def contains(self, x):
+        return self.low <= x <= self.high
+
+    def text(self, unit="×", digits=2):
+        return f"{self.value:.{digits}f}{unit} [{self.low:.{digits}f}, {self.high:.{digits}f}]"
+
+
+def _clean(samples):
+    return sorted(x for x in samples if isinstance(x, (int, float)) and math.isfinite(x) and x > 0)
+
+
+def time_estimate(samples):
+    """The undisturbed time of a benchmark from its sample times (any unit); None without a usable sample.
+
+    value: the fastest sample; low: it less FLOOR; high: the K-th fastest plus FLOOR."""
+    xs = _clean(samples)
+    if not xs:
+        return None
+    k = order_k(len(xs))
+    return Estimate(xs[0], xs[0] * (1 - FLOOR), xs[k - 1] * (1 + FLOOR), len(xs))
+
+
+def speedup_estimate(baseline_samples, samples):
+    """Baseline time over this time, from the two lists of sample times; None where either has none.
+
+    The interval divides the ends of the two time intervals crosswise: the lowest speedup the data allow is the
+    fastest baseline over the slow end of this benchmark's interval, and the other way round."""
+    b, t = time_estimate(baseline_samples), time_estimate(samples)
+    if b is None or t is None:
+        return None
+    return Estimate(b.value / t.value, b.low / t.high, b.high / t.low, min(b.samples, t.samples))
+
+
+def ratio_estimate(base_samples, head_samples):
+    """Head time over base time (> 1: head is slower), for comparing two builds or two runs."""
+    return speedup_estimate(head_samples, base_samples)
+
+
+# ------------------------------------------------------------------------------------------------ decisions
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The answer at one point: a winner, a tie, or undecided, with the reason."""
+    kind: str              # "winner" | "tie" | "undecided"
+    best: str = ""         # the label with the highest estimate
+    members: tuple = ()    # winner: (best,); tie: every label tied with the best
+    why: str = ""
+
+
+def decide(candidates):
+    """Who is fastest among {label: Estimate of its speedup} (higher is better).
+
+    - undecided: no candidate, or the best's interval is too wide (Estimate.wide) to tell;
+    - winner: the best's lower end lies above every other candidate's upper end;
+    - tie: otherwise, the best and every candidate whose interval reaches the best's lower end.
+    A candidate whose own interval is too wide and reaches above the best's upper end makes the point
+    undecided: it might be the winner."""
+    usable = {label: e for label, e in candidates.items() if e is not None}
+    if not usable:
+        return Decision("undecided", why="nothing measured")
+    best = max(usable, key=lambda label: (usable[label].value, label))
+    b = usable[best]
+    if b.wide:
+        return Decision("undecided", best, why=f"`{best}`'s interval {b.low:.2f}–{b.high:.2f} is too wide")
+    rivals = sorted((label for label, e in usable.items() if label != best and e.high >= b.low),
+                    key=lambda label: -usable[label].value)
+    if not rivals:
+        return Decision("winner", best, (best,))
+    unsure = [label for label in rivals if usable[label].wide and usable[label].high > b.high]
+    if unsure:
+        return Decision("undecided", best, why=f"`{unsure[0]}`'s interval is too wide to rank it against `{best}`")
+    return Decision("tie", best, (best, *rivals), why="their intervals overlap")

@@ -1,0 +1,102 @@
+"""parbench-plan: which benchmarks a second pass should measure again, within a time budget.
+
+Usage: parbench-plan --budget-seconds S RUN.json [MORE.json ...]
+
+After a first pass over every configuration, the rest of a profile's time goes where it decides something: the
+points (kernel, n) whose recommendation is undecided because an interval is too wide (estimate.decide), and the
+configurations at W <= CPUs whose speedup interval is too wide (estimate.Estimate.wide). Each chosen benchmark,
+and the baseline at its n, is measured again; the largest n of each kernel first (where the headline answers
+are), then the widest intervals, as long as the estimated time fits the budget.
+
+Prints nothing when nothing needs measuring or nothing fits; else two lines for bench_parallel:
+``--benchmark_filter=REGEX`` and ``--benchmark_repetitions=R``. Exit status: 0, 2 usage or input error.
+"""
+
+import re
+import sys
+
+from . import cli, estimate, model
+from .flags import flags_at
+from .model import baseline_of, config_label, hardware_threads, index_kernels, is_baseline
+from .stats import speedup_estimate
+
+PROG = "parbench-plan"
+REPETITIONS = 6            # repetitions of every benchmark the second pass measures
+OVERHEAD_S = 0.004         # Google Benchmark's own cost per repetition (setup, reporting), besides the timed runs
+MIN_TIME_S = 0.01          # the profiles' --benchmark_min_time (src/options.cpp)
+
+
+def seconds_per_repetition(bench, min_time=MIN_TIME_S):
+    """What one more repetition of this benchmark costs: Google Benchmark runs it for at least the min time (and
+    at least one run), plus its own overhead."""
+    fastest = min((s.real_time_ns for s in bench.samples), default=0.0) * 1e-9
+    return max(fastest, min_time) * 1.4 + OVERHEAD_S
+
+
+def wanted(kernels, hw):
+    """[(priority, kernel, n, {(strategy, workers), ...})]: the configurations to measure again at each point."""
+    out = []
+    for kernel, by_n in kernels.items():
+        largest = max(by_n)
+        for n, cells in by_n.items():
+            flagged = flags_at(kernel, cells, hw)
+            estimates = {(s, w): speedup_estimate(cells, s, w) for (s, w), b in cells.items()
+                         if b.usable and not is_baseline(s) and (s, w) not in flagged}
+            estimates = {key: e for key, e in estimates.items() if e is not None}
+            candidates = {config_label(*key): e for key, e in estimates.items()}
+            decision = estimate.decide(candidates)
+            chosen = set()
+            if decision.kind == "undecided" and decision.best:
+                best = candidates[decision.best]
+                chosen |= {key for key, e in estimates.items() if e.high >= best.low}
+            chosen |= {key for key, e in estimates.items() if e.wide and (hw is None or key[1] <= hw)}
+            if not chosen:
+                continue
+            width = max(estimates[key].high / max(estimates[key].low, 1e-12) for key in chosen)
+            priority = (n != largest, -width)
+            out.append((priority, kernel, n, chosen))
+    return sorted(out, key=lambda item: item[0])
+
+
+def plan(run, budget_seconds):
+    """-> (filter regex, repetitions) or None."""
+    kernels, _ = index_kernels(run)
+    hw = hardware_threads(run)
+    patterns, spent = [], 0.0
+    for _, kernel, n, chosen in wanted(kernels, hw):
+        cells = kernels[kernel][n]
+        cost = sum(seconds_per_repetition(cells[key]) for key in chosen | {(baseline_of(s), 1) for s, _ in chosen}
+                   if key in cells) * REPETITIONS
+        if spent + cost > budget_seconds:
+            continue
+        spent += cost
+        keys = sorted(chosen | {(baseline_of(s), 1) for s, _ in chosen})
+        alternatives = "|".join(f"{re.escape(s)}/workers:{w}" for s, w in keys)
+        patterns.append(f"^{re.escape(kernel)}/({alternatives})/n:{n}/")
+    if not patterns:
+        return None
+    return "|".join(patterns), REPETITIONS
+
+
+def parse_args(argv):
+    p = cli.ArgumentParser(prog=PROG, description="Which benchmarks a second pass should measure again, within a "
+                                                  "time budget: a filter and a repetition count for bench_parallel.")
+    p.add_argument("inputs", nargs="+", metavar="JSON", help="the first pass's bench_parallel --benchmark_out")
+    p.add_argument("--budget-seconds", type=float, required=True, metavar="S",
+                   help="seconds the second pass may take (0 or less: print nothing)")
+    return p.parse_args(argv)
+
+
+def main(argv):
+    args = parse_args(argv)
+    run = model.load(args.inputs)
+    result = plan(run, args.budget_seconds) if args.budget_seconds > 0 else None
+    if result:
+        print(f"--benchmark_filter={result[0]}")
+        print(f"--benchmark_repetitions={result[1]}")
+    return cli.EXIT_OK
+
+
+def entry_point():
+    """tools/parbench-plan."""
+    sys.exit(cli.run(PROG, main))
