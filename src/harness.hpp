@@ -152,20 +152,11 @@ constexpr bool started_pool = requires {
     return o.workers || o.run_profile == profile::full || (i == 0 && workers == parbench::detail::available_cpus());
 }
 
-// The baseline again, after every other strategy at the same n: `sequential.after`. A moment of the machine that
-// slows the first `sequential` would otherwise inflate every speedup at that n; the report takes the less
-// disturbed of the two (docs/tools.md). Its `speedup` counter is the first moment over this one.
-struct sequential_after : strategies::sequential {
-    static constexpr std::string_view name = "sequential.after";
-    using strategies::sequential::sequential;
-};
-
 template <kernel K, strategy... S>
 void add_all(const K& k, const sizes& s, strategy_list<S...>) {
     const auto& all_n = s.of(current_options().run_profile);
     for (std::size_t i = 0; i < all_n.size(); ++i) {
         const std::uint64_t n = all_n[i];
-        // Sequential comes first at each n: later strategies read its time as their baseline. It runs again last.
         (
             [&] {
                 if constexpr (S::sweeps_workers) {
@@ -178,7 +169,6 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
                 }
             }(),
             ...);
-        if constexpr ((std::is_same_v<S, strategies::sequential> || ...)) add_one<sequential_after>(k, n, 1);
     }
 }
 

@@ -1,7 +1,7 @@
 #pragma once
 // Measuring one benchmark, written once for the kernel matrix and every family: the checked loop (every run's
-// total against the kernel's oracle), the standard counters (speedup and efficiency against sequential's time,
-// page faults, context switches, peak RSS) and the error path. A family that builds its own strategy measures
+// total against the kernel's oracle), the standard counters (page faults, context switches, peak RSS and the
+// machine sample of disturbance.hpp) and the error path. A family that builds its own strategy measures
 // with measure_with(state, strategy, kernel, n, workers); a run that goes wrong calls fail(state, why): the
 // benchmark is an error, never a time, and bench_parallel exits 1.
 
@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "disturbance.hpp"
 #include "interrupt.hpp"
 #include "machine.hpp"
 #include "parbench/parbench.hpp"
@@ -23,12 +24,6 @@ namespace parbench::bench {
 
 void note_error();
 [[nodiscard]] bool any_error();
-
-// Sequential's seconds per iteration for (kernel, n), the baseline of speedup and efficiency: set_baseline records
-// each repetition, baseline() is the median of those recorded so far (the upper one of an even count), so one slow
-// repetition of sequential does not skew every speedup after it.
-void set_baseline(std::string_view kernel, std::uint64_t n, double seconds);
-[[nodiscard]] std::optional<double> baseline(std::string_view kernel, std::uint64_t n);
 
 // Ends this benchmark with the error `why` (no time is reported for it) and makes bench_parallel exit 1.
 void fail(benchmark::State& state, const std::string& why);
@@ -44,8 +39,8 @@ std::string show(const R& r) {
 }
 
 void spin_for(std::chrono::nanoseconds d) noexcept;
-void set_counters(benchmark::State& state, std::string_view kernel, std::uint64_t n, unsigned workers, bool is_baseline,
-                  double seconds_per_iteration, const usage& before, std::int64_t self_peak_kib);
+void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, const usage& before,
+                  const machine_sample& machine_before, std::int64_t self_peak_kib);
 
 // Seconds per iteration of a timed loop that took `elapsed` in all.
 [[nodiscard]] inline double per_iteration(const benchmark::State& state, std::chrono::steady_clock::duration elapsed) {
@@ -89,6 +84,7 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
     try {
         const auto expected = k.expected(n);
         reset_peak_rss();
+        const machine_sample machine = machine_sample::now();
         const usage before = usage::now();
         const auto t0 = clock::now();
         benchmark::IterationCount done = 0;
@@ -104,8 +100,7 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
         if (!seconds) return false;
         const std::int64_t self_peak = peak_rss_kib();
         if (owner != nullptr) owner->reset();
-        detail::set_counters(state, K::name, n, workers, S::name == strategies::sequential::name, *seconds, before,
-                             self_peak);
+        detail::set_counters(state, n, workers, before, machine, self_peak);
         return true;
     } catch (const std::exception& e) {
         fail(state, e.what());

@@ -125,11 +125,12 @@ std::string_view to_string(profile p) noexcept {
 
 precision precision_of(profile p) noexcept {
     switch (p) {
-        // quick: one short repetition per benchmark, a smoke run. default: three repetitions, enough for a median
-        // and a spread within five minutes on 2 CPUs (docs/results.md, "Whole run"). full: five longer ones.
-        case profile::quick: return {0.02, 1};
-        case profile::default_: return {0.04, 3};
-        case profile::full: return {0.2, 5};
+        // Short repetitions, interleaved at random over the run, so that the fastest of them meet the machine
+        // undisturbed (tools/parbench/estimate.py). quick: a smoke run with a rough interval. default: enough
+        // repetitions for an interval within five minutes on 2 CPUs (docs/results.md, "Whole run"). full: more.
+        case profile::quick: return {0.01, 2};
+        case profile::default_: return {0.01, 6};
+        case profile::full: return {0.02, 10};
     }
     return {};
 }
@@ -146,6 +147,7 @@ std::vector<std::string> profile_flags(const options& o) {
         flags.push_back("--benchmark_repetitions=" + std::to_string(p.repetitions));
         if (!o.aggregates_given) flags.emplace_back("--benchmark_display_aggregates_only=true");
     }
+    if (!o.interleaving_given) flags.emplace_back("--benchmark_enable_random_interleaving=true");
     return flags;
 }
 
@@ -158,6 +160,7 @@ options parse_options(int& argc, char** argv) {
         check_benchmark_flag(arg);
         if (starts_with(arg, "--benchmark_min_time")) o.min_time_given = true;
         if (starts_with(arg, "--benchmark_repetitions")) o.repetitions_given = true;
+        if (starts_with(arg, "--benchmark_enable_random_interleaving")) o.interleaving_given = true;
         if (starts_with(arg, "--benchmark_display_aggregates_only") ||
             starts_with(arg, "--benchmark_report_aggregates_only"))
             o.aggregates_given = true;
@@ -195,8 +198,10 @@ void print_help() {
         "\n"
         "parbench flags:\n"
         "  --parbench_profile=quick|default|full  sweep and precision: quick (a smoke run, < 45 s on 2 cores,\n"
-        "                                         one repetition), default (a person's run, < 5 min on 2 cores,\n"
-        "                                         3 repetitions: median and cv), full (long, 5 repetitions)\n"
+        "                                         2 repetitions), default (a person's run, < 5 min on 2 cores,\n"
+        "                                         6 repetitions), full (long, 10 repetitions); repetitions are\n"
+        "                                         interleaved at random over the run unless\n"
+        "                                         --benchmark_enable_random_interleaving is given\n"
         "  --parbench_workers=W[,W...]            worker counts instead of the machine-sized sweep\n"
         "  --parbench_fork_parent_mib=M           benchmarks that fork this process while timed fork it with its\n"
         "                                         anonymous memory topped up to M MiB (default 4; 0: as it is),\n"
@@ -205,8 +210,8 @@ void print_help() {
         "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL (* for every kernel) takes (1+F) times as long\n"
         "\n"
         "Names are <kernel>/<strategy>/workers:<W>/n:<N>/real_time; select with --benchmark_filter=REGEX.\n"
-        "Runs with more workers than CPUs are labelled oversubscribed; repetitions whose times spread more\n"
-        "than 5% (cv) are labelled noisy. rss_at_start is the resident size each benchmark started from.\n"
+        "Runs with more workers than CPUs are labelled oversubscribed; benchmarks whose fastest repetitions\n"
+        "disagree by more than 15% are labelled wide. rss_at_start is the resident size each benchmark started from.\n"
         "On a terminal, stderr shows a progress line; every run ends with a summary there.\n"
         "The exit status is non-zero if any run errored (wrong total, failed worker) or a flag is unknown.\n"
         "\n"

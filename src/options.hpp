@@ -24,6 +24,7 @@ struct options {
     // Google Benchmark flags that bench_parallel reads too (they stay in argv for Google Benchmark).
     bool min_time_given = false;      // --benchmark_min_time
     bool repetitions_given = false;   // --benchmark_repetitions
+    bool interleaving_given = false;  // --benchmark_enable_random_interleaving
     bool aggregates_given = false;    // --benchmark_display_aggregates_only or --benchmark_report_aggregates_only
     bool list_only = false;           // --benchmark_list_tests (without =false)
     std::string out_path;             // --benchmark_out, empty if none

@@ -10,11 +10,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string_view>
 #include <utility>
 
+#include "estimate.hpp"
 #include "machine.hpp"
 
 // Google Benchmark 1.7 defines its flags as globals in namespace benchmark without declaring them in its header;
@@ -74,6 +76,51 @@ unsigned terminal_width() {
     return 80;
 }
 
+// The speedups at each kernel's largest n, at as many workers as CPUs: what the report's recommendation weighs,
+// computed the same way (estimate.hpp), from the same repetitions.
+void print_speedups(std::FILE* to, const std::map<std::string, std::vector<double>>& samples) {
+    struct point {
+        std::string kernel, strategy;
+        unsigned workers = 0;
+        unsigned long long n = 0;
+    };
+    const auto parse = [](const std::string& name) -> std::optional<point> {
+        point p;
+        char kernel[128], strategy[128];
+        if (std::sscanf(name.c_str(), "%127[^/]/%127[^/]/workers:%u/n:%llu/real_time", kernel, strategy, &p.workers,
+                        &p.n) != 4 ||
+            name.size() < 10 || name.compare(name.size() - 10, 10, "/real_time") != 0)
+            return std::nullopt;
+        p.kernel = kernel;
+        p.strategy = strategy;
+        return p;
+    };
+    std::map<std::string, unsigned long long> largest;
+    for (const auto& [name, times] : samples)
+        if (const auto p = parse(name); p && p->strategy == "sequential")
+            largest[p->kernel] = std::max(largest[p->kernel], p->n);
+    const unsigned cpus = hardware_threads();
+    for (const auto& [kernel, n] : largest) {
+        const std::string at = "/n:" + std::to_string(n) + "/real_time";
+        const auto base = samples.find(kernel + "/sequential/workers:1" + at);
+        if (base == samples.end()) continue;
+        std::string line;
+        for (const auto& [name, times] : samples) {
+            const auto p = parse(name);
+            if (!p || p->kernel != kernel || p->n != n || p->workers != cpus || p->strategy == "sequential") continue;
+            const auto e = estimate::of_speedup(base->second, times);
+            if (!e) continue;
+            char buf[200];
+            std::snprintf(buf, sizeof buf, "%s%s %.2f× [%.2f, %.2f]", line.empty() ? "" : ", ", p->strategy.c_str(),
+                          e->value, e->low, e->high);
+            line += buf;
+        }
+        if (!line.empty())
+            std::fprintf(to, "bench_parallel: speedup, %s at n = %llu, %u workers: %s\n", kernel.c_str(), n, cpus,
+                         line.c_str());
+    }
+}
+
 }  // namespace
 
 struct run_reporter::state {
@@ -88,7 +135,8 @@ struct run_reporter::state {
     std::int64_t settled_rss = 0;  // the resident size after the last settle: the next benchmark's start
     std::size_t done = 0;
     std::vector<std::string> errored;
-    std::vector<std::string> noisy;
+    std::vector<std::string> wide;
+    std::map<std::string, std::vector<double>> samples;  // every benchmark's repetition times, for the summary
     bool line_shown = false;
 
     [[nodiscard]] double elapsed() const { return std::chrono::duration<double>(clock_type::now() - start).count(); }
@@ -143,19 +191,23 @@ struct run_reporter::state {
             ++done;
         }
         if (!current_cv) current_cv = spread(reports);
-        const bool is_noisy = current_cv && *current_cv > settings.noisy_cv;
+        std::vector<double> times;
+        for (const run& x : reports)
+            if (x.run_type == run::RT_Iteration && !x.error_occurred) times.push_back(x.GetAdjustedRealTime());
+        const auto time = estimate::of_time(times);
+        const bool is_wide = times.size() >= 2 && time && time->is_wide();
 
         std::vector<run> out = reports;
         for (run& x : out) {
             if (x.run_type == run::RT_Iteration || x.aggregate_name == "mean" || x.aggregate_name == "median")
                 x.counters["rss_at_start"] = benchmark::Counter(
                     static_cast<double>(current_rss), benchmark::Counter::kDefaults, benchmark::Counter::OneK::kIs1024);
-            if (is_noisy) add_label(x.report_label, "noisy");
+            if (is_wide) add_label(x.report_label, "wide");
             // The cv of a counter whose mean is 0 is 0/0; Google Benchmark would write NaN, which is not JSON.
             for (auto it = x.counters.begin(); it != x.counters.end();)
                 it = std::isfinite(it->second.value) ? std::next(it) : x.counters.erase(it);
         }
-        if (r == role::file || file == nullptr) record(name, out, is_noisy);
+        if (r == role::file || file == nullptr) record(name, out, is_wide, std::move(times));
         if (r == role::display) {
             if (settings.compact) out = compact(out);
             clear_line();
@@ -172,10 +224,14 @@ struct run_reporter::state {
         inner.GetOutputStream().flush();
     }
 
-    void record(const std::string& name, const std::vector<run>& out, bool is_noisy) {
+    void record(const std::string& name, const std::vector<run>& out, bool is_wide, std::vector<double> times) {
         const bool failed = std::any_of(out.begin(), out.end(), [](const run& x) { return x.error_occurred; });
         if (failed && (errored.empty() || errored.back() != name)) errored.push_back(name);
-        if (is_noisy && (noisy.empty() || noisy.back() != name)) noisy.push_back(name);
+        if (is_wide && (wide.empty() || wide.back() != name)) wide.push_back(name);
+        if (!failed) {
+            auto& all = samples[name];
+            all.insert(all.end(), times.begin(), times.end());
+        }
     }
 
     // The median line alone, labelled with the spread; everything when there are no aggregates (one repetition,
@@ -245,8 +301,8 @@ benchmark::BenchmarkReporter* run_reporter::file() const { return state_->file.g
 void run_reporter::print_summary(std::FILE* to, const std::string& next_command) const {
     const state& s = *state_;
     const double t = s.elapsed();
-    std::fprintf(to, "bench_parallel: %zu benchmarks in %s (%.0f s), %zu errored, %zu noisy (cv > %.0f%%)\n", s.done,
-                 clock_text(t).c_str(), t, s.errored.size(), s.noisy.size(), s.settings.noisy_cv * 100.0);
+    std::fprintf(to, "bench_parallel: %zu benchmarks in %s (%.0f s), %zu errored, %zu wide (interval > %.0f%%)\n",
+                 s.done, clock_text(t).c_str(), t, s.errored.size(), s.wide.size(), (estimate::wide - 1) * 100.0);
     const auto list = [to](const char* what, const std::vector<std::string>& names) {
         constexpr std::size_t shown = 5;
         for (std::size_t i = 0; i < names.size() && i < shown; ++i)
@@ -254,7 +310,8 @@ void run_reporter::print_summary(std::FILE* to, const std::string& next_command)
         if (names.size() > shown) std::fprintf(to, "bench_parallel:   ... and %zu more\n", names.size() - shown);
     };
     list("errored", s.errored);
-    list("noisy", s.noisy);
+    list("wide", s.wide);
+    print_speedups(to, s.samples);
     if (!s.settings.out_path.empty()) std::fprintf(to, "bench_parallel: results in %s\n", s.settings.out_path.c_str());
     if (!next_command.empty()) std::fprintf(to, "bench_parallel: next: %s\n", next_command.c_str());
 }

@@ -2,9 +2,12 @@
 // run_reporter: what bench_parallel puts around Google Benchmark's reporters so that a whole run can be trusted.
 // - Before every benchmark it settles the process (settle_process()), and it stamps each result with the resident
 //   size that benchmark started from (counter rss_at_start, bytes).
-// - Where a benchmark ran repetitions, their coefficient of variation (stddev / mean of the repetitions' times) is
-//   its spread: above noisy_cv the results carry the label `noisy`, as runs with more workers than CPUs carry
-//   `oversubscribed`. In compact mode the console shows one line per benchmark, the median, labelled cv=X%.
+// - Where a benchmark ran repetitions, the interval of its time (estimate.hpp: its fastest repetitions) says how
+//   well it is known: wider than estimate::wide, the results carry the label `wide`, as runs with more workers
+//   than CPUs carry `oversubscribed`. In compact mode the console shows one line per benchmark, the median,
+//   labelled with the repetitions' spread, cv=X%.
+// - The summary ends with the speedups at each kernel's largest n, at as many workers as CPUs, with their
+//   intervals: the report's figures, computed the same way.
 // - On a terminal it keeps one live line on stderr: done/total, elapsed, time left, the benchmark running now.
 
 #include <benchmark/benchmark.h>
@@ -20,7 +23,6 @@ namespace parbench::bench {
 struct run_settings {
     bool progress = false;             // draw the live line on stderr (only for a terminal)
     bool compact = false;              // the console shows each benchmark's median line only
-    double noisy_cv = 0.05;            // CV above which a benchmark is labelled `noisy`
     std::string out_path;              // --benchmark_out; empty: no file reporter
     std::string out_format = "json";   // --benchmark_out_format: json, console or csv
     std::vector<std::string> planned;  // the names about to run, in order (for done/total)
@@ -37,7 +39,8 @@ public:
     [[nodiscard]] benchmark::BenchmarkReporter* display() const;
     [[nodiscard]] benchmark::BenchmarkReporter* file() const;
 
-    // The end-of-run lines: count, errors, noisy ones, wall time, where the results are and what to run next.
+    // The end-of-run lines: count, errors, wide ones, wall time, the speedups at each kernel's largest n, where the
+    // results are and what to run next.
     void print_summary(std::FILE* to, const std::string& next_command) const;
 
     struct state;

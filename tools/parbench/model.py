@@ -11,7 +11,7 @@ import statistics
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from . import schema
+from . import estimate, schema
 
 # bench_parallel kernel benchmarks: <kernel>/<strategy>/workers:W/n:N[/real_time], where Google Benchmark may
 # insert the segments it derives from a benchmark's settings (MinTime gives /min_time:0.020, and so on).
@@ -56,6 +56,18 @@ class Benchmark:
         if self.samples:
             return statistics.median(s.real_time_ns for s in self.samples)
         return self._aggregate()[0]
+
+    def sample_times_ns(self):
+        """Every repetition's time; GB's own median (or mean) alone when only aggregates were written."""
+        if not self.usable:
+            return []
+        if self.samples:
+            return [s.real_time_ns for s in self.samples]
+        return [self._aggregate()[0]]
+
+    def time_estimate(self):
+        """The benchmark's undisturbed time and its interval (estimate.py), None without usable data."""
+        return estimate.time_estimate(self.sample_times_ns())
 
     def counter_median(self, key):
         if not self.usable:
@@ -118,37 +130,24 @@ def baseline_of(strategy):
     return CPYTHON_PREFIX + "sequential" if suite_of(strategy) == "cpython" else "sequential"
 
 
-# bench_parallel measures the baseline twice at each kernel and n: first, and again after every other strategy
-# there, under this suffix (sequential.after).
+# Older bench_parallel runs measured the baseline a second time under this suffix (sequential.after). The same
+# loop at another moment of the run: its samples join the baseline's.
 AFTER = ".after"
 
 
-class Baseline:
-    """A baseline measured at two moments of a run (``before``, ``after``; either may be missing). It stands for the
-    moment with the lower median, and reads as that Benchmark: the work is one loop on one CPU, and what a busy
-    machine adds is only ever time, so the faster moment is the less disturbed one. Speedups over it are the
-    lower of the two a single moment could give."""
-
-    def __init__(self, before, after):
-        self.before, self.after = before, after
-        usable = [m for m in (before, after) if m is not None and m.usable and m.median_ns() is not None]
-        self.chosen = min(usable, key=lambda m: m.median_ns()) if usable else (before or after)
-
-    def __getattr__(self, name):
-        return getattr(self.chosen, name)
-
-    def moments(self):
-        """[(when, Benchmark)] of the moments measured, in run order."""
-        return [(when, m) for when, m in (("before", self.before), ("after", self.after)) if m is not None]
-
-
 def fold_baselines(cells):
-    """Replaces a baseline's two moments in the cells of one kernel and n by one Baseline under the baseline's key."""
+    """Folds a baseline's second measurement (``sequential.after``, from older runs) into the baseline's samples."""
     for strategy, workers in [key for key in cells if key[0].endswith(AFTER)]:
         base = strategy[:-len(AFTER)]
         if is_baseline(base):
             after = cells.pop((strategy, workers))
-            cells[(base, 1)] = Baseline(cells.get((base, 1)), after)
+            first = cells.get((base, 1))
+            if first is None:
+                cells[(base, 1)] = after
+            else:
+                merged = Benchmark(first.name, first.samples + after.samples, first.errors + after.errors,
+                                   dict(first.aggregates), first.label)
+                cells[(base, 1)] = merged
 
 
 def parse_kernel_name(name):

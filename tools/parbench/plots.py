@@ -5,7 +5,7 @@ import os
 
 from . import cli
 from .model import SUITE_TITLES, baseline_of, hardware_threads, is_baseline, sizes_for, suite_of, suites_in
-from .stats import crossover_for, speedup
+from .stats import crossover_for, speedup_estimate
 
 
 def strategy_styles(kernels, plt):
@@ -27,21 +27,47 @@ def strategy_styles(kernels, plt):
     return styles
 
 
+FAMILIES = (("threads", ("thread", "single_thread", "gil_threads")),
+            ("processes", ("process",)),
+            ("runtimes", ()))  # openmp, tbb, mpi and anything else
+
+
+def family_of(strategy):
+    name = strategy.removeprefix("cpython.")
+    for family, prefixes in FAMILIES:
+        if any(name.startswith(p) for p in prefixes):
+            return family
+    return FAMILIES[-1][0]
+
+
 def plot_speedup(plt, kernel, by_n, hw, styles, path):
-    """Speedup vs workers at the largest n of each suite, with the ideal line and the hardware threads."""
-    suites = suites_in(by_n)
-    fig, axes = plt.subplots(1, len(suites), figsize=(6.5 * len(suites), 4.8), squeeze=False)
-    for ax, suite in zip(axes[0], suites):
+    """Speedup vs workers at the largest n of each suite, one panel per family of strategies (threads, processes,
+    runtimes), each point with its interval, the legend of each panel beside it."""
+    rows = []
+    for suite in suites_in(by_n):
         n = max(sizes_for(by_n, suite))
+        strategies = sorted({s for s, _ in by_n[n] if suite_of(s) == suite and not is_baseline(s)})
+        for family, _ in FAMILIES:
+            members = [s for s in strategies if family_of(s) == family]
+            if members:
+                rows.append((suite, n, family, members))
+    if not rows:
+        return
+    fig, axes = plt.subplots(len(rows), 1, figsize=(9.0, 3.3 * len(rows)), squeeze=False)
+    for ax, (suite, n, family, members) in zip(axes[:, 0], rows):
         cells = by_n[n]
         workers_all = sorted({w for _, w in cells})
         top = 1.0
-        for strategy in sorted({s for s, _ in cells if suite_of(s) == suite and not is_baseline(s)}):
-            pts = [(w, speedup(cells, strategy, w)) for w in workers_all if (strategy, w) in cells]
-            pts = [(w, s) for w, s in pts if s is not None]
-            if pts:
-                ax.plot(*zip(*pts), label=strategy, alpha=0.85, **styles[strategy])
-                top = max(top, max(s for _, s in pts))
+        for strategy in members:
+            pts = [(w, speedup_estimate(cells, strategy, w)) for w in workers_all if (strategy, w) in cells]
+            pts = [(w, e) for w, e in pts if e is not None]
+            if not pts:
+                continue
+            xs = [w for w, _ in pts]
+            ys = [e.value for _, e in pts]
+            err = [[e.value - e.low for _, e in pts], [e.high - e.value for _, e in pts]]
+            ax.errorbar(xs, ys, yerr=err, label=strategy, alpha=0.85, capsize=3, **styles[strategy])
+            top = max(top, max(e.high for _, e in pts))
         w_max = max(workers_all)
         ax.plot([1, w_max], [1, w_max], color="grey", linestyle=":", label="ideal (speedup = workers)")
         ax.axhline(1.0, color="black", linewidth=0.8, label="sequential (1×)")
@@ -51,12 +77,12 @@ def plot_speedup(plt, kernel, by_n, hw, styles, path):
         ax.set_xticks(workers_all, [str(w) for w in workers_all])
         ax.set_ylim(0, 1.15 * max(top, min(w_max, hw or w_max)))
         ax.set_xlabel("workers")
-        ax.set_ylabel("speedup over sequential (×, higher is better)")
-        ax.set_title(f"{kernel} ({SUITE_TITLES[suite]}), n = {n:,}")
+        ax.set_ylabel("speedup (×)")
+        ax.set_title(f"{kernel} ({SUITE_TITLES[suite]}), n = {n:,}: {family}", fontsize=10)
         ax.grid(True, alpha=0.3)
-        ax.legend(fontsize=8, loc="upper left")
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    fig.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -91,8 +117,8 @@ def draw_time_panel(ax, by_n, workers, styles, handles):
     strategies = sorted({s for cells in by_n.values() for s, w in cells if w == workers and not is_baseline(s)})
     for strategy in sorted({baseline_of(s) for s in strategies}) + strategies:
         w = 1 if is_baseline(strategy) else workers
-        pts = [(n, cells[(strategy, w)].median_ns() / 1e9) for n, cells in sorted(by_n.items())
-               if (strategy, w) in cells and cells[(strategy, w)].median_ns()]
+        pts = [(n, t.value / 1e9) for n, cells in sorted(by_n.items())
+               if (strategy, w) in cells and (t := cells[(strategy, w)].time_estimate()) is not None]
         if not pts:
             continue
         (line,) = ax.plot(*zip(*pts), markersize=4, label=strategy, **styles[strategy])
@@ -111,8 +137,8 @@ def mark_crossover(ax, by_n, strategy, workers, colour, handles):
     if cross.kind != "between":
         return
     # The baseline's time at the crossover, interpolated on the same log-log segment.
-    base = [(n, cells[(baseline_of(strategy), 1)].median_ns() / 1e9) for n, cells in sorted(by_n.items())
-            if (baseline_of(strategy), 1) in cells and cells[(baseline_of(strategy), 1)].median_ns()]
+    base = [(n, t.value / 1e9) for n, cells in sorted(by_n.items())
+            if (baseline_of(strategy), 1) in cells and (t := cells[(baseline_of(strategy), 1)].time_estimate())]
     y = loglog_interpolate(base, cross.n)
     if y is not None:
         ax.plot([cross.n], [y], marker="X", markersize=11, color=colour, markeredgecolor="black",
@@ -138,7 +164,7 @@ def write_plots(run, kernels, plots_dir, md_dir):
     styles, hw, plots = strategy_styles(kernels, plt), hardware_threads(run), {}
     for kernel in sorted(kernels):
         by_n = kernels[kernel]
-        if not any(b.median_ns() for cells in by_n.values() for (s, _), b in cells.items() if not is_baseline(s)):
+        if not any(b.time_estimate() for cells in by_n.values() for (s, _), b in cells.items() if not is_baseline(s)):
             continue  # nothing but baselines (or failures): there is nothing to plot against them
         files = []
         speed = os.path.join(plots_dir, f"{kernel}-speedup.png")

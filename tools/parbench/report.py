@@ -10,12 +10,12 @@ not Google Benchmark JSON is refused with a one-line message on stderr), 70 inte
 import os
 import sys
 
-from . import cli, flags, model
+from . import cli, disturbance, estimate, flags, model
 from .markdown import format_number, format_speedup, format_time_ns
 from .markdown import table as md_table
 from .model import (SUITE_TITLES, baseline_of, config_label, hardware_threads, index_kernels, is_baseline,
                     sizes_for, suite_of, suites_in)
-from .stats import crossover_for, speedup, winner_tally
+from .stats import crossover_for, speedup_estimate, winner_tally
 
 PROG = "parbench-report"
 
@@ -23,17 +23,24 @@ PROG = "parbench-report"
 # --------------------------------------------------------------------------------------------- markdown
 
 def cell_text(cells, strategy, workers, flagged=()):
+    """The time estimate, then the speedup with its interval: ``24.1 ms · 1.96× [1.91, 2.01]``."""
     bench = cells.get((strategy, workers))
     if bench is None:
         return ""
     if bench.errored:
         return "**error**"
-    t = bench.median_ns()
+    t = bench.time_estimate()
     if t is None:
         return ""
-    s = speedup(cells, strategy, workers)
+    s = speedup_estimate(cells, strategy, workers)
     mark = " ⚑" if (strategy, workers) in flagged else ""
-    return format_time_ns(t) + (f" · {format_speedup(s)}" if s is not None else "") + mark
+    gain = f" · {format_estimate(s)}" if s is not None and not is_baseline(strategy) else ""
+    return format_time_ns(t.value) + gain + mark
+
+
+def format_estimate(e):
+    """A speedup and its interval, as the console and the report print it."""
+    return f"{format_speedup(e.value)} [{e.low:.2f}, {e.high:.2f}]"
 
 
 def md_context(run):
@@ -66,21 +73,7 @@ def md_kernel_tables(kernel, by_n, hw):
         strategies = sorted({s for s, _ in cells}, key=lambda s: (suite_of(s) != "native", not is_baseline(s), s))
         header = ["strategy \\ workers"] + [f"{w}†" if hw and w > hw else str(w) for w in workers]
         rows = [[f"`{s}`"] + [cell_text(cells, s, w, flagged) for w in workers] for s in strategies]
-        lines += [f"#### {kernel}, n = {n:,}", ""] + md_table(header, rows) + [""] + md_moments(cells)
-    return lines
-
-
-def md_moments(cells):
-    """One line per baseline measured twice at this n: both moments, and the one speedups are taken against."""
-    lines = []
-    for (strategy, _), bench in sorted(cells.items()):
-        if isinstance(bench, model.Baseline) and len(bench.moments()) == 2:
-            said = [f"{format_time_ns(m.median_ns())} {flags.format_cv(m)}"
-                    for _, m in bench.moments() if m.usable and m.median_ns() is not None]
-            if len(said) == 2:
-                used = "before" if bench.chosen is bench.before else "after"
-                lines += [f"`{strategy}` measured before and after the other strategies: {said[0]}, then "
-                          f"{said[1]}; speedups use the faster ({used}).", ""]
+        lines += [f"#### {kernel}, n = {n:,}", ""] + md_table(header, rows) + [""]
     return lines
 
 
@@ -115,55 +108,68 @@ def md_tally(kernel, by_n):
 
 
 def candidates_at(kernel, cells, suite, hw):
-    """[(label, strategy, workers, Benchmark)] a recommendation may rest on at one n: usable and unflagged, and
-    none at all where the suite's baseline is missing or flagged (its speedups would inherit the flag)."""
+    """{label: speedup Estimate} a recommendation may rest on at one n: usable and unflagged configurations of the
+    suite, the baseline included (exactly 1×); none where the suite's baseline is missing."""
     flagged = flags.flags_at(kernel, cells, hw)
     base = baseline_of("cpython.x" if suite == "cpython" else "x")
-    if (base, 1) in flagged or (base, 1) not in cells or not cells[(base, 1)].usable:
-        return []
-    return [(config_label(s, w), s, w, b) for (s, w), b in cells.items()
-            if suite_of(s) == suite and b.usable and b.median_ns() is not None and (s, w) not in flagged]
+    if (base, 1) not in cells or not cells[(base, 1)].usable:
+        return {}
+    out = {}
+    for (s, w), b in cells.items():
+        if suite_of(s) == suite and b.usable and (s, w) not in flagged:
+            e = speedup_estimate(cells, s, w)
+            if e is not None:
+                out[config_label(s, w)] = e
+    return out
+
+
+def decision_text(decision, candidates, base):
+    """One recommendation, from estimate.decide's Decision."""
+    def named(label):
+        e = candidates[label]
+        return f"`{label}`" if label == base else f"`{label}` {format_estimate(e)}"
+    if decision.kind == "winner":
+        return f"**{named(decision.best)}** wins"
+    if decision.kind == "tie":
+        return "a tie: " + ", ".join(f"**{named(m)}**" for m in decision.members) + f" ({decision.why})"
+    return f"undecided: {decision.why}" if decision.why else "undecided"
 
 
 def recommendation(kernel, by_n, suite, hw=None):
+    """The decision at the smallest and the largest n of a kernel, as one Markdown line; None without sizes."""
     sizes = sizes_for(by_n, suite)
-    usable = [n for n in sizes if candidates_at(kernel, by_n[n], suite, hw)]
-    if not usable:
-        return (f"- **{kernel}** ({SUITE_TITLES[suite]}): no recommendation: at every n the baseline or every "
-                "configuration is flagged or missing (see *Flagged results*).") if sizes else None
+    if not sizes:
+        return None
+    base = baseline_of("cpython.x" if suite == "cpython" else "x")
     parts = []
-    for n in dict.fromkeys([usable[0], usable[-1]]):
-        contestants = candidates_at(kernel, by_n[n], suite, hw)
-        label, strategy, workers, bench = min(contestants, key=lambda c: (c[3].median_ns(), c[0]))
-        s = speedup(by_n[n], strategy, workers)
-        gain = "" if is_baseline(strategy) or s is None else f", {format_speedup(s)} over `{baseline_of(strategy)}`"
-        text = f"at n = {n:,} **`{label}`** wins ({format_time_ns(bench.median_ns())} {flags.format_cv(bench)}{gain})"
-        tied = flags.ties_with((label, bench), [(c[0], c[3]) for c in contestants])
-        if tied:
-            text += ", a tie with " + ", ".join(f"`{t}`" for t in sorted(tied)) + " (within each other's spread)"
-        parts.append(text)
-    notes = []
-    if len(usable) == 1:
-        notes.append("only one n usable")
-    skipped = [n for n in sizes if n not in usable]
-    if skipped:
-        notes.append("n = " + ", ".join(f"{n:,}" for n in skipped) + " left out: flagged baseline")
-    return f"- **{kernel}** ({SUITE_TITLES[suite]}): " + "; ".join(parts) + \
-        (f" ({'; '.join(notes)})" if notes else "") + "."
+    for n in dict.fromkeys([sizes[0], sizes[-1]]):
+        candidates = candidates_at(kernel, by_n[n], suite, hw)
+        if not candidates:
+            parts.append(f"at n = {n:,} undecided: no usable `{base}`")
+            continue
+        parts.append(f"at n = {n:,} " + decision_text(estimate.decide(candidates), candidates, base))
+    return f"- **{kernel}** ({SUITE_TITLES[suite]}): " + "; ".join(parts) + "."
 
 
 def md_recommendations(kernels, run):
     hosts = ", ".join(sorted({str(c.get("host_name", "?")) for c in run.contexts}))
-    hw = hardware_threads(run)
     lines = [f"## Recommendations for this machine ({hosts})", "",
-             "Each rests on unflagged results only (see *Flagged results*); ± is the winner's spread (cv) over "
-             "its repetitions.", ""]
+             "Speedups over the sequential loop with their intervals (the fastest repetitions' ratio, see "
+             "docs/tools.md). A winner's interval lies above every other's; where intervals overlap the "
+             "configurations tie; where an interval is too wide to tell, the point is undecided. None rests on a "
+             "flagged result.", ""]
+    return lines + recommendation_lines(kernels, run) + [""]
+
+
+def recommendation_lines(kernels, run):
+    hw = hardware_threads(run)
+    lines = []
     for kernel in sorted(kernels):
         for suite in suites_in(kernels[kernel]):
             line = recommendation(kernel, kernels[kernel], suite, hw)
             if line:
                 lines.append(line)
-    return lines + [""]
+    return lines
 
 
 def md_flagged(kernels, run):
@@ -177,13 +183,27 @@ def md_flagged(kernels, run):
                                  flag.why])
     lines = ["## Flagged results", ""]
     if not rows:
-        return lines + ["None: no result is noisy (cv above "
-                        f"{flags.NOISY_CV * 100:.0f}%) or physically implausible.", ""]
-    return lines + ["Marked ⚑ in the tables. No recommendation rests on these: a noisy result is not a fact, and an "
-                    f"implausible one (a speedup above {flags.PLAUSIBLE_OVER_CPUS} × min(workers, CPUs) for a "
+        return lines + ["None: no result is physically implausible.", ""]
+    return lines + ["Marked ⚑ in the tables. No recommendation rests on these: an implausible one (a speedup above {flags.PLAUSIBLE_OVER_CPUS} × min(workers, CPUs) for a "
                     "computing kernel, or one worker beating `sequential` beyond the spread) measures something "
                     "other than parallelism.", ""] + \
         md_table(["kernel", "n", "configuration", "flag", "why"], rows) + [""]
+
+
+def md_disturbance(run, kernels):
+    """How much of the run the machine was disturbed, when, and what was done about it."""
+    stats_ = disturbance.summarize(run)
+    lines = ["## The machine during the run", ""]
+    if stats_ is None:
+        return lines + ["Not recorded: these files have no `probe_ns` counters (an older bench_parallel).", ""]
+    lines += [disturbance.describe(stats_), ""]
+    if len(run.paths) > 1:
+        again = sum(1 for b in run.benchmarks.values() if len({s.round[0] for s in b.samples}) > 1)
+        lines += [f"A second pass measured {again} benchmark(s) again, those whose intervals were too wide to "
+                  "decide after the first (parbench-plan); their samples from both passes are used.", ""]
+    undecided = [line for line in recommendation_lines(kernels, run) if "undecided" in line]
+    lines += [f"{len(undecided)} of the recommendations below leave a point undecided; each says why.", ""]
+    return lines
 
 
 def md_others(others):
@@ -216,9 +236,10 @@ def md_errors(run):
 def render_markdown(run, kernels, others, plots, plot_note):
     hw = hardware_threads(run)
     lines = ["# parbench report", ""] + md_context(run) + md_recommendations(kernels, run) + \
-        md_flagged(kernels, run)
+        md_disturbance(run, kernels) + md_flagged(kernels, run)
     lines += ["## Kernels", "",
-              "Cells: median time over repetitions · speedup over the suite's sequential loop at the same n. "
+              "Cells: time (the fastest repetition) · speedup over the suite's sequential loop at the same n "
+              "[its interval]. "
               + (f"† marks more workers than the {hw} hardware threads (oversubscribed). " if hw else "")
               + "⚑: flagged (see *Flagged results*). **error**: failed run (see *Errored runs*).", ""]
     for kernel in sorted(kernels):
@@ -249,6 +270,8 @@ def parse_args(argv):
     p.add_argument("--plots-dir", metavar="DIR", help="write PNGs here (default: the directory of --out; "
                                                       "without --out and --plots-dir no plots are written)")
     p.add_argument("--no-plots", action="store_true", help="do not draw plots")
+    p.add_argument("--answer", action="store_true",
+                   help="also print the recommendations and the machine's disturbance on stdout (with --out)")
     return p.parse_args(argv)
 
 
@@ -282,6 +305,8 @@ def main(argv):
     if note:
         print(f"{PROG}: {note}", file=sys.stderr)
     cli.emit(render_markdown(run, kernels, others, plots, note) + "\n", args.out)
+    if args.answer and args.out:
+        print("\n".join(md_recommendations(kernels, run) + md_disturbance(run, kernels)))
     return cli.EXIT_OK
 
 

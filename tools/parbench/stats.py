@@ -11,23 +11,30 @@ import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
+from . import estimate
 from .model import baseline_of
 
 # --------------------------------------------------------------------------------------------- report
 
 
-def speedup(cells, strategy, workers):
-    """Median baseline time / median time at the same kernel and n (None where either is unusable).
+def speedup_estimate(cells, strategy, workers):
+    """Baseline time over this time at the same kernel and n, with its interval (estimate.speedup_estimate: the
+    ratio of the two fastest samples); None where either is unusable. The baseline's own is exactly 1.
 
     cells: {(strategy, workers): Benchmark} at one kernel and n.
     """
     base, this = cells.get((baseline_of(strategy), 1)), cells.get((strategy, workers))
-    t_base = base.median_ns() if base else None
-    t_this = this.median_ns() if this else None
-    if not t_base or not t_this:
+    if base is None or this is None:
         return None
-    s = t_base / t_this
-    return s if math.isfinite(s) and s > 0 else None
+    if base is this:
+        return estimate.Estimate(1.0, 1.0, 1.0, len(base.sample_times_ns()))
+    return estimate.speedup_estimate(base.sample_times_ns(), this.sample_times_ns())
+
+
+def speedup(cells, strategy, workers):
+    """The point estimate of speedup_estimate, None where there is none."""
+    e = speedup_estimate(cells, strategy, workers)
+    return e.value if e is not None and math.isfinite(e.value) and e.value > 0 else None
 
 
 @dataclass
