@@ -54,7 +54,9 @@ def bench_args(strategy, out):
     return ["--parbench_profile=quick", f"--parbench_workers={WORKERS}",
             f"--benchmark_filter=^count/(sequential/workers:1/n:1024|{strategy}/workers:[0-9]+/n:[0-9]+)/",
             "--benchmark_min_time=0.5", f"--benchmark_out={out}", "--benchmark_out_format=json",
-            "--benchmark_color=false"]
+            "--benchmark_color=false",
+            # In list order, one repetition each: what finished is then a start of the list.
+            "--benchmark_enable_random_interleaving=false", "--benchmark_repetitions=1"]
 
 
 def default_signals():  # a test started in the background by a shell may inherit SIGINT ignored

@@ -32,7 +32,7 @@ BAD_INPUTS = ("empty.json", "not_json.json", "not_gb.json")
 
 sys.path.insert(0, FIXTURES)
 import make_fixtures  # noqa: E402  (sentinels and the regressed benchmark's name)
-from parbench import flags, markdown, report, stats  # noqa: E402
+from parbench import estimate, flags, markdown, report, stats  # noqa: E402
 from parbench import model as gb  # noqa: E402
 
 
@@ -177,20 +177,22 @@ class ReportTests(ToolTestCase):
             with open(os.path.join(out_dir, link), "rb") as f:
                 self.assertEqual(f.read(8), b"\x89PNG\r\n\x1a\n", link)
 
-    def test_cells_are_medians_in_normalised_units(self):
+    def test_cells_are_estimates_in_normalised_units(self):
         text, _, _ = self.write_report("run_reps.json")
         samples = raw_samples(fixture("run_reps.json"))
-        # n = 100,000,000 is written in ms, the others in ns: both must come out as the median in ns.
+        # n = 100,000,000 is written in ms, the others in ns: both must come out in ns, as the fastest repetition
+        # and the speedup with its interval (estimate.py).
         for name in ("count/threads/workers:8/n:100000000/real_time", "count/threads/workers:2/n:1000/real_time"):
             kid = gb.parse_kernel_name(name)
-            median = statistics.median(samples[name].values())
-            seq = statistics.median(samples[f"count/sequential/workers:1/n:{kid.n}/real_time"].values())
+            mine = list(samples[name].values())
+            seq = list(samples[f"count/sequential/workers:1/n:{kid.n}/real_time"].values())
+            speedup = estimate.speedup_estimate(seq, mine)
             table = md_section(text, f"count, n = {kid.n:,}")
             row = next(line for line in table.splitlines() if line.startswith(f"| `{kid.strategy}` |"))
             cells = [c.strip() for c in row.strip("|").split("|")]
             header = [c.strip().rstrip("†") for c in table.strip().splitlines()[0].strip("|").split("|")]
             cell = cells[header.index(str(kid.workers))].removesuffix(" ⚑")  # the flag is tested on its own
-            self.assertEqual(cell, f"{markdown.format_time_ns(median)} · {markdown.format_speedup(seq / median)}")
+            self.assertEqual(cell, f"{markdown.format_time_ns(min(mine))} · {report.format_estimate(speedup)}")
 
     def test_oversubscribed_columns_marked(self):
         text, _, _ = self.write_report("run_reps.json")
@@ -264,8 +266,8 @@ class ReportTests(ToolTestCase):
         samples = raw_samples(fixture("run_reps.json"))
         sizes = sorted({gb.parse_kernel_name(n).n for n in samples if n.startswith("count/")})
 
-        def med(strategy, w, n):
-            return statistics.median(samples[f"count/{strategy}/workers:{w}/n:{n}/real_time"].values())
+        def med(strategy, w, n):  # the estimate of a time: the fastest repetition
+            return min(samples[f"count/{strategy}/workers:{w}/n:{n}/real_time"].values())
         ratios = [med("thread_pool", 4, n) / med("sequential", 1, n) for n in sizes]
         i = next(k for k, r in enumerate(ratios) if r < 1)
         self.assertGreater(i, 0, "the fixture should lose at its smallest n")
@@ -320,9 +322,13 @@ class ReportTests(ToolTestCase):
             by_n = gb.index_kernels(gb.load([fixture("run_reps.json")]))[0][kernel]
             flagged = flags.flags_at(kernel, by_n[n_max], 4)
             best = min((k for k in kids if k.n == n_max and (k.strategy, k.workers) not in flagged),
-                       key=lambda k: statistics.median(samples[f"{kernel}/{k.strategy}/workers:{k.workers}/n:{n_max}"
-                                                               "/real_time"].values()))
-            self.assertIn(f"at n = {n_max:,} **`{best.strategy} ×{best.workers}`** wins", line)
+                       key=lambda k: min(samples[f"{kernel}/{k.strategy}/workers:{k.workers}/n:{n_max}"
+                                                 "/real_time"].values()))
+            label = best.strategy if best.strategy == "sequential" else f"{best.strategy} ×{best.workers}"
+            at_max = line.split(f"at n = {n_max:,} ")[1]
+            self.assertRegex(at_max, r"^(\*\*`[^`]+`.*wins|a tie: |undecided: )")
+            if not at_max.startswith("undecided"):
+                self.assertIn(f"**`{label}`", at_max)   # the fastest wins, or is in the tie
         self.assertIn("- **count** (CPython reference)", recs)
 
     # ---- flags and ties: synthetic results whose verdict follows from their numbers
@@ -355,28 +361,31 @@ class ReportTests(ToolTestCase):
         self.assertIn("one worker", found[("thread_pool", 1)][0].why)
         self.assertEqual(flags.flags_at("count", self.cells(sequential__1=tight, thread_pool__1=[99.0] * 3), 2), {})
 
-    def test_noisy_baseline_gives_no_recommendation_at_its_n(self):
-        by_n = {1000: self.cells(sequential__1=[100.0, 140.0, 70.0], threads__2=[20.0, 20.1, 19.9]),
+    def test_a_wide_baseline_leaves_its_n_undecided(self):
+        # Only one of the baseline's repetitions was undisturbed: its interval reaches the second (140), too wide
+        # to rank anything against it at that n.
+        by_n = {1000: self.cells(sequential__1=[100.0, 140.0, 170.0], threads__2=[50.0, 50.1, 49.9]),
                 2000: self.cells(sequential__1=[200.0, 200.5, 199.5], threads__2=[101.0, 101.2, 100.8])}
-        self.assertEqual(flags.flags_at("count", by_n[1000], 2)[("sequential", 1)][0].kind, "noisy baseline")
         line = report.recommendation("count", by_n, "native", 2)
-        self.assertNotIn("at n = 1,000 ", line)
-        self.assertIn("at n = 2,000 **`threads ×2`** wins", line)
-        self.assertIn("1,000 left out", line)
+        self.assertIn("at n = 1,000 undecided: ", line)
+        self.assertIn("too wide", line)
+        self.assertIn("at n = 2,000 **`threads ×2` 1.98× [", line)
+        self.assertIn("** wins", line)
 
-    def test_tie_within_each_others_spread(self):
+    def test_overlapping_intervals_tie_and_separate_ones_decide(self):
         by_n = {1000: self.cells(sequential__1=[100.0, 100.5, 99.5], threads__2=[52.0, 54.0, 50.0],
                                  thread_pool__2=[53.0, 55.0, 51.0])}
         line = report.recommendation("count", by_n, "native", 2)
-        self.assertIn("**`threads ×2`** wins", line)
-        self.assertIn("a tie with `thread_pool ×2`", line)
+        self.assertIn("a tie: **`threads ×2` 1.99× [", line)
+        self.assertIn("**`thread_pool ×2` 1.95× [", line)
         by_n[1000][("thread_pool", 2)] = self.bench("count/thread_pool/workers:2/n:1000", [60.0, 60.1, 59.9])
-        self.assertNotIn("tie", report.recommendation("count", by_n, "native", 2))
+        line = report.recommendation("count", by_n, "native", 2)
+        self.assertNotIn("tie", line)
+        self.assertIn("**`threads ×2` 1.99× [1.84, 2.08]** wins", line)
 
-    def test_baseline_measured_twice_speedups_use_the_faster_moment(self):
-        # bench_parallel measures sequential first at each n and again after the other strategies
-        # (sequential.after). A busy machine only adds time, so the faster moment is the baseline: here the first
-        # was disturbed (130 µs), the second not (100 µs), and threads x2 at 50 µs is 2.00x, not 2.60x.
+    def test_an_older_second_baseline_joins_the_baselines_samples(self):
+        # Runs from before interleaving measured sequential a second time (sequential.after). Both are the same
+        # loop, so their samples are one baseline's: the fastest of all six (99.5 µs) over 49.5 µs.
         w = make_fixtures.Writer(seed="moments", hardware_threads=2, noise=0.0)
         w.add("count/sequential/workers:1/n:1000/real_time", [130_000.0, 131_000.0, 129_000.0])
         w.add("count/threads/workers:2/n:1000/real_time", [50_000.0, 50_500.0, 49_500.0])
@@ -386,12 +395,9 @@ class ReportTests(ToolTestCase):
         r = run([tool("parbench-report"), "--no-plots", path])
         self.assertEqual(r.returncode, 0, r.stderr)
         table = md_section(r.stdout, "count, n = 1,000")
-        self.assertIn("| `threads` |  | 50 µs · 2.00× |", table)
-        self.assertIn("| `sequential` | 100 µs · 1.00× |", table)
+        self.assertIn("| `threads` |  | 49.5 µs · 2.01× [", table)
+        self.assertIn("| `sequential` | 99.5 µs |", table)
         self.assertNotIn("sequential.after", table)  # a moment of the baseline, not a strategy
-        self.assertIn("`sequential` measured before and after the other strategies: 130 µs ± 0.8%, then "
-                      "100 µs ± 0.5%; speedups use the faster (after).", table)
-        self.assertIn("**`threads ×2`** wins (50 µs ± 1.0%, 2.00× over `sequential`)", r.stdout)
 
     def test_baseline_moments_fold_into_one_cell(self):
         before = self.bench("count/sequential/workers:1/n:1", [90.0, 91.0, 89.0])
@@ -399,15 +405,15 @@ class ReportTests(ToolTestCase):
         cells = {("sequential", 1): before, ("sequential.after", 1): after}
         gb.fold_baselines(cells)
         self.assertEqual(list(cells), [("sequential", 1)])
-        self.assertIs(cells[("sequential", 1)].chosen, before)        # faster first: it stays the baseline
-        self.assertEqual(cells[("sequential", 1)].median_ns(), 90.0)  # and reads as that Benchmark
+        self.assertEqual(sorted(cells[("sequential", 1)].sample_times_ns()),
+                         [89.0, 90.0, 91.0, 99.5, 100.0, 100.5])
         only_after = {("sequential.after", 1): after}                  # a filter that kept the second moment only
         gb.fold_baselines(only_after)
-        self.assertIs(only_after[("sequential", 1)].chosen, after)
+        self.assertIs(only_after[("sequential", 1)], after)
         failed = gb.Benchmark("count/sequential/workers:1/n:1", errors=[((0, 0), "wrong total")])
         cells = {("sequential", 1): failed, ("sequential.after", 1): after}
         gb.fold_baselines(cells)
-        self.assertIs(cells[("sequential", 1)].chosen, after)         # an errored moment is never the baseline
+        self.assertTrue(cells[("sequential", 1)].errored)              # an error anywhere makes it suspect
 
     def test_report_lists_flagged_results(self):
         text, _, _ = self.write_report("run_reps.json")

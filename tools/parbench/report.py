@@ -40,7 +40,7 @@ def cell_text(cells, strategy, workers, flagged=()):
 
 def format_estimate(e):
     """A speedup and its interval, as the console and the report print it."""
-    return f"{format_speedup(e.value)} [{e.low:.2f}, {e.high:.2f}]"
+    return f"{format_speedup(e.value)} [{format_speedup(e.low)[:-1]}, {format_speedup(e.high)[:-1]}]"
 
 
 def md_context(run):
@@ -184,9 +184,9 @@ def md_flagged(kernels, run):
     lines = ["## Flagged results", ""]
     if not rows:
         return lines + ["None: no result is physically implausible.", ""]
-    return lines + ["Marked ⚑ in the tables. No recommendation rests on these: an implausible one (a speedup above {flags.PLAUSIBLE_OVER_CPUS} × min(workers, CPUs) for a "
-                    "computing kernel, or one worker beating `sequential` beyond the spread) measures something "
-                    "other than parallelism.", ""] + \
+    return lines + ["Marked ⚑ in the tables. No recommendation rests on these: an implausible result (a speedup "
+                    f"above {flags.PLAUSIBLE_OVER_CPUS} × min(workers, CPUs) for a computing kernel, or one worker "
+                    "beating `sequential` beyond both intervals) measures something other than parallelism.", ""] + \
         md_table(["kernel", "n", "configuration", "flag", "why"], rows) + [""]
 
 
