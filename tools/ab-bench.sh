@@ -1,14 +1,12 @@
 #!/usr/bin/env bash
 # ab-bench.sh: A/B benchmark two git refs of parbench on this machine and gate on regressions.
 #
-# Builds BASE_REF and HEAD_REF (each in a temporary git worktree, Release, tests off), runs their
-# bench_parallel interleaved A B A B ... for N rounds (one JSON per run), merges each side's rounds into one
-# JSON whose repetitions are the rounds (tools/parbench-merge) and compares them (tools/parbench-compare).
-# Interleaving spreads slow drifts of the machine (thermal state, noisy neighbours) over both sides.
+# Builds BASE_REF and HEAD_REF (each in a temporary git worktree, Release, tests off), then runs the paired
+# sequential gate (tools/parbench-gate) between their bench_parallel binaries: rounds of pairs, each group of
+# benchmarks in both binaries seconds apart in a random order, so that the machine's drift falls on both sides.
 #
-# Exit status: 0 no regression, 1 regression (from parbench-compare), 2 usage, build, run or input error,
-# 3 incomplete (fewer benchmarks compared than BASE ran: errored or missing in HEAD, or nothing compared),
-# 70 internal error of a tool.
+# Exit status: parbench-gate's: 0 no regression, 1 regression, 2 usage, build, run or input error,
+# 3 incomplete (a benchmark errored or missing in HEAD, or nothing compared), 70 internal error of a tool.
 set -euo pipefail
 
 TOOLS=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -18,12 +16,10 @@ usage() {
     cat <<EOF
 usage: $PROG BASE_REF HEAD_REF [options]
 
-Builds both refs, runs bench_parallel A B A B ... and compares the sides with parbench-compare.
+Builds both refs and runs the paired sequential gate (tools/parbench-gate) between their bench_parallel.
 
 options:
-  --rounds N           rounds, each running BASE then HEAD once (default 9; compare warns under 9)
-  --out DIR            output directory (default: ab-out); gets rounds/, base.json, head.json,
-                       compare.md, report/ and ab-info.txt
+  --out DIR            output directory (default: ab-out); gets gate.md, verdicts.json and runs.jsonl
   --profile NAME       bench_parallel --parbench_profile (default: quick)
   --bench-flags 'F'    extra bench_parallel flags for both sides, e.g. '--benchmark_filter=^count/'
   --base-flags 'F'     extra flags for the BASE side only
@@ -32,17 +28,10 @@ options:
   --base-bin PATH      use this bench_parallel for BASE instead of building BASE_REF
   --head-bin PATH      use this bench_parallel for HEAD instead of building HEAD_REF
   --jobs N             build parallelism (default: number of CPUs)
-  --metric M           forwarded to parbench-compare: real_time (default), speedup, efficiency
-  --alpha A            forwarded to parbench-compare (default 0.05)
-  --threshold T        forwarded to parbench-compare (default 0.10)
-  --strict             forwarded to parbench-compare: errored/missing benchmarks in HEAD exit 1, not 3
-  --allow-incomplete   forwarded to parbench-compare: errored/missing benchmarks in HEAD exit 0, not 3
-  --paired             after building, run the paired sequential gate (tools/parbench-gate) instead of
-                       rounds + parbench-compare; --rounds, --metric and --no-report do not apply, --alpha,
-                       --threshold, --strict and --allow-incomplete go to parbench-gate; output in --out
-                       (gate.md, verdicts.json, runs.jsonl)
-  --gate-flags 'F'     more parbench-gate flags with --paired, e.g. '--looks 6,9,12 --max-minutes 30'
-  --no-report          do not run parbench-report on the HEAD side
+  --alpha A, --threshold T, --strict, --allow-incomplete
+                       forwarded to parbench-gate
+  --gate-flags 'F'     more parbench-gate flags, e.g. '--looks 6,9,12 --max-minutes 30'
+  --paired             accepted for older command lines: the paired gate is the only one
   --keep               keep the temporary worktrees and builds (their path is printed)
   -h, --help           this text
 
@@ -54,9 +43,9 @@ EOF
 die() { echo "$PROG: $*" >&2; exit 2; }
 note() { echo "$PROG: $*" >&2; }
 
-ROUNDS=9 OUT=ab-out PROFILE=quick JOBS=$(nproc 2>/dev/null || echo 2)
+OUT=ab-out PROFILE=quick JOBS=$(nproc 2>/dev/null || echo 2)
 BENCH_FLAGS="" BASE_FLAGS="" HEAD_FLAGS="" BASE_BIN="" HEAD_BIN=""
-COMPARE_ARGS=() REPORT=1 KEEP=0 POSITIONAL=() PAIRED=0 GATE_FLAGS=""
+GATE_ARGS=() KEEP=0 POSITIONAL=() GATE_FLAGS=""
 
 # Accepts both --opt=value and --opt value.
 while (($#)); do
@@ -64,18 +53,17 @@ while (($#)); do
     if [[ $opt == --*=* ]]; then val=${opt#*=} opt=${opt%%=*} has_eq=1; fi
     case $opt in
         -h|--help) usage; exit 0 ;;
-        --rounds|--out|--profile|--bench-flags|--base-flags|--head-flags|--base-bin|--head-bin|--jobs|\
-        --metric|--alpha|--threshold|--gate-flags)
+        --out|--profile|--bench-flags|--base-flags|--head-flags|--base-bin|--head-bin|--jobs|\
+        --alpha|--threshold|--gate-flags)
             if ((has_eq)); then shift; else [[ $# -ge 2 ]] || die "$opt needs a value"; val=$2; shift 2; fi
             case $opt in
-                --rounds) ROUNDS=$val ;; --out) OUT=$val ;; --profile) PROFILE=$val ;;
+                --out) OUT=$val ;; --profile) PROFILE=$val ;;
                 --bench-flags) BENCH_FLAGS=$val ;; --base-flags) BASE_FLAGS=$val ;;
                 --head-flags) HEAD_FLAGS=$val ;; --base-bin) BASE_BIN=$val ;; --head-bin) HEAD_BIN=$val ;;
-                --jobs) JOBS=$val ;; --gate-flags) GATE_FLAGS=$val ;; *) COMPARE_ARGS+=("$opt=$val") ;;
+                --jobs) JOBS=$val ;; --gate-flags) GATE_FLAGS=$val ;; *) GATE_ARGS+=("$opt=$val") ;;
             esac ;;
-        --strict|--allow-incomplete) COMPARE_ARGS+=("$opt"); shift ;;
-        --paired) PAIRED=1; shift ;;
-        --no-report) REPORT=0; shift ;;
+        --strict|--allow-incomplete) GATE_ARGS+=("$opt"); shift ;;
+        --paired) shift ;;
         --keep) KEEP=1; shift ;;
         -*) usage >&2; die "unknown option: $opt" ;;
         *) POSITIONAL+=("$1"); shift ;;
@@ -83,12 +71,7 @@ while (($#)); do
 done
 ((${#POSITIONAL[@]} == 2)) || { usage >&2; die "need exactly two refs: BASE_REF HEAD_REF"; }
 BASE_REF=${POSITIONAL[0]} HEAD_REF=${POSITIONAL[1]}
-[[ $ROUNDS =~ ^[1-9][0-9]*$ ]] || die "--rounds must be a positive integer, got '$ROUNDS'"
 [[ $JOBS =~ ^[1-9][0-9]*$ ]] || die "--jobs must be a positive integer, got '$JOBS'"
-
-read -r -a BENCH_ARR <<<"$BENCH_FLAGS"
-read -r -a BASE_ARR <<<"$BASE_FLAGS"
-read -r -a HEAD_ARR <<<"$HEAD_FLAGS"
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/parbench-ab.XXXXXX")
 WORKTREES=() REPO=""
@@ -122,24 +105,6 @@ build() {
     BUILT="$build/bench_parallel"
 }
 
-# run SIDE ROUND BIN FLAGS... : one bench_parallel run writing rounds/SIDE-RR.json
-run_side() {
-    local side=$1 round=$2 bin=$3; shift 3
-    local json log rc=0
-    json=$(printf '%s/rounds/%s-%02d.json' "$OUT" "$side" "$round")
-    log=${json%.json}.log
-    "$bin" --parbench_profile="$PROFILE" --benchmark_format=json --benchmark_out="$json" \
-        --benchmark_out_format=json "${BENCH_ARR[@]}" "$@" >"$log" 2>&1 || rc=$?
-    if [[ ! -s $json ]]; then
-        tail -n 20 "$log" >&2
-        die "$side round $round: $bin exited with status $rc and wrote no JSON (log: $log)"
-    fi
-    if ((rc != 0)); then
-        note "$side round $round: bench_parallel exited with status $rc (errored runs are listed by parbench-compare)"
-    fi
-    ROUND_FILES+=("$json")
-}
-
 # ---------------------------------------------------------------------------------------------- main
 
 if [[ -z $BASE_BIN || -z $HEAD_BIN ]]; then
@@ -155,49 +120,11 @@ if [[ -z $HEAD_BIN ]]; then
 fi
 for bin in "$BASE_BIN" "$HEAD_BIN"; do [[ -x $bin ]] || die "not an executable: $bin"; done
 
-if ((PAIRED)); then
-    read -r -a GATE_ARR <<<"$GATE_FLAGS"
-    mkdir -p "$OUT"
-    status=0
-    "$TOOLS/parbench-gate" --base-bin "$BASE_BIN" --head-bin "$HEAD_BIN" --profile "$PROFILE" \
-        --bench-flags="$BENCH_FLAGS" --base-flags="$BASE_FLAGS" --head-flags="$HEAD_FLAGS" --out "$OUT" \
-        --repro "tools/ab-bench.sh $BASE_SHA $HEAD_SHA --paired --bench-flags=--benchmark_filter={filter}" \
-        "${COMPARE_ARGS[@]}" "${GATE_ARR[@]}" || status=$?
-    exit "$status"
-fi
-
-mkdir -p "$OUT/rounds"
-rm -f "$OUT"/rounds/base-*.json "$OUT"/rounds/head-*.json
-{
-    echo "base_ref=$BASE_REF"; echo "base_sha=$BASE_SHA"; echo "head_ref=$HEAD_REF"; echo "head_sha=$HEAD_SHA"
-    echo "rounds=$ROUNDS"; echo "profile=$PROFILE"; echo "bench_flags=$BENCH_FLAGS"
-    echo "base_flags=$BASE_FLAGS"; echo "head_flags=$HEAD_FLAGS"; echo "host=$(hostname)"
-    echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-} >"$OUT/ab-info.txt"
-
-BASE_ROUNDS=() HEAD_ROUNDS=()
-for ((round = 1; round <= ROUNDS; round++)); do
-    note "round $round/$ROUNDS"
-    ROUND_FILES=(); run_side base "$round" "$BASE_BIN" "${BASE_ARR[@]}"; BASE_ROUNDS+=("${ROUND_FILES[@]}")
-    ROUND_FILES=(); run_side head "$round" "$HEAD_BIN" "${HEAD_ARR[@]}"; HEAD_ROUNDS+=("${ROUND_FILES[@]}")
-done
-
-"$TOOLS/parbench-merge" --out "$OUT/base.json" "${BASE_ROUNDS[@]}" || die "merging the BASE rounds failed"
-"$TOOLS/parbench-merge" --out "$OUT/head.json" "${HEAD_ROUNDS[@]}" || die "merging the HEAD rounds failed"
-
+read -r -a GATE_ARR <<<"$GATE_FLAGS"
+mkdir -p "$OUT"
 status=0
-"$TOOLS/parbench-compare" "${COMPARE_ARGS[@]}" --out "$OUT/compare.md" "$OUT/base.json" "$OUT/head.json" \
-    || status=$?
-
-if ((REPORT)); then
-    "$TOOLS/parbench-report" --out "$OUT/report/report.md" "$OUT/head.json" \
-        || note "parbench-report failed on $OUT/head.json (the comparison stands)"
-fi
-case $status in
-    0) note "no regression ($OUT/compare.md)" ;;
-    1) note "REGRESSION: see $OUT/compare.md" ;;
-    3) note "INCOMPLETE: fewer benchmarks compared than BASE ran (errored or missing in HEAD): see $OUT/compare.md" ;;
-    70) note "parbench-compare failed with an internal error (status 70)" ;;
-    *) note "parbench-compare could not compare (status $status)"; status=2 ;;
-esac
+"$TOOLS/parbench-gate" --base-bin "$BASE_BIN" --head-bin "$HEAD_BIN" --profile "$PROFILE" \
+    --bench-flags="$BENCH_FLAGS" --base-flags="$BASE_FLAGS" --head-flags="$HEAD_FLAGS" --out "$OUT" \
+    --repro "tools/ab-bench.sh $BASE_SHA $HEAD_SHA --bench-flags=--benchmark_filter={filter}" \
+    "${GATE_ARGS[@]}" "${GATE_ARR[@]}" || status=$?
 exit "$status"

@@ -101,12 +101,12 @@ class GateTests(unittest.TestCase):
 
     def test_ab_bench_paired_runs_the_gate(self):
         ab = os.path.join(HERE, "..", "..", "tools", "ab-bench.sh")
-        r = subprocess.run([ab, "base", "head", "--paired", "--base-bin", FAKE, "--head-bin", FAKE, "--out", self.out,
+        r = subprocess.run([ab, "base", "head", "--base-bin", FAKE, "--head-bin", FAKE, "--out", self.out,
                             f"--bench-flags=--fake_fresh_noise={self.counter}",
                             "--head-flags=--parbench_test_slowdown=count:0.20", "--gate-flags=--looks 9,12 --seed 3"],
                            capture_output=True, text=True, timeout=300)
         self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("reproduce: tools/ab-bench.sh base head --paired --bench-flags=--benchmark_filter=", r.stderr)
+        self.assertIn("reproduce: tools/ab-bench.sh base head --bench-flags=--benchmark_filter=", r.stderr)
         self.assertTrue(os.path.exists(os.path.join(self.out, "gate.md")))
 
     def test_nothing_to_compare_and_bad_usage(self):

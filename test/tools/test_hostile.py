@@ -1,11 +1,11 @@
 #!/usr/bin/python3
 """Hostile input for the Python tools: every tool, on any input, does its job or prints one line and exits 2.
 
-PropertyTests feed each tool (parbench-report, parbench-compare, parbench-merge, parbench-gate-rates) at least
+PropertyTests feed each tool that reads files (parbench-report, parbench-gate-rates paired) at least
 1,000 generated inputs with Debian's python3-hypothesis: random Google Benchmark documents, mutated fixtures and
 broken text. The tools' main() runs in-process (a subprocess per input would take minutes); what is checked is
 the contract: an allowed exit status (never 70, the internal-error status), no traceback, exactly one line on
-stderr for status 2, and that what parbench-merge writes the readers accept. The generator is derandomized, so
+stderr for status 2. The generator is derandomized, so
 a failure reproduces; hypothesis prints the failing input.
 
 HostileTests run the cases that once traced back or were silently accepted, through the real commands.
@@ -88,9 +88,7 @@ class HostileTests(unittest.TestCase):
         return lines[0]
 
     def every_reader(self, path, *fragments):
-        for cmd in ([tool("parbench-report"), path], [tool("parbench-merge"), path],
-                    [tool("parbench-compare"), path, fixture("ab_base.json")],
-                    [tool("parbench-compare"), fixture("ab_base.json"), path]):
+        for cmd in ([tool("parbench-report"), path],):
             with self.subTest(cmd=cmd[0]):
                 self.assert_refused(cmd, os.path.basename(path), *fragments)
 
@@ -129,10 +127,8 @@ class HostileTests(unittest.TestCase):
         self.assertIn("| `overhead/x` | – |", r.stdout)
 
     def test_out_naming_a_directory(self):
-        base, head = fixture("ab_base.json"), fixture("ab_head_aa.json")
-        for cmd in ([tool("parbench-report"), "--out", self.tmp, base],
-                    [tool("parbench-compare"), "--out", self.tmp, base, head],
-                    [tool("parbench-merge"), "--out", self.tmp, fixture("single_rep.json")]):
+        for cmd in ([tool("parbench-report"), "--out", self.tmp, fixture("ab_base.json")],
+                    [tool("parbench-gate-rates"), "collect", "--bin", "x", "--out", self.tmp]):
             with self.subTest(cmd=cmd[0]):
                 self.assert_refused(cmd, "is a directory")
 
@@ -148,66 +144,21 @@ class HostileTests(unittest.TestCase):
         self.assertEqual(r.returncode, 0, r.stderr)
 
     def test_usage_errors_are_one_line(self):
-        for cmd in ([tool("parbench-report")], [tool("parbench-compare"), "x"],
-                    [tool("parbench-compare"), "--alpha", "abc", "a", "b"], [tool("parbench-merge"), "--bogus"],
-                    [tool("parbench-gate-rates"), "--a", "x", "--rounds", "-3"],
-                    [tool("parbench-gate-rates"), "--a", "x", "--slowed", "("]):
+        for cmd in ([tool("parbench-report")], [tool("parbench-report"), "--bogus"], [tool("parbench-gate-rates")],
+                    [tool("parbench-gate-rates"), "paired", "x", "--gates", "abc"],
+                    [tool("parbench-gate-rates"), "paired", "x", "--slowed", "("]):
             with self.subTest(cmd=cmd):
                 self.assert_refused(cmd, "error:")
 
-    def test_compare_gives_a_verdict_at_2000_repetitions(self):
-        base = self.write("base.json", document(kernel(reps=2000, t=1000.0)))
-        head = self.write("head.json", document(kernel(reps=2000, t=1300.0)))
-        r = run([tool("parbench-compare"), base, head])
-        self.assertEqual(r.returncode, 1, r.stderr)
-        self.assertIn("**Result: 1 regression(s)**", r.stdout)
-        r = run([tool("parbench-compare"), base, base])
-        self.assertEqual(r.returncode, 0, r.stderr)
-
-    def test_gate_never_passes_on_nothing(self):
-        names = ["count/sequential/workers:1/n:1000/real_time", "count/threads/workers:2/n:1000/real_time"]
-        good = [e for n in names for e in kernel(n)]
-        errored = [dict(e, error_occurred=True, error_message="wrong total", real_time=0) for e in good]
-        base = self.write("base.json", document(good))
-        all_errored = self.write("errored.json", document(errored))
-        r = run([tool("parbench-compare"), base, all_errored])
-        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
-        self.assertIn("**Result: nothing compared**", r.stdout)
-        self.assertIn("2 errored in head", r.stderr)
-        r = run([tool("parbench-compare"), "--allow-incomplete", base, all_errored])
-        self.assertEqual(r.returncode, 3, "nothing compared is never a pass")
-        self.assertEqual(run([tool("parbench-compare"), "--strict", base, all_errored]).returncode, 1)
-        half = self.write("half.json", document(good[:3]))
-        r = run([tool("parbench-compare"), base, half])
-        self.assertEqual(r.returncode, 3, r.stdout + r.stderr)
-        self.assertIn("**Result: incomplete**", r.stdout)
-        self.assertIn("1 missing in head", r.stderr)
-        self.assertEqual(run([tool("parbench-compare"), "--allow-incomplete", base, half]).returncode, 0)
-        self.assertEqual(run([tool("parbench-compare"), base, base]).returncode, 0)
-
-    def test_partial_run_is_said_by_every_tool(self):
+    def test_partial_run_is_said(self):
         names = ["count/sequential/workers:1/n:1000/real_time", "count/threads/workers:2/n:1000/real_time"]
         good = [e for n in names for e in kernel(n)]
         partial = self.write("partial.json", document(good[:3], parbench_interrupted="SIGINT"))
-        full = self.write("full.json", document(good))
         said = "partial.json: partial run (interrupted by SIGINT)"
         r = run([tool("parbench-report"), "--no-plots", partial])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn(said, r.stderr)
         self.assertIn("partial run (interrupted by SIGINT)", r.stdout)
-        r = run([tool("parbench-compare"), full, partial])
-        self.assertEqual(r.returncode, 3, r.stderr)
-        self.assertIn(said, r.stderr)
-        self.assertIn("partial run (interrupted by SIGINT)", r.stdout)
-        merged = os.path.join(self.tmp, "merged.json")
-        r = run([tool("parbench-merge"), "--out", merged, full, partial])
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(said, r.stderr)
-        with open(merged) as f:
-            self.assertEqual(json.load(f)["context"]["parbench_interrupted"], "SIGINT")
-        r = run([tool("parbench-gate-rates"), "--rounds", "1", "--gates", "2", "--a", full, partial])
-        self.assertEqual(r.returncode, 0, r.stderr)
-        self.assertIn(said, r.stderr)
 
     def test_internal_error_has_its_own_status(self):
         from parbench import cli
@@ -242,7 +193,7 @@ def strategies(arity):
 
     Half the documents are clean (so that the tools get past their checks and into their statistics), the
     others are random or mutated fixtures; later files are often the first one with other times, errors and
-    missing entries (so that parbench-compare has benchmarks in common); a fifth of the texts are then cut or
+    missing entries (so that the tools have benchmarks in common); a fifth of the texts are then cut or
     spliced.
     """
     from hypothesis import strategies as st
@@ -449,25 +400,10 @@ class PropertyTests(unittest.TestCase):
             self.check(call(report, ["--out", out, *self.files(*texts)]), (0, 2))
         prop()
 
-    def test_compare(self):
-        from parbench import compare
-        self.property(lambda paths: self.check(call(compare, paths), (0, 1, 2, 3)), 2)
-
-    def test_merge(self):
-        """Whatever merge writes, the readers accept."""
-        from parbench import merge, report
-        out = os.path.join(self.tmp, "merged.json")
-
-        def test(paths):
-            status, _, _ = self.check(call(merge, ["--out", out, *paths]), (0, 2))
-            if status == 0:
-                self.check(call(report, ["--no-plots", out]), (0,))
-        self.property(test, 2)
-
     def test_gate_rates(self):
         from parbench import gate_rates
         self.property(lambda paths: self.check(
-            call(gate_rates, ["--rounds", "1", "--gates", "1", "--a", *paths[:2], "--b", paths[2]]), (0, 2)), 3)
+            call(gate_rates, ["paired", *paths, "--gates", "1", "--looks", "1"]), (0, 2, 3)), 3)
 
 
 # --------------------------------------------------------------------------------------------- main

@@ -14,9 +14,9 @@ import traceback
 from .schema import InputError
 
 EXIT_OK = 0
-EXIT_REGRESSION = 1    # parbench-compare: at least one regression
+EXIT_REGRESSION = 1    # parbench-gate: at least one regression
 EXIT_USAGE = 2         # usage or input error
-EXIT_INCOMPLETE = 3    # parbench-compare: fewer benchmarks compared than asked for (nothing compared included)
+EXIT_INCOMPLETE = 3    # parbench-gate: fewer benchmarks compared than asked for (nothing compared included)
 EXIT_INTERNAL = 70     # a bug in the tool (sysexits' EX_SOFTWARE)
 EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 EXIT_BROKEN_PIPE = 141  # stdout closed early, e.g. `| head` (128 + SIGPIPE)

@@ -7,10 +7,12 @@ every arm, the arms in a random order, so that each arm's run of a benchmark is 
 
 import os
 import random
+import re
+import statistics
 import sys
 import time
 
-from . import gate_run
+from . import cli, gate_run, paired
 
 
 def collect(binary, names, arms, rounds, group_size, record_path, seed=1, common_flags=(), log=None,
@@ -81,9 +83,6 @@ def simulate(pool, settings, base_arms, head_arms, gates, seed=1, names=None, bu
     (different arms when both lists hold the same ones, as for A/A). A gate stops at the budget, at its last look,
     or when the pool's rounds run out, whichever comes first. Returns a list of (verdicts, rounds, wall_s).
     """
-    import random
-
-    from . import paired
     rng = random.Random(seed)
     names = list(names or pool.names)
     cap = min(settings.looks[-1], len(pool.rounds))   # fewer rounds in the pool: a gate ends when they do
@@ -122,10 +121,15 @@ def _pct(hits, total):
     return f"{hits}/{total} = {100.0 * hits / total:.2f}%" if total else "n/a"
 
 
-def _parse_collect(argv, cli):
-    p = cli.ArgumentParser(prog=f"{PROG} collect", description=(
-        "Record interleaved rounds of one bench_parallel in the arms A and A2 (plain) and slowNN (with "
-        "--parbench_test_slowdown=KERNELS:0.NN), for 'parbench-gate-rates paired'."))
+COLLECT_HELP = ("Record interleaved rounds of one bench_parallel in the arms A and A2 (plain) and slowNN (with "
+                "--parbench_test_slowdown=KERNELS:0.NN), for 'parbench-gate-rates paired'.")
+PAIRED_HELP = ("Error rates and wall time of parbench-gate, from gates replayed on resampled rounds of records written "
+               "by 'parbench-gate-rates collect'. Each gate draws its rounds in a random order without replacement; "
+               "gates share rounds, so the rates are estimates, not independent binomials.")
+
+
+def add_collect_arguments(p):
+    """The options of 'parbench-gate-rates collect', on its subparser p."""
     p.add_argument("--bin", required=True, help="bench_parallel")
     p.add_argument("--filter", default="", help="--benchmark_filter of the benchmarks to record")
     p.add_argument("--profile", default="quick")
@@ -137,17 +141,15 @@ def _parse_collect(argv, cli):
     p.add_argument("--seed", type=int, default=1)
     p.add_argument("--realtime", action="store_true", help="runs as SCHED_FIFO, as parbench-gate --realtime")
     p.add_argument("--out", required=True, help="record file (JSON lines; appended to)")
-    args = p.parse_args(argv)
+
+
+def _check_collect(p, args):
     if args.rounds < 1 or args.group < 1 or any(not 0 < f <= 10 for f in args.slowdown):
         p.error("--rounds and --group must be positive, --slowdown in (0, 10]")
-    return args
 
 
-def _parse_paired(argv, cli, paired):
-    p = cli.ArgumentParser(prog=f"{PROG} paired", description=(
-        "Error rates and wall time of parbench-gate, from gates replayed on resampled rounds of records written "
-        "by 'parbench-gate-rates collect'. Each gate draws its rounds in a random order without replacement; "
-        "gates share rounds, so the rates are estimates, not independent binomials."))
+def add_paired_arguments(p):
+    """The options of 'parbench-gate-rates paired', on its subparser p."""
     p.add_argument("records", nargs="+", help="record files of 'collect' (their rounds are pooled)")
     p.add_argument("--gates", type=int, default=200)
     p.add_argument("--names", default=None, help="regex: simulate gates over these benchmarks only")
@@ -160,25 +162,26 @@ def _parse_paired(argv, cli, paired):
     p.add_argument("--looks", default=",".join(map(str, paired.Settings.looks)))
     p.add_argument("--max-minutes", type=float, default=15.0, help="the gate's time budget (default 15)")
     p.add_argument("--seed", type=int, default=1)
-    args = p.parse_args(argv)
+
+
+def _check_paired(p, args):
     try:
         args.settings = paired.Settings.from_args(args)
     except ValueError as e:
         p.error(str(e))
     if args.gates < 1:
         p.error("--gates must be positive")
-    import re
     try:
         args.names_re = re.compile(args.names) if args.names else None
         args.slowed_re = re.compile(args.slowed)
     except re.error as e:
         p.error(f"not a regular expression: {e}")
-    return args
 
 
-def main_collect(argv):
-    from . import cli
-    args = _parse_collect(argv, cli)
+def main_collect(p, args):
+    """'parbench-gate-rates collect' with its parsed arguments; p is its subparser (for usage errors)."""
+    _check_collect(p, args)
+    cli.output_path(args.out)   # before listing and running anything
     flags = [f"--parbench_profile={args.profile}"]
     try:
         names = gate_run.list_benchmarks(
@@ -191,7 +194,6 @@ def main_collect(argv):
     arms: dict[str, list] = {"A": [], "A2": []}
     for f in args.slowdown:
         arms[f"slow{f:g}"] = [f"--parbench_test_slowdown={args.kernels}:{f:g}"]
-    cli.output_path(args.out)
     print(f"{PROG} collect: {len(names)} benchmarks, arms {', '.join(arms)}, {args.rounds} rounds -> {args.out}",
           file=sys.stderr)
     if args.realtime and gate_run.check_realtime():
@@ -216,12 +218,9 @@ def _wall(values):
     return f"median {pick(0.5) / 60:.1f} min, 90th percentile {pick(0.9) / 60:.1f}, max {values[-1] / 60:.1f}"
 
 
-def main_paired(argv):
-    import re
-    import statistics
-
-    from . import cli, paired
-    args = _parse_paired(argv, cli, paired)
+def main_paired(p, args):
+    """'parbench-gate-rates paired' with its parsed arguments; p is its subparser (for usage errors)."""
+    _check_paired(p, args)
     try:
         pool = load_pool(args.records)
     except gate_run.RunError as e:
@@ -316,9 +315,6 @@ def main_paired(argv):
 
 def isolated(pool, settings, plain, arm, slowed, gates, seed, names, budget):
     """Gates where one slowed benchmark (drawn per gate) runs in the slow arm and every other in A/A."""
-    import random
-
-    from . import paired
     rng = random.Random(seed)
     cap = min(settings.looks[-1], len(pool.rounds))
     hits = 0

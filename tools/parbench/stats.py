@@ -1,13 +1,9 @@
-"""The statistics the tools share.
+"""The report's statistics: speedup over the suite's baseline, crossover n, winner tally.
 
-Report: speedup over the suite's baseline, crossover n, winner tally. Gate (parbench-compare, parbench-gate-rates
-and anything else that gates on two runs): the relative worsening of the median, the one-sided Mann-Whitney U
-p-values and the verdict rule. scipy's mannwhitneyu is passed in by the caller, so that this module imports
-without scipy.
+The regression gate's statistics are in paired.py (parbench-gate); this module needs no scipy.
 """
 
 import math
-import statistics
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
@@ -108,71 +104,3 @@ def winner_tally(contestants):
             wins[min(times, key=lambda label: (times[label], label))] += 1
             rounds += 1
     return wins, rounds
-
-
-# --------------------------------------------------------------------------------------------- gate
-
-# metric -> (unit of per-repetition values, True when higher is better)
-METRICS = {"real_time": ("time", False), "speedup": ("×", True), "efficiency": ("", True)}
-
-
-@dataclass
-class Row:
-    name: str
-    base: list
-    head: list
-    base_median: float
-    head_median: float
-    change: float        # head median / base median - 1 (sign of the metric, not of "better")
-    worse_by: float      # relative worsening, positive = worse (time up, speedup down)
-    p_worse: float       # one-sided p-value, alternative: head worse
-    p_better: float      # one-sided p-value, alternative: head better (informational)
-    verdict: str
-
-
-def worse_by(base_median, head_median, higher_is_better):
-    """Relative worsening of the median: time 100 -> 120 is 0.20; speedup 2.0 -> 1.6 is 0.20."""
-    if base_median == 0:
-        if head_median == 0:
-            return 0.0
-        return -math.inf if (head_median > 0) == higher_is_better else math.inf
-    ratio = head_median / base_median
-    return (1.0 - ratio) if higher_is_better else (ratio - 1.0)
-
-
-def one_sided_p(mannwhitneyu, head, base, alternative):
-    """scipy's p-value, NaN-safe (all values tied -> no evidence of any difference)."""
-    p = mannwhitneyu(head, base, alternative=alternative).pvalue
-    return 1.0 if p is None or math.isnan(p) else float(p)
-
-
-def classify(worse, p_worse, p_better, alpha, threshold):
-    if p_worse <= alpha and worse >= threshold:
-        return "REGRESSION"
-    if p_better <= alpha and -worse >= threshold:
-        return "improvement"
-    if p_worse <= alpha:
-        return "slower, under threshold"
-    if p_better <= alpha:
-        return "faster, under threshold"
-    return "no significant change"
-
-
-def compare_one(name, base, head, metric, alpha, threshold, mannwhitneyu):
-    """The gate's rule on one benchmark's per-repetition values (at least 2 on each side)."""
-    higher_is_better = METRICS[metric][1]
-    bm, hm = statistics.median(base), statistics.median(head)
-    worse = worse_by(bm, hm, higher_is_better)
-    worse_alt, better_alt = ("less", "greater") if higher_is_better else ("greater", "less")
-    p_worse = one_sided_p(mannwhitneyu, head, base, worse_alt)
-    p_better = one_sided_p(mannwhitneyu, head, base, better_alt)
-    change = hm / bm - 1.0 if bm else math.nan
-    return Row(name, base, head, bm, hm, change, worse, p_worse, p_better,
-               classify(worse, p_worse, p_better, alpha, threshold))
-
-
-def smallest_p(m, n):
-    """Smallest one-sided p-value the exact Mann-Whitney test can reach with m and n values (no ties):
-    1 / C(m + n, m); 0.0 where that is below the smallest float (from about 515 values a side)."""
-    ways = math.comb(m + n, m)
-    return 1.0 / ways if ways.bit_length() <= 1000 else 0.0
