@@ -45,7 +45,7 @@ std::string compiler() {
 #endif
 }
 
-int run(int argc, char** argv) {
+int run(int argc, char** argv, parbench::bench::mpi_job& mpi) {
     namespace pb = parbench::bench;
     try {
         pb::set_current_options(pb::parse_options(argc, argv));
@@ -53,6 +53,7 @@ int run(int argc, char** argv) {
         std::fprintf(stderr, "bench_parallel: %s\n", e.what());
         return 2;
     }
+    mpi.set_run_deadline(pb::current_options().mpi_deadline);
     // The profile's min time and repetitions go in as flags rather than per benchmark: Benchmark::MinTime() would
     // put "/min_time:..." into every name, and names are the key reports and CI history match on.
     std::vector<std::string> profile_flags = pb::profile_flags(pb::current_options());
@@ -136,5 +137,5 @@ int main(int argc, char** argv) {
     parbench::worker_main(argc, argv);         // processes.spawn and processes.forkserver start this program afresh
     parbench::bench::mpi_job mpi(argc, argv);  // under mpirun, ranks other than 0 serve rank 0
     if (!mpi.is_root()) return mpi.serve();
-    return mpi.finish(run(argc, argv));
+    return mpi.finish(run(argc, argv, mpi));
 }

@@ -88,11 +88,12 @@ slowdown parse_slowdown(std::string_view v) {
 // (0) or aborts the process (-1); so does one in BENCHMARK_REPETITIONS, which the library reads as a default.
 constexpr int max_repetitions = 100000;
 
-void check_seconds(std::string_view v, std::string_view flag) {
+double check_seconds(std::string_view v, std::string_view flag) {
     double seconds = 0;
     const auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), seconds);
     if (ec != std::errc{} || end != v.data() + v.size() || !std::isfinite(seconds) || seconds < 0)
         throw std::invalid_argument(std::string(flag) + ": " + quoted(v) + " is not a number of seconds >= 0");
+    return seconds;
 }
 
 void check_repetitions(std::string_view v, std::string_view flag) {
@@ -180,7 +181,9 @@ options parse_options(int& argc, char** argv) {
         else if (auto m = value_of(arg, "--parbench_fork_parent_mib"))
             o.fork_parent_mib =
                 parse_unsigned(*m, "--parbench_fork_parent_mib", "a size in MiB", 0, max_fork_parent_mib);
-        else if (auto k = value_of(arg, "--parbench_test_wrong_total"))
+        else if (auto d = value_of(arg, "--parbench_mpi_deadline")) {
+            o.mpi_deadline = check_seconds(*d, "--parbench_mpi_deadline");
+        } else if (auto k = value_of(arg, "--parbench_test_wrong_total"))
             o.wrong_total = std::string(*k);
         else if (auto s = value_of(arg, "--parbench_test_slowdown"))
             o.slow = parse_slowdown(*s);
@@ -206,6 +209,9 @@ void print_help() {
         "  --parbench_fork_parent_mib=M           benchmarks that fork this process while timed fork it with its\n"
         "                                         anonymous memory topped up to M MiB (default 4; 0: as it is),\n"
         "                                         so a fork costs the same whatever ran before (parent_anon)\n"
+        "  --parbench_mpi_deadline=S              under mpirun, end the job when a run of the mpi strategy takes\n"
+        "                                         over max(S, 10 x its slowest run) seconds: a stopped rank never\n"
+        "                                         answers (default 60; 0: no deadline)\n"
         "  --parbench_test_wrong_total=KERNEL     test knob: KERNEL drops its last element (the run must error)\n"
         "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL (* for every kernel) takes (1+F) times as long\n"
         "\n"

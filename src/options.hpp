@@ -32,6 +32,9 @@ struct options {
     // Benchmarks that fork this process while timed top its anonymous memory up to this many MiB first
     // (fork_parent in machine.hpp); 0 forks it as it is.
     unsigned fork_parent_mib = 4;
+    // Under mpirun: the job ends when a run of the mpi strategy takes longer than max(this, 10 x the slowest
+    // run so far), in seconds (a stopped rank never answers otherwise); 0: no deadline.
+    double mpi_deadline = 60;
     std::optional<std::string> wrong_total;  // test knob: this kernel computes a wrong total
     std::optional<slowdown> slow;            // test knob: this kernel runs slower by a fraction
 };

@@ -45,6 +45,7 @@ public:
     ~mpi_session() {
         if (!active_) return;
         if (is_root() && !finished_) finish(0);
+        detail::mpi::watch().stop();
         for (auto& c : detail::mpi::world().comms)
             if (c != MPI_COMM_NULL) MPI_Comm_free(&c);
         detail::mpi::world() = {};
@@ -69,6 +70,13 @@ public:
         if (active_ && is_root() && !finished_) detail::mpi::world_send({detail::mpi::world_op::quit, status});
         finished_ = true;
         return status;
+    }
+
+    // Rank 0: ends the job (status 4, one line on stderr naming the ranks waited on) when a run of the mpi
+    // strategy, or a session's opening or closing, takes longer than max(seconds, 10 x the slowest so far): a
+    // stopped rank, or one whose host is cut off, never answers otherwise. 0 turns the deadline off (the default).
+    void set_run_deadline(double seconds) {
+        if (active_ && is_root()) detail::mpi::watch().start(seconds);
     }
 
     // The MPI library's own version line, e.g. "Open MPI v4.1.4, package: Debian OpenMPI, ...".

@@ -21,6 +21,8 @@
 #include <typeinfo>
 #include <vector>
 
+#include "mpi_watch.hpp"
+
 namespace parbench::detail::mpi {
 
 // What rank 0 sends a session's ranks: a job's key, two numbers and up to 40 bytes of the job's own (a kernel).
@@ -111,11 +113,23 @@ inline void world_send(world_message m) {
     }
 }
 
-// Every rank of a session: the window, created and freed collectively.
+// Every rank of a session: the window, created and freed collectively. Across hosts the MPI library needs a
+// one-sided component for the network between them; without one, every rank says so and the job ends.
 inline void open_window(session& s) {
     void* base = nullptr;
     const MPI_Aint bytes = s.rank == 0 ? 2 * sizeof(std::uint64_t) : 0;
-    MPI_Win_allocate(bytes, sizeof(std::uint64_t), MPI_INFO_NULL, s.comm, &base, &s.window);
+    MPI_Comm_set_errhandler(s.comm, MPI_ERRORS_RETURN);
+    const int rc = MPI_Win_allocate(bytes, sizeof(std::uint64_t), MPI_INFO_NULL, s.comm, &base, &s.window);
+    MPI_Comm_set_errhandler(s.comm, MPI_ERRORS_ARE_FATAL);
+    if (rc == MPI_SUCCESS) return;
+    char text[MPI_MAX_ERROR_STRING];
+    int length = 0;
+    MPI_Error_string(rc, text, &length);
+    std::fprintf(stderr,
+                 "parbench mpi: rank %d: MPI_Win_allocate failed (%.*s): this MPI has no one-sided transport "
+                 "between these hosts (Debian's Open MPI leaves osc/pt2pt out: mpirun --mca osc sm,pt2pt)\n",
+                 world().rank, length, text);
+    MPI_Abort(MPI_COMM_WORLD, 5);
 }
 inline void close_window(session& s) { MPI_Win_free(&s.window); }
 
@@ -161,8 +175,10 @@ inline void serve_session(unsigned workers) {
 inline void run_job(command c, std::uint32_t key, const session& s, void* out) {
     c.key = key;
     c.check = jobs()[key - 1].check;
+    watch().begin(s.size);
     MPI_Bcast(&c, sizeof c, MPI_BYTE, 0, s.comm);
     jobs()[key - 1].run(c, s, out);
+    watch().end();
 }
 
 // Rank 0: a session of W ranks, open for this object's lifetime. One at a time.
@@ -179,15 +195,19 @@ public:
                                         std::to_string(workers) + " ranks; this job has " + std::to_string(w.size) +
                                         " (mpirun -np " + std::to_string(workers) + ")");
         if (w.in_session) throw std::logic_error("parbench mpi: one mpi strategy at a time (a session is open)");
+        watch().begin(static_cast<int>(workers));
         world_send({world_op::open, static_cast<std::int32_t>(workers)});
         session_ = session_of(workers);
         open_window(session_);
+        watch().end();
         w.in_session = true;
     }
     ~session_scope() {
         command close;
+        watch().begin(session_.size);
         MPI_Bcast(&close, sizeof close, MPI_BYTE, 0, session_.comm);
         close_window(session_);
+        watch().end();
         world().in_session = false;
     }
     session_scope(const session_scope&) = delete;
