@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Tests of parbench-project's model (tools/parbench/project.py) on synthetic inputs with known answers.
+
+Run: /usr/bin/python3 test/tools/test_project.py   (ctest: tools.Project)
+"""
+
+import contextlib
+import io
+import json
+import os
+import sys
+import tempfile
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from parbench import project  # noqa: E402
+
+
+def run_main(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = project.cli.run(project.PROG, project.main, argv)
+        except SystemExit as e:  # argparse's usage errors
+            status = e.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def entry(name, ns, repetition=0):
+    return {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 2,
+            "repetition_index": repetition, "iterations": 100, "real_time": ns, "cpu_time": ns, "time_unit": "ns"}
+
+
+def synthetic_run(latency, ns_per_byte, overhead, per_item, skew=None):
+    """A run whose every point is the model's own prediction (times skew[name] where given), with a slower
+    second repetition of each, so that only the fastest repetition gives the model's value."""
+    skew = skew or {}
+    names = {
+        "overhead/mpi/ping_pong/bytes:8/manual_time": 2 * (latency + 8 * ns_per_byte),
+        "overhead/mpi/ping_pong/bytes:1048576/manual_time": 2 * (latency + 1048576 * ns_per_byte),
+        "overhead/mpi/dispatch/workers:1/real_time": overhead,
+        "count/sequential/workers:1/n:1000/real_time": 1000 * per_item * 1.5,  # a smaller n, not used
+        "count/sequential/workers:1/n:100000/real_time": 100000 * per_item,
+        # outside the model: its ranks share rank 0's window
+        "locked_counter.fine/mpi/workers:2/n:1000/real_time": 1e9,
+        "locked_counter.fine/sequential/workers:1/n:1000/real_time": 1000.0,
+    }
+    for w in (2, 4):
+        names[f"overhead/mpi/dispatch/workers:{w}/real_time"] = project.dispatch_ns(w, latency, ns_per_byte,
+                                                                                    overhead)
+        for n in (1000, 100000):
+            names[f"count/mpi/workers:{w}/n:{n}/real_time"] = project.mpi_ns(n, w, per_item, latency,
+                                                                             ns_per_byte, overhead)
+    benchmarks = []
+    for name, ns in names.items():
+        ns *= skew.get(name, 1.0)
+        benchmarks += [entry(name, ns * 1.3, 0), entry(name, ns, 1)]
+    return {"context": {"mpi_transport": "btl self,tcp; 2 hosts"}, "benchmarks": benchmarks}
+
+
+class ModelTests(unittest.TestCase):
+    def test_rounds(self):
+        self.assertEqual([project.rounds(w) for w in (1, 2, 3, 4, 5, 1024, 1025)], [0, 1, 2, 2, 3, 10, 11])
+
+    def test_dispatch_and_time(self):
+        # o + ceil(log2 W) (2L + 80 bytes / B): 500 + 2 (2000 + 80 * 0.5) at W = 4
+        self.assertEqual(project.dispatch_ns(4, 1000, 0.5, 500), 500 + 2 * (2000 + 40))
+        self.assertEqual(project.dispatch_ns(1, 1000, 0.5, 500), 500)
+        # W = 3 over n = 10 items: chunks of ceil(10/3) = 4
+        self.assertEqual(project.mpi_ns(10, 3, 2.0, 1000, 0.0, 0), 2 * 2000 + 8)
+
+    def test_crossover(self):
+        # t = 1, D(2) = 2000: n beats 2000 + ceil(n/2) from n = 4002 on (4000 and 4001 tie)
+        self.assertEqual(project.crossover_n(2, 1.0, 1000, 0.0, 0), 4002)
+        # D(1024) = 10 * 2 * 5000 = 1e5 ns at t = 10 ns: n (1 - 1/1024) 10 > 1e5 near n = 10010
+        n = project.crossover_n(1024, 10.0, 5000, 0.0, 0)
+        self.assertLess(10 * (n - 1), project.mpi_ns(n - 1, 1024, 10.0, 5000, 0.0, 0) + 1e-9)
+        self.assertGreater(10 * n, project.mpi_ns(n, 1024, 10.0, 5000, 0.0, 0))
+        self.assertIsNone(project.crossover_n(1, 1.0, 1000, 0.0, 0))
+
+    def test_table(self):
+        status, out, err = run_main(["--per-item-ns", "1", "--latency-us", "1", "--workers", "2,1024",
+                                     "--n", "1000,1e9"])
+        self.assertEqual((status, err), (0, ""))
+        lines = out.splitlines()
+        self.assertEqual(len(lines), 4)  # head, rule, W = 2, W = 1024
+        # 10 GB/s by default: 0.1 ns a byte
+        for line, w in zip(lines[2:], (2, 1024)):
+            d = project.dispatch_ns(w, 1000, 0.1, 0)
+            cross = project.crossover_n(w, 1.0, 1000, 0.1, 0)
+            self.assertTrue(line.startswith(f"| {w} | {project.human_ns(d)} | {project.human_n(cross)} | "), line)
+            speedup = 1e9 / project.mpi_ns(10**9, w, 1.0, 1000, 0.1, 0)
+            self.assertTrue(line.endswith(f", {speedup:.3g}x |"), line)
+
+
+class CheckTests(unittest.TestCase):
+    def write(self, doc):
+        f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
+        json.dump(doc, f)
+        f.close()
+        self.addCleanup(os.unlink, f.name)
+        return f.name
+
+    def test_exact_run_has_no_error(self):
+        path = self.write(synthetic_run(latency=20000, ns_per_byte=0.25, overhead=3000, per_item=2.0))
+        status, out, err = run_main(["--check", path])
+        self.assertEqual((status, err), (0, ""))
+        self.assertIn("L = 20 us", out)
+        self.assertIn("o = 3 us", out)
+        self.assertNotIn("locked_counter", out)
+        rows = [line for line in out.splitlines() if line.startswith("| count/") or line.startswith("| overhead")]
+        self.assertEqual(len(rows), 6)  # count at W = 2, 4 and n = 1000, 100000; dispatch at W = 2, 4
+        self.assertTrue(all(line.endswith("| +0% |") for line in rows), rows)
+        self.assertIn("largest |error|: 0%", out)
+
+    def test_error_beyond_tolerance_fails(self):
+        name = "count/mpi/workers:4/n:100000/real_time"
+        path = self.write(synthetic_run(20000, 0.25, 3000, 2.0, skew={name: 0.5}))
+        status, out, _ = run_main(["--check", path])
+        self.assertEqual(status, 1)
+        self.assertIn(f"| {name} |", out)
+        self.assertIn("| +100% |", out)  # predicted twice what was measured
+        status, _, _ = run_main(["--check", path, "--tolerance", "1.5"])
+        self.assertEqual(status, 0)
+
+    def test_bad_input(self):
+        path = self.write({"context": {}, "benchmarks": [entry("count/sequential/workers:1/n:10/real_time", 5)]})
+        table = ["--per-item-ns", "1", "--latency-us", "1"]
+        for argv in (["--check", path], ["--check", "/nonexistent.json"], ["--per-item-ns", "1"],
+                     ["--per-item-ns", "-1", "--latency-us", "1"], table + ["--workers", "2,x"]):
+            status, out, err = run_main(argv)
+            self.assertEqual(status, 2, argv)
+            self.assertEqual(len(err.strip().splitlines()), 1, (argv, err))
+            self.assertNotIn("Traceback", err)
+
+
+if __name__ == "__main__":
+    unittest.main()

@@ -1,0 +1,208 @@
+"""parbench-project: the mpi strategy's time and speedup at cluster scale, from a LogGP-style model.
+
+One run of the mpi strategy with W ranks over n items (docs/mpi.md, "How a run works") is a broadcast of a
+64-byte command from rank 0, a chunk of ceil(n/W) items on every rank, and a reduction of 16-byte outcomes to
+rank 0. Both collectives are binomial trees of ceil(log2 W) rounds; a round sends one small message, which costs
+the network's one-way latency L plus its bytes over the bandwidth B (LogGP's L + (m-1)G, the overheads folded
+into L as the ping-pong measures them). Rank 0 also pays a fixed software cost o per run, whatever W:
+
+    T_mpi(n, W) = o + ceil(log2 W) * (2 L + 80 B^-1) + t * ceil(n / W)        T_seq(n) = t * n
+
+where t is the kernel's time per item measured sequentially. The crossover n, below which W ranks do not pay,
+is where T_mpi = T_seq. The model holds for kernels whose ranks share nothing; the locked counters (.coarse,
+.fine, .atomic) go through rank 0's window per item or per chunk and are left out.
+
+Two uses:
+  parbench-project --per-item-ns T --latency-us L [--bandwidth-gbps B] [--overhead-us O] [--workers ...] [--n ...]
+      a table of predicted time and speedup against n for each W (up to 1,024), with the crossover n;
+  parbench-project --check RUN.json [RUN.json ...] [--tolerance F]
+      calibrates L, B and o from a run's overhead/mpi/ benchmarks (ping_pong at 8 bytes and 1 MiB, dispatch at
+      workers:1) and t from its sequential benchmarks, predicts every mpi benchmark of the run (every kernel but
+      the locked counters, and overhead/mpi/dispatch at W >= 2), and states the error at each; exits 1 when an
+      error is beyond --tolerance. A benchmark repeated is taken at its fastest repetition, calibration included.
+"""
+
+import argparse
+import math
+import re
+
+from . import cli
+from .schema import InputError, entry, read_json
+
+PROG = "parbench-project"
+BCAST_BYTES = 64
+REDUCE_BYTES = 16
+DEFAULT_WORKERS = (2, 4, 16, 64, 256, 1024)
+DEFAULT_N = (10**3, 10**5, 10**7, 10**9)
+# Kernels outside the model: their ranks share rank 0's window (see the module's docstring).
+SHARED_KERNELS = re.compile(r"^locked_counter\.(coarse|fine|atomic)$")
+MATRIX_NAME = re.compile(r"^(?P<kernel>[^/]+)/(?P<strategy>[^/]+)/workers:(?P<w>\d+)/n:(?P<n>\d+)/")
+DISPATCH_NAME = re.compile(r"^overhead/mpi/dispatch/workers:(?P<w>\d+)/")
+
+
+def rounds(workers):
+    """Rounds of a binomial tree over W ranks: ceil(log2 W)."""
+    return (workers - 1).bit_length()
+
+
+def dispatch_ns(workers, latency_ns, ns_per_byte, overhead_ns):
+    """Predicted time of one run with no work: the broadcast and the reduction, and rank 0's fixed cost."""
+    hop = 2 * latency_ns + (BCAST_BYTES + REDUCE_BYTES) * ns_per_byte
+    return overhead_ns + rounds(workers) * hop
+
+
+def mpi_ns(n, workers, per_item_ns, latency_ns, ns_per_byte, overhead_ns):
+    """Predicted time of one run of the mpi strategy with W ranks over n items."""
+    return dispatch_ns(workers, latency_ns, ns_per_byte, overhead_ns) + per_item_ns * math.ceil(n / workers)
+
+
+def crossover_n(workers, per_item_ns, latency_ns, ns_per_byte, overhead_ns):
+    """The smallest n at which W ranks beat one sequential run (t n > T_mpi(n, W)); None for W = 1."""
+    if workers < 2:
+        return None
+    d = dispatch_ns(workers, latency_ns, ns_per_byte, overhead_ns)
+    n = max(1, math.floor(d / (per_item_ns * (1 - 1 / workers))))
+    while per_item_ns * n <= mpi_ns(n, workers, per_item_ns, latency_ns, ns_per_byte, overhead_ns):
+        n += 1  # the ceiling of n/W holds the crossover back by at most W items
+    return n
+
+
+def human_ns(ns):
+    for unit, scale in (("s", 1e9), ("ms", 1e6), ("us", 1e3)):
+        if ns >= scale:
+            return f"{ns / scale:.3g} {unit}"
+    return f"{ns:.3g} ns"
+
+
+def human_n(n):
+    return f"{n:.2g}" if n >= 10**5 else str(n)
+
+
+def table(per_item_ns, latency_ns, ns_per_byte, overhead_ns, workers, sizes):
+    """Markdown: one row per W, with the crossover n and the predicted time and speedup at each n."""
+    head = "| W | one run, no work | crossover n | " + " | ".join(f"n = {human_n(n)}" for n in sizes) + " |"
+    lines = [head, "|" + "---|" * (3 + len(sizes))]
+    for w in workers:
+        cells = []
+        for n in sizes:
+            t = mpi_ns(n, w, per_item_ns, latency_ns, ns_per_byte, overhead_ns)
+            cells.append(f"{human_ns(t)}, {per_item_ns * n / t:.3g}x")
+        cross = crossover_n(w, per_item_ns, latency_ns, ns_per_byte, overhead_ns)
+        lines.append(f"| {w} | {human_ns(dispatch_ns(w, latency_ns, ns_per_byte, overhead_ns))} | "
+                     f"{human_n(cross) if cross else '-'} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def fastest(path):
+    """name -> the fastest repetition's time in ns, and the run's mpi_transport, from one run's JSON."""
+    doc = read_json(path)
+    times: dict[str, float] = {}
+    for index, raw in enumerate(doc["benchmarks"]):
+        e = entry(path, index, raw)
+        if e.kind != "iteration" or e.errored or e.time_ns is None:
+            continue
+        times[e.name] = min(times.get(e.name, math.inf), e.time_ns)
+    return times, str(doc["context"].get("mpi_transport", "?"))
+
+
+def _one(times, path, prefix):
+    hits = [t for name, t in times.items() if name.startswith(prefix)]
+    if not hits:
+        raise InputError(f"{path}: no {prefix}... benchmark to calibrate from (run it with overhead/mpi/)")
+    return hits[0]
+
+
+def calibrate(times, path):
+    """L (ns), ns per byte and o (ns) from a run's ping-pong and dispatch at workers:1."""
+    latency = _one(times, path, "overhead/mpi/ping_pong/bytes:8/") / 2
+    big = _one(times, path, "overhead/mpi/ping_pong/bytes:1048576/") / 2
+    overhead = _one(times, path, "overhead/mpi/dispatch/workers:1/")
+    return latency, max(0.0, (big - latency) / 1048576), overhead
+
+
+def check(path):
+    """Rows (name, measured ns, predicted ns, error) for every point of one run the model covers."""
+    times, transport = fastest(path)
+    latency, ns_per_byte, overhead = calibrate(times, path)
+    per_item: dict[str, tuple[int, float]] = {}
+    for name, t in times.items():
+        m = MATRIX_NAME.match(name)
+        if m and m["strategy"] == "sequential":
+            n = int(m["n"])
+            best = per_item.get(m["kernel"])
+            if best is None or n > best[0]:
+                per_item[m["kernel"]] = (n, t / n)
+    rows = []
+    for name, t in sorted(times.items()):
+        m = MATRIX_NAME.match(name)
+        d = DISPATCH_NAME.match(name)
+        if m and m["strategy"] == "mpi" and m["kernel"] in per_item and not SHARED_KERNELS.match(m["kernel"]):
+            w, n = int(m["w"]), int(m["n"])
+            if w < 2:
+                continue
+            predicted = mpi_ns(n, w, per_item[m["kernel"]][1], latency, ns_per_byte, overhead)
+        elif d and int(d["w"]) >= 2:
+            predicted = dispatch_ns(int(d["w"]), latency, ns_per_byte, overhead)
+        else:
+            continue
+        rows.append((name, t, predicted, predicted / t - 1))
+    if not rows:
+        raise InputError(f"{path}: no mpi benchmark with W >= 2 that the model covers (and a sequential baseline)")
+    head = (f"{path} ({transport}): L = {human_ns(latency)}, B = {1 / ns_per_byte if ns_per_byte else math.inf:.3g} "
+            f"GB/s, o = {human_ns(overhead)}")
+    return head, rows
+
+
+def main(argv):
+    p = cli.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p.add_argument("--check", nargs="+", metavar="RUN.json", help="check the model against measured runs")
+    p.add_argument("--tolerance", type=float, default=0.25, help="largest |error| --check accepts (default 0.25)")
+    p.add_argument("--per-item-ns", type=float, help="the kernel's sequential time per item, in ns")
+    p.add_argument("--latency-us", type=float, help="the network's one-way latency for a small message, in us")
+    p.add_argument("--bandwidth-gbps", type=float, default=10.0, help="its bandwidth in GB/s (default 10)")
+    p.add_argument("--overhead-us", type=float, default=0.0,
+                   help="rank 0's fixed cost per run, in us (overhead/mpi/dispatch/workers:1; default 0)")
+    p.add_argument("--workers", type=_list(int), default=list(DEFAULT_WORKERS),
+                   help="comma-separated W (default 2,4,16,64,256,1024)")
+    p.add_argument("--n", type=_list(lambda s: int(float(s))), default=list(DEFAULT_N),
+                   help="comma-separated n (default 1e3,1e5,1e7,1e9)")
+    args = p.parse_args(argv)
+    if args.check:
+        worst = 0.0
+        for path in args.check:
+            head, rows = check(path)
+            print(head)
+            print("| benchmark | measured | predicted | error |\n|---|---|---|---|")
+            for name, measured, predicted, error in rows:
+                print(f"| {name} | {human_ns(measured)} | {human_ns(predicted)} | {error:+.0%} |")
+                worst = max(worst, abs(error))
+            print()
+        print(f"largest |error|: {worst:.0%} (tolerance {args.tolerance:.0%})")
+        return cli.EXIT_OK if worst <= args.tolerance else 1
+    if args.per_item_ns is None or args.latency_us is None:
+        p.error("give --per-item-ns and --latency-us, or --check RUN.json")
+    for value, flag in ((args.per_item_ns, "--per-item-ns"), (args.latency_us, "--latency-us"),
+                        (args.bandwidth_gbps, "--bandwidth-gbps")):
+        if not (math.isfinite(value) and value > 0):
+            p.error(f"{flag} must be a positive number, got {value}")
+    if not (math.isfinite(args.overhead_us) and args.overhead_us >= 0):
+        p.error(f"--overhead-us must be a number >= 0, got {args.overhead_us}")
+    if any(w < 1 or w > 1 << 20 for w in args.workers) or any(n < 1 for n in args.n):
+        p.error("--workers and --n take positive integers (W at most 1048576)")
+    print(table(args.per_item_ns, args.latency_us * 1e3, 1 / args.bandwidth_gbps, args.overhead_us * 1e3,
+                args.workers, args.n), end="")
+    return cli.EXIT_OK
+
+
+def _list(convert):
+    def parse(text):
+        try:
+            return [convert(x) for x in text.split(",")]
+        except (ValueError, OverflowError):
+            raise argparse.ArgumentTypeError(f"not a comma-separated list of numbers: {text}") from None
+    return parse
+
+
+def entry_point():
+    """tools/parbench-project."""
+    raise SystemExit(cli.run(PROG, main))
