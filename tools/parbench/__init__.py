@@ -19,6 +19,7 @@ Reading and reporting:
   report       parbench-report
   plan         parbench-plan: which benchmarks a second pass measures again
   order        parbench-order: does a benchmark's time depend on what ran before it
+  project      parbench-project: the mpi strategy's time and speedup at cluster scale, from a LogGP-style model
   cli          what every command line shares: one-line errors, exit statuses, output files
 
 The regression gate (paired, sequential; the only gate):
