@@ -3,7 +3,7 @@
 
 The script is run as a program in --quick mode with tight filters, as a person or a
 report tool would, and its Google Benchmark JSON is checked. A few kernel facts are
-checked by importing it (ctest puts tools/ on PYTHONPATH; by hand:
+checked by importing its kernels, parbench.cpython.kernels (ctest puts tools/ on PYTHONPATH; by hand:
 PYTHONPATH=tools python3 test/cpython/test_cpython_reference.py), so that CPython totals stay
 comparable with C++ ones.
 """
