@@ -17,7 +17,7 @@ import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 
-from parbench import estimate, model, plan  # noqa: E402
+from parbench import calibration, estimate, model, plan  # noqa: E402
 from parbench.estimate import Estimate, decide, speedup_estimate, time_estimate  # noqa: E402
 
 
@@ -196,6 +196,26 @@ class PlanTests(unittest.TestCase):
         gb_file(path, {f"count/sequential/workers:1/{n}": [10.0, 10.1, 10.1],
                        f"count/threads/workers:2/{n}": [20.0, 20.1, 20.2]})
         self.assertIsNone(plan.plan(model.load([path]), budget_seconds=60))
+
+
+class CalibrationTests(unittest.TestCase):
+    def test_two_runs_of_one_machine_agree_and_a_changed_one_does_not(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            rng = random.Random(5)
+            n = "n:67108864/real_time"
+
+            def one_run(name, threads_truth):
+                path = os.path.join(tmp, name)
+                gb_file(path, {f"count/sequential/workers:1/{n}": busy_machine(rng, 24e6, 6, 0.3),
+                               f"count/threads/workers:2/{n}": busy_machine(rng, threads_truth, 6, 0.3),
+                               f"count/threads/workers:4/{n}": busy_machine(rng, 12e6, 6, 0.3)})
+                return calibration.estimates(model.load([path]))
+            first, second, slower = one_run("a.json", 12e6), one_run("b.json", 12e6), one_run("c.json", 18e6)
+            self.assertEqual(set(first), {("count", 67108864, "threads", 2)})  # W <= CPUs (2) only
+            in_first, in_second, misses, widths, count = calibration.compare(first, second)
+            self.assertEqual((in_first, in_second, misses, count), (1.0, 1.0, [], 1))
+            in_first, _, misses, _, _ = calibration.compare(first, slower)
+            self.assertEqual((in_first, len(misses)), (0.0, 1))
 
 
 if __name__ == "__main__":
