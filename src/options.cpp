@@ -129,7 +129,7 @@ precision precision_of(profile p) noexcept {
         // Short repetitions, interleaved at random over the run, so that the fastest of them meet the machine
         // undisturbed (tools/parbench/estimate.py). quick: a smoke run with a rough interval. default: enough
         // repetitions for an interval within five minutes on 2 CPUs (docs/results.md, "Whole run"). full: more.
-        case profile::quick: return {0.01, 2};
+        case profile::quick: return {0.005, 2};
         case profile::default_: return {0.01, 6};
         case profile::full: return {0.02, 10};
     }

@@ -2,11 +2,12 @@
 
 Usage: parbench-plan --budget-seconds S RUN.json [MORE.json ...]
 
-After a first pass over every configuration, the rest of a profile's time goes where it decides something: the
-points (kernel, n) whose recommendation is undecided because an interval is too wide (estimate.decide), and the
-configurations at W <= CPUs whose speedup interval is too wide (estimate.Estimate.wide). Each chosen benchmark,
-and the baseline at its n, is measured again; the largest n of each kernel first (where the headline answers
-are), then the widest intervals, as long as the estimated time fits the budget.
+After a first pass over every configuration, the rest of a profile's time goes where it decides something: at
+the sizes a recommendation is made for (each kernel's smallest and largest n), the configurations a recommendation
+weighs (report.candidates_at) whose speedup interval is too wide (estimate.Estimate.wide), and, where the point is
+undecided, every one whose interval reaches the best's. Each chosen benchmark, and the baseline at its n, is
+measured again; the largest n of each kernel first (where the headline answers are), then the widest intervals,
+as long as the estimated time fits the budget.
 
 Prints nothing when nothing needs measuring or nothing fits; else two lines for bench_parallel:
 ``--benchmark_filter=REGEX`` and ``--benchmark_repetitions=R``. Exit status: 0, 2 usage or input error.
@@ -16,13 +17,14 @@ import re
 import sys
 
 from . import cli, estimate, model
-from .flags import flags_at
 from .model import baseline_of, config_label, hardware_threads, index_kernels, is_baseline
-from .stats import speedup_estimate
+from .report import candidates_at
 
 PROG = "parbench-plan"
 REPETITIONS = 6            # repetitions of every benchmark the second pass measures
-OVERHEAD_S = 0.004         # Google Benchmark's own cost per repetition (setup, reporting), besides the timed runs
+OVERHEAD_S = 0.008         # Google Benchmark's own cost per repetition (setup, reporting), besides the timed runs
+START_S = 0.03             # per benchmark: finding its iteration count before the first repetition
+SHARE = 0.85               # of the budget the plan fills: its costs are estimates
 MIN_TIME_S = 0.01          # the profiles' --benchmark_min_time (src/options.cpp)
 
 
@@ -34,27 +36,27 @@ def seconds_per_repetition(bench, min_time=MIN_TIME_S):
 
 
 def wanted(kernels, hw):
-    """[(priority, kernel, n, {(strategy, workers), ...})]: the configurations to measure again at each point."""
+    """[(priority, kernel, n, {(strategy, workers), ...})]: what to measure again at the points a recommendation
+    is made (each kernel's smallest and largest n), the largest first, then the widest."""
     out = []
     for kernel, by_n in kernels.items():
-        largest = max(by_n)
-        for n, cells in by_n.items():
-            flagged = flags_at(kernel, cells, hw)
-            estimates = {(s, w): speedup_estimate(cells, s, w) for (s, w), b in cells.items()
-                         if b.usable and not is_baseline(s) and (s, w) not in flagged}
-            estimates = {key: e for key, e in estimates.items() if e is not None}
-            candidates = {config_label(*key): e for key, e in estimates.items()}
+        sizes = sorted(by_n)
+        for n in dict.fromkeys([sizes[-1], sizes[0]]):
+            cells = by_n[n]
+            candidates = candidates_at(kernel, cells, "native", hw)
             decision = estimate.decide(candidates)
+            keys = {config_label(s, w): (s, w) for (s, w) in cells}
             chosen = set()
             if decision.kind == "undecided" and decision.best:
                 best = candidates[decision.best]
-                chosen |= {key for key, e in estimates.items() if e.high >= best.low}
-            chosen |= {key for key, e in estimates.items() if e.wide and (hw is None or key[1] <= hw)}
+                chosen |= {keys[label] for label, e in candidates.items() if e.high >= best.low}
+            chosen |= {keys[label] for label, e in candidates.items() if e.wide}
+            chosen = {key for key in chosen if not is_baseline(key[0])}
             if not chosen:
                 continue
-            width = max(estimates[key].high / max(estimates[key].low, 1e-12) for key in chosen)
-            priority = (n != largest, -width)
-            out.append((priority, kernel, n, chosen))
+            width = max(candidates[config_label(*key)].high / max(candidates[config_label(*key)].low, 1e-12)
+                        for key in chosen)
+            out.append(((n != sizes[-1], -width), kernel, n, chosen))
     return sorted(out, key=lambda item: item[0])
 
 
@@ -65,9 +67,9 @@ def plan(run, budget_seconds):
     patterns, spent = [], 0.0
     for _, kernel, n, chosen in wanted(kernels, hw):
         cells = kernels[kernel][n]
-        cost = sum(seconds_per_repetition(cells[key]) for key in chosen | {(baseline_of(s), 1) for s, _ in chosen}
-                   if key in cells) * REPETITIONS
-        if spent + cost > budget_seconds:
+        cost = sum(seconds_per_repetition(cells[key]) * REPETITIONS + START_S
+                   for key in chosen | {(baseline_of(s), 1) for s, _ in chosen} if key in cells)
+        if spent + cost > SHARE * budget_seconds:
             continue
         spent += cost
         keys = sorted(chosen | {(baseline_of(s), 1) for s, _ in chosen})

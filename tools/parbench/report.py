@@ -18,6 +18,7 @@ from .model import (SUITE_TITLES, baseline_of, config_label, hardware_threads, i
 from .stats import crossover_for, speedup_estimate, winner_tally
 
 PROG = "parbench-report"
+TIE_SHOWN = 5   # a tie names its five best members, then says how many more
 
 
 # --------------------------------------------------------------------------------------------- markdown
@@ -109,13 +110,17 @@ def md_tally(kernel, by_n):
 
 def candidates_at(kernel, cells, suite, hw):
     """{label: speedup Estimate} a recommendation may rest on at one n: usable and unflagged configurations of the
-    suite, the baseline included (exactly 1×); none where the suite's baseline is missing."""
+    suite, the baseline included (exactly 1×); none where the suite's baseline is missing. For a kernel that
+    computes, only up to as many workers as CPUs: more cannot compute faster, and their wider intervals would
+    leave the answer undecided for nothing."""
     flagged = flags.flags_at(kernel, cells, hw)
     base = baseline_of("cpython.x" if suite == "cpython" else "x")
     if (base, 1) not in cells or not cells[(base, 1)].usable:
         return {}
     out = {}
     for (s, w), b in cells.items():
+        if hw and w > hw and kernel not in flags.WAITING_KERNELS:
+            continue
         if suite_of(s) == suite and b.usable and (s, w) not in flagged:
             e = speedup_estimate(cells, s, w)
             if e is not None:
@@ -131,7 +136,9 @@ def decision_text(decision, candidates, base):
     if decision.kind == "winner":
         return f"**{named(decision.best)}** wins"
     if decision.kind == "tie":
-        return "a tie: " + ", ".join(f"**{named(m)}**" for m in decision.members) + f" ({decision.why})"
+        shown, rest = decision.members[:TIE_SHOWN], len(decision.members) - TIE_SHOWN
+        more = f" and {rest} more in the table" if rest > 0 else ""
+        return "a tie: " + ", ".join(f"**{named(m)}**" for m in shown) + more + f" ({decision.why})"
     return f"undecided: {decision.why}" if decision.why else "undecided"
 
 
