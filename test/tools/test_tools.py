@@ -30,7 +30,7 @@ UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 BAD_INPUTS = ("empty.json", "not_json.json", "not_gb.json")
 
 sys.path.insert(0, FIXTURES)
-import make_fixtures  # noqa: E402  (sentinels and the regressed benchmark's name)
+import make_fixtures  # noqa: E402  (the sentinels and the Writer)
 from parbench import estimate, flags, markdown, report, stats  # noqa: E402
 from parbench import model as gb  # noqa: E402
 
