@@ -18,6 +18,7 @@ Reading and reporting:
   plots        the report's PNG plots (matplotlib)
   report       parbench-report
   plan         parbench-plan: which benchmarks a second pass measures again
+  calibration  parbench-calibration: do two runs agree within their intervals
   order        parbench-order: does a benchmark's time depend on what ran before it
   project      parbench-project: the mpi strategy's time and speedup at cluster scale, from a LogGP-style model
   cli          what every command line shares: one-line errors, exit statuses, output files
