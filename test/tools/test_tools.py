@@ -480,6 +480,22 @@ class GateRatesTests(ToolTestCase):
                 self.assertEqual(len(r.stderr.splitlines()), 1, r.stderr)
 
 
+# --------------------------------------------------------------------------------------------- package
+
+class PackageTests(ToolTestCase):
+    """tools/parbench/__init__.py's module list stays true: it names every module of the package, and no more."""
+
+    def test_docstring_names_every_module(self):
+        import parbench
+        package = os.path.join(TOOLS, "parbench")
+        modules = {f[:-3] for f in os.listdir(package) if f.endswith(".py") and f != "__init__.py"}
+        modules |= {d for d in os.listdir(package) if os.path.isfile(os.path.join(package, d, "__init__.py"))}
+        listed = set(re.findall(r"^ {2}([a-z_]+(?:, [a-z_]+)*)(?: |$)", parbench.__doc__, re.M))
+        named = {m for line in listed for m in line.split(", ")}
+        self.assertEqual(modules - named, set(), "modules missing from tools/parbench/__init__.py")
+        self.assertEqual(named - modules, set(), "tools/parbench/__init__.py names modules that do not exist")
+
+
 # --------------------------------------------------------------------------------------------- order
 
 class OrderTests(ToolTestCase):
@@ -563,7 +579,7 @@ class AbBenchTests(ToolTestCase):
 # --------------------------------------------------------------------------------------------- main
 
 def selected_classes(names):
-    classes = [RefusalTests, ReportTests, AbBenchTests, GateRatesTests, OrderTests]
+    classes = [RefusalTests, ReportTests, AbBenchTests, GateRatesTests, PackageTests, OrderTests]
     if not names:
         return classes
     by_name = {c.__name__: c for c in classes}
