@@ -70,20 +70,25 @@ def parse_args(argv):
                         default=list(START_METHODS),
                         help="start methods of the process strategies (default: all this "
                              "interpreter offers: %s)" % ",".join(START_METHODS))
-    parser.add_argument("--repetitions", type=cli.positive_int, default=1,
-                        help="repetitions per benchmark; >1 adds mean/median/stddev/cv")
+    parser.add_argument("--repetitions", type=cli.positive_int,
+                        help="repetitions per benchmark (default 5, 1 with --quick): the report's estimate is "
+                             "the fastest, "
+                             "its interval reaches the next (docs/tools.md, 'Speedups on a busy machine')")
     parser.add_argument("--min-time", type=non_negative_float, metavar="S",
-                        help="seconds a batch of iterations must last (default 0.5)")
+                        help="seconds a batch of iterations must last (default 0.1)")
     parser.add_argument("--sleep-ms", type=non_negative_float, metavar="MS",
                         help="sleep per task of sleep_tasks (default 1; 3000 with --seed-sizes)")
-    parser.add_argument("--interleave", action="store_true",
-                        help="run the repetitions in shuffled rounds (like GB's "
-                             "--benchmark_enable_random_interleaving)")
+    parser.add_argument("--interleave", action=argparse.BooleanOptionalAction, default=True,
+                        help="run the repetitions in shuffled rounds, as bench_parallel does (GB's "
+                             "--benchmark_enable_random_interleaving; the default); --no-interleave runs each "
+                             "benchmark's repetitions together")
     parser.add_argument("--list", action="store_true", help="print the names and exit")
     parser.add_argument("--inject-fault", choices=["crash", "wrong"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.min_time is None:
-        args.min_time = 0.01 if args.quick else 0.5
+        args.min_time = 0.01 if args.quick else 0.1
+    if args.repetitions is None:
+        args.repetitions = 1 if args.quick else 5
     if args.sleep_ms is None:
         args.sleep_ms = SEED_SLEEP_MS if args.seed_sizes else 1.0
     if args.workers is None and not args.seed_sizes:
