@@ -28,7 +28,7 @@ constexpr int handled[] = {SIGINT, SIGTERM, SIGHUP};
 extern "C" void on_signal(int sig) {
     int none = 0;
     if (detail::g_requested.compare_exchange_strong(none, sig)) return;
-    static constexpr char message[] = "bench_parallel: second signal: exiting at once, --benchmark_out unfinished\n";
+    static constexpr char message[] = "bench_parallel: second signal: exiting at once, --benchmark_out not written\n";
     (void)!::write(STDERR_FILENO, message, sizeof message - 1);
     parbench::detail::leave(128 + sig);  // async-signal-safe: no atexit handlers, no stdio
 }
@@ -140,25 +140,6 @@ void display_reporter::Finalize() {
 
 // ---- file
 
-std::unique_ptr<file_reporter> file_reporter::make(std::string_view format) {
-    std::unique_ptr<benchmark::BenchmarkReporter> inner;
-    if (format == "json") {
-        inner = std::make_unique<benchmark::JSONReporter>();
-    } else if (format == "console") {
-        inner = std::make_unique<benchmark::ConsoleReporter>(benchmark::ConsoleReporter::OO_None);
-    } else if (format == "csv") {
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
-        inner = std::make_unique<benchmark::CSVReporter>();
-#pragma GCC diagnostic pop
-    } else {
-        return nullptr;
-    }
-    auto r = std::make_unique<file_reporter>(*inner, format);
-    r->owned_ = std::move(inner);
-    return r;
-}
-
 namespace {
 
 // A read-write file with no name, in the temporary directory (TMPDIR, else /tmp); nullptr if none can be made.
@@ -191,8 +172,10 @@ void file_reporter::read_back(Sink sink) {
     while (left > 0) {
         const std::size_t got = std::fread(block.data(), 1, std::min(left, block.size()), spool_file_);
         if (got == 0) {
-            GetErrorStream() << "bench_parallel: lost part of --benchmark_out's results: the temporary file "
-                                "holding them could not be read back\n";
+            std::fputs(
+                "bench_parallel: lost part of --benchmark_out's results: the temporary file holding them "
+                "could not be read back\n",
+                stderr);
             break;
         }
         sink(std::string_view(block.data(), got));
@@ -222,14 +205,15 @@ void file_reporter::spool(std::string_view text) {
 bool file_reporter::ReportContext(const Context& context) {
     // The inner reporter keeps the streams it is given here (a wrapper may pass them on only now).
     inner_->SetErrorStream(&GetErrorStream());
-    inner_->SetOutputStream(json_ ? static_cast<std::ostream*>(&chunk_) : &GetOutputStream());
+    inner_->SetOutputStream(&chunk_);
     context_.emplace(context);
     if (json_ && spool_file_ == nullptr && spooled_ == 0 && spool_memory_.empty()) spool_file_ = unnamed_file();
     const bool go = inner_->ReportContext(context);
-    if (json_) {
+    if (json_)
         head_ = std::move(chunk_).str();
-        chunk_.str({});
-    }
+    else
+        out_.write(chunk_.view());
+    chunk_.str({});
     return go;
 }
 
@@ -238,14 +222,20 @@ bool file_reporter::ReportContext(const Context& context) {
 void file_reporter::ReportRuns(const std::vector<Run>& runs) {
     if (!filter_.pass(runs)) return;
     inner_->ReportRuns(runs);
-    if (!json_) return;
-    spool(detail::json_safe(chunk_.view()));
+    if (json_)
+        spool(detail::json_safe(chunk_.view()));
+    else
+        out_.write(chunk_.view());
     chunk_.str({});
 }
 
 void file_reporter::Finalize() {
     inner_->Finalize();
-    if (!json_) return;
+    if (!json_) {
+        out_.write(chunk_.view());
+        chunk_.str({});
+        return;
+    }
     spool(detail::json_safe(chunk_.view()));
     chunk_.str({});
     std::string_view head = head_;
@@ -261,15 +251,11 @@ void file_reporter::Finalize() {
         again.ReportContext(*context_);
         head = marked.view();
     }
-    std::ostream& out = GetOutputStream();
-    out << detail::json_safe(head);
-    if (spool_file_ != nullptr)
-        read_back(
-            [&out](std::string_view block) { out.write(block.data(), static_cast<std::streamsize>(block.size())); });
-    out << spool_memory_;
+    out_.write(detail::json_safe(head));
+    if (spool_file_ != nullptr) read_back([this](std::string_view block) { out_.write(block); });
+    out_.write(spool_memory_);
     spool_memory_.clear();
     spool_memory_.shrink_to_fit();
-    out.flush();
 }
 
 }  // namespace parbench::bench::interrupt

@@ -20,6 +20,8 @@
 #include <string_view>
 #include <vector>
 
+#include "output_file.hpp"
+
 namespace parbench::bench::interrupt {
 
 // The context key of an interrupted run's JSON; its value is the signal's name, e.g. "SIGINT".
@@ -87,22 +89,22 @@ private:
 };
 
 // The --benchmark_out reporter, to pass to RunSpecifiedBenchmarks in place of the library's own: it passes on to
-// its inner reporter only the runs reported before the stop. For JSON it holds the inner reporter's output until
-// the end, made safe (detail::json_safe) as it comes, and then writes it with the context written again with the
-// mark if the run was interrupted; CSV and console output are written as they come. The runs wait in an unlinked
-// temporary file, not in memory: a full run's JSON is megabytes, and held in this process it would make every
-// later benchmark start from a larger process (and every fork copy the page tables of it). Where no temporary
-// file can be made or written, they wait in memory.
+// its inner reporter only the runs reported before the stop, and writes what that reporter writes into `out`
+// (output_file.hpp; Google Benchmark's own file stream, which it truncates at the start, is left unused). For
+// JSON it holds the inner reporter's output until the end, made safe (detail::json_safe) as it comes, and then
+// writes it with the context written again with the mark if the run was interrupted; CSV and console output are
+// written as they come. The runs wait in an unlinked temporary file, not in memory: a full run's JSON is
+// megabytes, and held in this process it would make every later benchmark start from a larger process (and every
+// fork copy the page tables of it). Where no temporary file can be made or written, they wait in memory. The
+// caller commits `out` after the run.
 class file_reporter final : public benchmark::BenchmarkReporter {
 public:
-    // Around `inner` (not owned), which writes `format`: "json", "csv" or "console".
-    file_reporter(benchmark::BenchmarkReporter& inner, std::string_view format)
-        : inner_(&inner), json_(format == "json") {}
+    // Around `inner` (not owned), which writes `format`: "json", "csv" or "console"; into `out` (not owned).
+    file_reporter(benchmark::BenchmarkReporter& inner, std::string_view format, output_file& out)
+        : inner_(&inner), out_(out), json_(format == "json") {}
     ~file_reporter() override;
     file_reporter(const file_reporter&) = delete;
     file_reporter& operator=(const file_reporter&) = delete;
-    // With a Google Benchmark reporter of its own for `format`; nullptr for another format.
-    [[nodiscard]] static std::unique_ptr<file_reporter> make(std::string_view format);
 
     bool ReportContext(const Context& context) override;
     void ReportRuns(const std::vector<Run>& runs) override;
@@ -111,8 +113,8 @@ public:
     [[nodiscard]] std::size_t finished() const noexcept { return filter_.count(); }
 
 private:
-    std::unique_ptr<benchmark::BenchmarkReporter> owned_;
     benchmark::BenchmarkReporter* inner_;
+    output_file& out_;
     detail::finished_filter filter_;
     bool json_;
     std::optional<Context> context_;

@@ -16,6 +16,7 @@
 #include "machine.hpp"
 #include "mpi_job.hpp"
 #include "options.hpp"
+#include "output_file.hpp"
 #include "parbench/peers.hpp"
 #include "parbench/version.hpp"
 #include "parbench/worker_main.hpp"
@@ -90,13 +91,24 @@ int run(int argc, char** argv, parbench::bench::mpi_job& mpi) {
         benchmark::Shutdown();
         return listed == 0 ? 1 : 0;
     }
+    // The output file is made now, so that a path that cannot be written is refused before anything runs. Google
+    // Benchmark, which would truncate the target at once, gets /dev/null instead; the results go through `out`.
+    const std::string out_path = benchmark::FLAGS_benchmark_out;
+    pb::output_file out;
+    if (!out_path.empty()) {
+        if (!out.open(out_path)) {
+            std::fprintf(stderr, "bench_parallel: --benchmark_out: %s\n", out.error().c_str());
+            return 2;
+        }
+        benchmark::FLAGS_benchmark_out = "/dev/null";
+    }
     pb::warn_about_noise(stderr, PARBENCH_BUILD_TYPE);
     pb::warm_thread_caches(2 * pb::hardware_threads());
     pb::run_start();
     pb::run_settings settings;
     settings.progress = ::isatty(STDERR_FILENO) == 1;
     settings.compact = pb::profile_repeats(o);
-    settings.out_path = benchmark::FLAGS_benchmark_out;
+    settings.out_path = out_path;
     settings.out_format = benchmark::FLAGS_benchmark_out_format;
     if (settings.progress) settings.planned = pb::planned_benchmarks();
     // The interrupt reporters outside (they drop what a stop cut short), the run reporter inside them.
@@ -106,19 +118,25 @@ int run(int argc, char** argv, parbench::bench::mpi_job& mpi) {
     interrupt::display_reporter display(*reporter.display());
     std::unique_ptr<interrupt::file_reporter> file;
     if (reporter.file() != nullptr)
-        file = std::make_unique<interrupt::file_reporter>(*reporter.file(), benchmark::FLAGS_benchmark_out_format);
+        file = std::make_unique<interrupt::file_reporter>(*reporter.file(), benchmark::FLAGS_benchmark_out_format, out);
     const std::size_t ran = benchmark::RunSpecifiedBenchmarks(&display, file.get());
     benchmark::Shutdown();
+    // A write that failed leaves the previous file as it was; the console table has every result.
+    const bool written = !file || out.commit();
+    if (!written)
+        std::fprintf(stderr,
+                     "bench_parallel: --benchmark_out: %s (the previous file is unchanged; the table on standard "
+                     "output holds the results)\n",
+                     out.error().c_str());
     if (const int sig = interrupt::requested(); sig != 0) {
         const std::size_t kept = file ? file->finished() : display.finished();
         std::fprintf(stderr, "bench_parallel: interrupted by %s after %zu finished benchmark%s%s%s\n",
-                     interrupt::signal_name(sig).c_str(), kept, kept == 1 ? "" : "s", file ? ", kept in " : "",
-                     file ? benchmark::FLAGS_benchmark_out.c_str() : "");
+                     interrupt::signal_name(sig).c_str(), kept, kept == 1 ? "" : "s",
+                     file && written ? ", kept in " : "", file && written ? out_path.c_str() : "");
         return 128 + sig;
     }
-    if (ran != 0)
-        reporter.print_summary(stderr,
-                               pb::next_command(benchmark::FLAGS_benchmark_out, benchmark::FLAGS_benchmark_out_format));
+    if (!written) return 3;
+    if (ran != 0) reporter.print_summary(stderr, pb::next_command(out_path, benchmark::FLAGS_benchmark_out_format));
     if (ran == 0) {
         std::fprintf(stderr, "bench_parallel: no benchmark matched --benchmark_filter='%s'\n",
                      benchmark::GetBenchmarkFilter().c_str());
@@ -134,8 +152,9 @@ int run(int argc, char** argv, parbench::bench::mpi_job& mpi) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    parbench::worker_main(argc, argv);         // processes.spawn and processes.forkserver start this program afresh
-    parbench::bench::mpi_job mpi(argc, argv);  // under mpirun, ranks other than 0 serve rank 0
+    parbench::bench::fill_standard_descriptors();  // before any file is opened
+    parbench::worker_main(argc, argv);             // processes.spawn and processes.forkserver start this program afresh
+    parbench::bench::mpi_job mpi(argc, argv);      // under mpirun, ranks other than 0 serve rank 0
     if (!mpi.is_root()) return mpi.serve();
     return mpi.finish(run(argc, argv, mpi));
 }
