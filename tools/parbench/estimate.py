@@ -99,23 +99,22 @@ class Decision:
 def decide(candidates):
     """Who is fastest among {label: Estimate of its speedup} (higher is better).
 
-    - undecided: no candidate, or the best's interval is too wide (Estimate.wide) to tell;
-    - winner: the best's lower end lies above every other candidate's upper end;
-    - tie: otherwise, the best and every candidate whose interval reaches the best's lower end.
-    A candidate whose own interval is too wide and reaches above the best's upper end makes the point
-    undecided: it might be the winner."""
+    The anchor is the candidate whose lower end is highest: the one surely fastest by the most.
+    - undecided: no candidate, or the anchor's interval is too wide (Estimate.wide): nothing is known well enough;
+    - winner: no other candidate's interval reaches the anchor's lower end;
+    - tie: otherwise, the anchor and every candidate whose interval reaches its lower end, best estimate first
+      (a wide interval among them is a candidate the data cannot separate from the anchor, so it ties)."""
     usable = {label: e for label, e in candidates.items() if e is not None}
     if not usable:
         return Decision("undecided", why="nothing measured")
+    anchor = max(usable, key=lambda label: (usable[label].low, usable[label].value, label))
+    a = usable[anchor]
     best = max(usable, key=lambda label: (usable[label].value, label))
-    b = usable[best]
-    if b.wide:
-        return Decision("undecided", best, why=f"`{best}`'s interval {b.low:.2f}–{b.high:.2f} is too wide")
-    rivals = sorted((label for label, e in usable.items() if label != best and e.high >= b.low),
-                    key=lambda label: -usable[label].value)
-    if not rivals:
-        return Decision("winner", best, (best,))
-    unsure = [label for label in rivals if usable[label].wide and usable[label].high > b.high]
-    if unsure:
-        return Decision("undecided", best, why=f"`{unsure[0]}`'s interval is too wide to rank it against `{best}`")
-    return Decision("tie", best, (best, *rivals), why="their intervals overlap")
+    if a.wide:
+        return Decision("undecided", best, why=f"even the best-known interval (`{anchor}`, {a.low:.2f}–{a.high:.2f}) "
+                                               "is too wide")
+    members = sorted((label for label, e in usable.items() if e.high >= a.low),
+                     key=lambda label: (-usable[label].value, label))
+    if members == [anchor]:
+        return Decision("winner", anchor, (anchor,))
+    return Decision("tie", members[0], tuple(members), why="their intervals overlap")
