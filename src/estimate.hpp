@@ -13,7 +13,7 @@ namespace parbench::bench {
 
 struct estimate {
     static constexpr double floor = 0.02;  // estimate.FLOOR
-    static constexpr double wide = 1.15;   // estimate.WIDE
+    static constexpr double wide = 1.2;    // estimate.WIDE
 
     double value = 0;
     double low = 0;

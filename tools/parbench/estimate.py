@@ -23,7 +23,7 @@ import math
 from dataclasses import dataclass
 
 FLOOR = 0.02          # relative half-width every interval has at least
-WIDE = 1.15           # an interval whose upper end exceeds its lower end by more than this is too wide to decide
+WIDE = 1.2            # an interval whose upper end exceeds its lower end by more than this is too wide to decide
 
 
 def order_k(count):

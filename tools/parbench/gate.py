@@ -156,7 +156,10 @@ def main(argv):
         problem = gate_run.check_realtime()
         if problem:
             raise cli.InputError(f"--realtime: {problem}")
-    common = [f"--parbench_profile={args.profile}", *args.bench_flags.split()]
+    # One repetition of 0.02 s per round, in list order: the measurement the gate's error rates were taken with
+    # (docs/results.md), whatever the profile's own precision; --bench-flags may still override either.
+    common = [f"--parbench_profile={args.profile}", "--benchmark_min_time=0.02",
+              "--benchmark_enable_random_interleaving=false", *args.bench_flags.split()]
     listing = common + ([f"--benchmark_filter={args.filter}"] if args.filter else [])
     try:
         base_names = gate_run.list_benchmarks(args.base_bin, listing + args.base_flags.split())
