@@ -38,7 +38,8 @@ def parse(argv):
         if not m or m.group(1) not in ("parbench_profile", "benchmark_format", "benchmark_out",
                                        "benchmark_out_format", "benchmark_filter", "parbench_test_slowdown",
                                        "fake_crash", "fake_error", "benchmark_list_tests",
-                                       "benchmark_repetitions", "fake_fresh_noise"):
+                                       "benchmark_repetitions", "fake_fresh_noise", "benchmark_min_time",
+                                       "benchmark_enable_random_interleaving"):
             sys.exit(f"{sys.argv[0]}: unrecognized command-line flag: {arg}")
         flags[m.group(1)] = m.group(2) if m.group(2) is not None else ""
     return flags
