@@ -99,8 +99,10 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
         if (interrupt::stop_if_requested(state)) return;
         std::optional<fork_parent> parent;
         if constexpr (forks_caller<S>) parent.emplace(fork_parent_bytes());
+        const machine_sample machine = machine_sample::now();
         std::optional<S> strategy(std::in_place, workers);
-        if (measure_with(state, *strategy, k, n, workers, slowdown, &strategy) && parent) report_parent(state, *parent);
+        if (measure_with(state, *strategy, k, n, workers, slowdown, &strategy, std::optional(machine)) && parent)
+            report_parent(state, *parent);
     } catch (const std::exception& e) {
         fail(state, e.what());
     }

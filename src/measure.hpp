@@ -76,15 +76,18 @@ std::optional<double> checked_loop(benchmark::State& state, Run run, const R& ex
 // The measured loop over a strategy built outside it: one run per iteration, each total checked, then the
 // counters. False when the run errored (already reported). Families with their own strategy arguments call this.
 // With `owner` (the optional that holds `strategy`), the strategy is destroyed before the final rusage, so a
-// pool's worker processes, reaped in its destructor, count in RUSAGE_CHILDREN.
+// pool's worker processes, reaped in its destructor, count in RUSAGE_CHILDREN. `machine`: the machine sample taken
+// before the strategy was built (its own workers, still starting, would count as other processes ready to run);
+// without it one is taken here.
 template <strategy S, kernel K>
 bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_t n, unsigned workers,
-                  double slowdown = 0, std::optional<S>* owner = nullptr) {
+                  double slowdown = 0, std::optional<S>* owner = nullptr,
+                  const std::optional<machine_sample>& machine_before = std::nullopt) {
     using clock = std::chrono::steady_clock;
     try {
         const auto expected = k.expected(n);
         reset_peak_rss();
-        const machine_sample machine = machine_sample::now();
+        const machine_sample machine = machine_before ? *machine_before : machine_sample::now();
         const usage before = usage::now();
         const auto t0 = clock::now();
         benchmark::IterationCount done = 0;
