@@ -31,16 +31,16 @@ def entry(name, ns, repetition=0):
             "repetition_index": repetition, "iterations": 100, "real_time": ns, "cpu_time": ns, "time_unit": "ns"}
 
 
-def synthetic_run(latency, ns_per_byte, overhead, per_item, skew=None):
+def synthetic_run(latency, ns_per_byte, overhead, per_item, startup=700.0, skew=None):
     """A run whose every point is the model's own prediction (times skew[name] where given), with a slower
     second repetition of each, so that only the fastest repetition gives the model's value."""
     skew = skew or {}
     names = {
         "overhead/mpi/ping_pong/bytes:8/manual_time": 2 * (latency + 8 * ns_per_byte),
         "overhead/mpi/ping_pong/bytes:1048576/manual_time": 2 * (latency + 1048576 * ns_per_byte),
-        "overhead/mpi/dispatch/workers:1/real_time": overhead,
-        "count/sequential/workers:1/n:1000/real_time": 1000 * per_item * 1.5,  # a smaller n, not used
-        "count/sequential/workers:1/n:100000/real_time": 100000 * per_item,
+        "overhead/mpi/dispatch/workers:1/real_time": overhead / 3,  # not used
+        "count/sequential/workers:1/n:1000/real_time": startup + 1000 * per_item,
+        "count/sequential/workers:1/n:100000/real_time": startup + 100000 * per_item,
         # outside the model: its ranks share rank 0's window
         "locked_counter.fine/mpi/workers:2/n:1000/real_time": 1e9,
         "locked_counter.fine/sequential/workers:1/n:1000/real_time": 1000.0,
@@ -50,7 +50,7 @@ def synthetic_run(latency, ns_per_byte, overhead, per_item, skew=None):
                                                                                     overhead)
         for n in (1000, 100000):
             names[f"count/mpi/workers:{w}/n:{n}/real_time"] = project.mpi_ns(n, w, per_item, latency,
-                                                                             ns_per_byte, overhead)
+                                                                             ns_per_byte, overhead, startup)
     benchmarks = []
     for name, ns in names.items():
         ns *= skew.get(name, 1.0)
@@ -109,7 +109,8 @@ class CheckTests(unittest.TestCase):
         self.assertIn("o = 3 us", out)
         self.assertNotIn("locked_counter", out)
         rows = [line for line in out.splitlines() if line.startswith("| count/") or line.startswith("| overhead")]
-        self.assertEqual(len(rows), 6)  # count at W = 2, 4 and n = 1000, 100000; dispatch at W = 2, 4
+        # count at W = 2, 4 and n = 1000, 100000; dispatch at W = 4 (W = 2 calibrates o)
+        self.assertEqual(len(rows), 5)
         self.assertTrue(all(line.endswith("| +0% |") for line in rows), rows)
         self.assertIn("largest |error|: 0%", out)
 
@@ -122,6 +123,18 @@ class CheckTests(unittest.TestCase):
         self.assertIn("| +100% |", out)  # predicted twice what was measured
         status, _, _ = run_main(["--check", path, "--tolerance", "1.5"])
         self.assertEqual(status, 0)
+
+    def test_runs_of_one_configuration_are_pooled(self):
+        name = "count/mpi/workers:2/n:1000/real_time"
+        skew = {name: 2.0, "overhead/mpi/ping_pong/bytes:8/manual_time": 3.0}
+        slow = self.write(synthetic_run(20000, 0.25, 3000, 2.0, skew=skew))
+        exact = self.write(synthetic_run(20000, 0.25, 3000, 2.0))
+        status, out, _ = run_main(["--check", slow])
+        self.assertEqual(status, 1)
+        status, out, _ = run_main(["--check", slow, exact])  # the fastest of each benchmark in the two
+        self.assertEqual(status, 0, out)
+        self.assertIn(f"{slow}, {exact} (btl self,tcp; 2 hosts): L = 20 us", out)
+        self.assertIn("largest |error|: 0%", out)
 
     def test_bad_input(self):
         path = self.write({"context": {}, "benchmarks": [entry("count/sequential/workers:1/n:10/real_time", 5)]})

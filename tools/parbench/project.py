@@ -4,22 +4,26 @@ One run of the mpi strategy with W ranks over n items (docs/mpi.md, "How a run w
 64-byte command from rank 0, a chunk of ceil(n/W) items on every rank, and a reduction of 16-byte outcomes to
 rank 0. Both collectives are binomial trees of ceil(log2 W) rounds; a round sends one small message, which costs
 the network's one-way latency L plus its bytes over the bandwidth B (LogGP's L + (m-1)G, the overheads folded
-into L as the ping-pong measures them). Rank 0 also pays a fixed software cost o per run, whatever W:
+into L as the ping-pong measures them). The collectives also cost a fixed software time o per run, whatever W:
 
-    T_mpi(n, W) = o + ceil(log2 W) * (2 L + 80 B^-1) + t * ceil(n / W)        T_seq(n) = t * n
+    T_mpi(n, W) = o + ceil(log2 W) * (2 L + 80 B^-1) + a + t * ceil(n / W)        T_seq(n) = a + t * n
 
-where t is the kernel's time per item measured sequentially. The crossover n, below which W ranks do not pay,
-is where T_mpi = T_seq. The model holds for kernels whose ranks share nothing; the locked counters (.coarse,
-.fine, .atomic) go through rank 0's window per item or per chunk and are left out.
+where a + t n is the kernel's own time, measured sequentially (a: its fixed cost per chunk, t: per item). The
+crossover n, below which W ranks do not pay, is where T_mpi = T_seq (a cancels). The model holds for kernels
+whose ranks share nothing; the locked counters (.coarse, .fine, .atomic) go through rank 0's window per item or
+per chunk and are left out.
 
 Two uses:
   parbench-project --per-item-ns T --latency-us L [--bandwidth-gbps B] [--overhead-us O] [--workers ...] [--n ...]
       a table of predicted time and speedup against n for each W (up to 1,024), with the crossover n;
   parbench-project --check RUN.json [RUN.json ...] [--tolerance F]
       calibrates L, B and o from a run's overhead/mpi/ benchmarks (ping_pong at 8 bytes and 1 MiB, dispatch at
-      workers:1) and t from its sequential benchmarks, predicts every mpi benchmark of the run (every kernel but
-      the locked counters, and overhead/mpi/dispatch at W >= 2), and states the error at each; exits 1 when an
-      error is beyond --tolerance. A benchmark repeated is taken at its fastest repetition, calibration included.
+      workers:2) and a and t from each kernel's sequential benchmarks (its smallest and largest n), predicts
+      every other mpi benchmark of the run (every kernel but the locked counters at W >= 2, and
+      overhead/mpi/dispatch at W > 2), and states the error at each; exits 1 when an error is beyond
+      --tolerance. Runs of one configuration (the same mpi_transport) are pooled, and each benchmark is taken
+      at its fastest repetition in the pool, calibration included: on a busy machine the fastest is the one
+      least disturbed.
 """
 
 import argparse
@@ -51,9 +55,10 @@ def dispatch_ns(workers, latency_ns, ns_per_byte, overhead_ns):
     return overhead_ns + rounds(workers) * hop
 
 
-def mpi_ns(n, workers, per_item_ns, latency_ns, ns_per_byte, overhead_ns):
+def mpi_ns(n, workers, per_item_ns, latency_ns, ns_per_byte, overhead_ns, startup_ns=0.0):
     """Predicted time of one run of the mpi strategy with W ranks over n items."""
-    return dispatch_ns(workers, latency_ns, ns_per_byte, overhead_ns) + per_item_ns * math.ceil(n / workers)
+    return (dispatch_ns(workers, latency_ns, ns_per_byte, overhead_ns) + startup_ns +
+            per_item_ns * math.ceil(n / workers))
 
 
 def crossover_n(workers, per_item_ns, latency_ns, ns_per_byte, overhead_ns):
@@ -113,42 +118,65 @@ def _one(times, path, prefix):
 
 
 def calibrate(times, path):
-    """L (ns), ns per byte and o (ns) from a run's ping-pong and dispatch at workers:1."""
+    """L (ns), ns per byte and o (ns) from a run's ping-pong and its dispatch at workers:2."""
     latency = _one(times, path, "overhead/mpi/ping_pong/bytes:8/") / 2
     big = _one(times, path, "overhead/mpi/ping_pong/bytes:1048576/") / 2
-    overhead = _one(times, path, "overhead/mpi/dispatch/workers:1/")
-    return latency, max(0.0, (big - latency) / 1048576), overhead
+    ns_per_byte = max(0.0, (big - latency) / 1048576)
+    overhead = _one(times, path, "overhead/mpi/dispatch/workers:2/") - dispatch_ns(2, latency, ns_per_byte, 0.0)
+    return latency, ns_per_byte, max(0.0, overhead)
 
 
-def check(path):
-    """Rows (name, measured ns, predicted ns, error) for every point of one run the model covers."""
-    times, transport = fastest(path)
-    latency, ns_per_byte, overhead = calibrate(times, path)
-    per_item: dict[str, tuple[int, float]] = {}
+def kernel_costs(times):
+    """kernel -> (a, t): its fixed cost and time per item, a line through its smallest and largest sequential n."""
+    runs: dict[str, list[tuple[int, float]]] = {}
     for name, t in times.items():
         m = MATRIX_NAME.match(name)
         if m and m["strategy"] == "sequential":
-            n = int(m["n"])
-            best = per_item.get(m["kernel"])
-            if best is None or n > best[0]:
-                per_item[m["kernel"]] = (n, t / n)
+            runs.setdefault(m["kernel"], []).append((int(m["n"]), t))
+    costs = {}
+    for kernel, points in runs.items():
+        (n1, t1), (n2, t2) = min(points), max(points)
+        per_item = (t2 - t1) / (n2 - n1) if n2 > n1 else t2 / n2
+        if per_item <= 0:
+            per_item = t2 / n2
+        costs[kernel] = (max(0.0, t2 - per_item * n2), per_item)
+    return costs
+
+
+def pooled(paths):
+    """[(label, times)]: the runs grouped by their mpi_transport, each benchmark at its fastest in the group."""
+    groups: dict[str, tuple[list[str], dict[str, float]]] = {}
+    for path in paths:
+        times, transport = fastest(path)
+        names, pool = groups.setdefault(transport, ([], {}))
+        names.append(path)
+        for name, t in times.items():
+            pool[name] = min(pool.get(name, math.inf), t)
+    return [(f"{', '.join(names)} ({transport})", pool) for transport, (names, pool) in groups.items()]
+
+
+def check(path, times):
+    """Rows (name, measured ns, predicted ns, error) for every point of one configuration the model covers."""
+    latency, ns_per_byte, overhead = calibrate(times, path)
+    costs = kernel_costs(times)
     rows = []
     for name, t in sorted(times.items()):
         m = MATRIX_NAME.match(name)
         d = DISPATCH_NAME.match(name)
-        if m and m["strategy"] == "mpi" and m["kernel"] in per_item and not SHARED_KERNELS.match(m["kernel"]):
+        if m and m["strategy"] == "mpi" and m["kernel"] in costs and not SHARED_KERNELS.match(m["kernel"]):
             w, n = int(m["w"]), int(m["n"])
             if w < 2:
                 continue
-            predicted = mpi_ns(n, w, per_item[m["kernel"]][1], latency, ns_per_byte, overhead)
-        elif d and int(d["w"]) >= 2:
+            startup, per_item = costs[m["kernel"]]
+            predicted = mpi_ns(n, w, per_item, latency, ns_per_byte, overhead, startup)
+        elif d and int(d["w"]) > 2:
             predicted = dispatch_ns(int(d["w"]), latency, ns_per_byte, overhead)
         else:
             continue
         rows.append((name, t, predicted, predicted / t - 1))
     if not rows:
         raise InputError(f"{path}: no mpi benchmark with W >= 2 that the model covers (and a sequential baseline)")
-    head = (f"{path} ({transport}): L = {human_ns(latency)}, B = {1 / ns_per_byte if ns_per_byte else math.inf:.3g} "
+    head = (f"{path}: L = {human_ns(latency)}, B = {1 / ns_per_byte if ns_per_byte else math.inf:.3g} "
             f"GB/s, o = {human_ns(overhead)}")
     return head, rows
 
@@ -161,7 +189,8 @@ def main(argv):
     p.add_argument("--latency-us", type=float, help="the network's one-way latency for a small message, in us")
     p.add_argument("--bandwidth-gbps", type=float, default=10.0, help="its bandwidth in GB/s (default 10)")
     p.add_argument("--overhead-us", type=float, default=0.0,
-                   help="rank 0's fixed cost per run, in us (overhead/mpi/dispatch/workers:1; default 0)")
+                   help="the collectives' fixed software cost per run, in us (overhead/mpi/dispatch/workers:2 less "
+                   "a round trip; default 0)")
     p.add_argument("--workers", type=_list(int), default=list(DEFAULT_WORKERS),
                    help="comma-separated W (default 2,4,16,64,256,1024)")
     p.add_argument("--n", type=_list(lambda s: int(float(s))), default=list(DEFAULT_N),
@@ -169,8 +198,8 @@ def main(argv):
     args = p.parse_args(argv)
     if args.check:
         worst = 0.0
-        for path in args.check:
-            head, rows = check(path)
+        for label, times in pooled(args.check):
+            head, rows = check(label, times)
             print(head)
             print("| benchmark | measured | predicted | error |\n|---|---|---|---|")
             for name, measured, predicted, error in rows:
