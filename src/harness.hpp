@@ -23,6 +23,7 @@
 #include "measure.hpp"
 #include "options.hpp"
 #include "parbench/parbench.hpp"
+#include "progress.hpp"
 
 namespace parbench::bench {
 
@@ -99,6 +100,7 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
         if (interrupt::stop_if_requested(state)) return;
         std::optional<fork_parent> parent;
         if constexpr (forks_caller<S>) parent.emplace(fork_parent_bytes());
+        note_repetition();
         const machine_sample machine = machine_sample::now();
         std::optional<S> strategy(std::in_place, workers);
         if (measure_with(state, *strategy, k, n, workers, slowdown, &strategy, std::optional(machine)) && parent)

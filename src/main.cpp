@@ -27,6 +27,8 @@
 namespace benchmark {
 extern std::string FLAGS_benchmark_out;
 extern std::string FLAGS_benchmark_out_format;
+extern int32_t FLAGS_benchmark_repetitions;
+extern bool FLAGS_benchmark_enable_random_interleaving;
 }  // namespace benchmark
 
 namespace {
@@ -108,6 +110,8 @@ int run(int argc, char** argv, parbench::bench::mpi_job& mpi) {
     pb::run_settings settings;
     settings.progress = ::isatty(STDERR_FILENO) == 1;
     settings.compact = pb::profile_repeats(o);
+    settings.repetitions = benchmark::FLAGS_benchmark_repetitions;
+    settings.interleaved = benchmark::FLAGS_benchmark_enable_random_interleaving;
     settings.out_path = out_path;
     settings.out_format = benchmark::FLAGS_benchmark_out_format;
     if (settings.progress) settings.planned = pb::planned_benchmarks();

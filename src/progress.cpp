@@ -123,6 +123,9 @@ void print_speedups(std::FILE* to, const std::map<std::string, std::vector<doubl
 
 }  // namespace
 
+// The reporter of the run in progress, for note_repetition (benchmarks run on the main thread, as the reporters do).
+static run_reporter::state* g_active = nullptr;
+
 struct run_reporter::state {
     run_settings settings;
     std::unique_ptr<benchmark::BenchmarkReporter> display;
@@ -138,6 +141,8 @@ struct run_reporter::state {
     std::vector<std::string> wide;
     std::map<std::string, std::vector<double>> samples;  // every benchmark's repetition times, for the summary
     bool line_shown = false;
+    std::size_t calls = 0;           // benchmark calls so far (note_repetition): repetitions and GB's trials
+    clock_type::time_point drawn{};  // when the live line was last drawn
 
     [[nodiscard]] double elapsed() const { return std::chrono::duration<double>(clock_type::now() - start).count(); }
 
@@ -155,12 +160,21 @@ struct run_reporter::state {
         char head[96];
         std::snprintf(head, sizeof head, "[%zu/%zu] %s", done, total, clock_text(t).c_str());
         std::string line = head;
-        if (done > 0 && done < total) {
+        // Interleaved, a benchmark is reported only after its last repetition, late in the run: the time left
+        // follows the calls made (each repetition, and Google Benchmark's trials before the first) instead.
+        const double planned_calls =
+            static_cast<double>(settings.planned.size()) * static_cast<double>(settings.repetitions + 1);
+        if (settings.interleaved && calls > 0 && planned_calls > static_cast<double>(calls)) {
+            line += ", ~";
+            line += clock_text(t / static_cast<double>(calls) * (planned_calls - static_cast<double>(calls)));
+            line += " left";
+        } else if (!settings.interleaved && done > 0 && done < total) {
             line += ", ~";
             line += clock_text(t / static_cast<double>(done) * static_cast<double>(total - done));
             line += " left";
         }
-        if (done < settings.planned.size()) {
+        drawn = clock_type::now();
+        if (!settings.interleaved && done < settings.planned.size()) {
             line += "  ";
             line += settings.planned[done];
         }
@@ -285,6 +299,7 @@ std::unique_ptr<benchmark::BenchmarkReporter> file_reporter_for(const std::strin
 
 run_reporter::run_reporter(run_settings settings) : state_(std::make_unique<state>()) {
     state_->settings = std::move(settings);
+    g_active = state_.get();
     state_->display = std::make_unique<forwarding>(
         *state_, std::unique_ptr<benchmark::BenchmarkReporter>(benchmark::CreateDefaultDisplayReporter()),
         role::display);
@@ -293,7 +308,16 @@ run_reporter::run_reporter(run_settings settings) : state_(std::make_unique<stat
             std::make_unique<forwarding>(*state_, file_reporter_for(state_->settings.out_format), role::file);
 }
 
-run_reporter::~run_reporter() = default;
+run_reporter::~run_reporter() {
+    if (g_active == state_.get()) g_active = nullptr;
+}
+
+void note_repetition() noexcept {
+    run_reporter::state* s = g_active;
+    if (s == nullptr) return;
+    ++s->calls;
+    if (s->settings.progress && clock_type::now() - s->drawn > std::chrono::milliseconds(250)) s->draw_line();
+}
 
 benchmark::BenchmarkReporter* run_reporter::display() const { return state_->display.get(); }
 benchmark::BenchmarkReporter* run_reporter::file() const { return state_->file.get(); }

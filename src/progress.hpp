@@ -26,6 +26,8 @@ struct run_settings {
     std::string out_path;              // --benchmark_out; empty: no file reporter
     std::string out_format = "json";   // --benchmark_out_format: json, console or csv
     std::vector<std::string> planned;  // the names about to run, in order (for done/total)
+    int repetitions = 1;               // --benchmark_repetitions in force (for the time left)
+    bool interleaved = false;          // --benchmark_enable_random_interleaving in force
 };
 
 class run_reporter {
@@ -53,6 +55,11 @@ private:
 // 0.3 x CPUs, a CPU frequency governor other than `performance`, an unoptimised or sanitized build.
 // Returns how many it printed.
 std::size_t warn_about_noise(std::FILE* to, const std::string& build_type);
+
+// Called by every call of a matrix benchmark (each repetition, and Google Benchmark's trials before the first):
+// redraws the live line at most four times a second, so an interleaved run, whose benchmarks are reported only
+// after their last repetition, still shows progress.
+void note_repetition() noexcept;
 
 // The command that turns a run's JSON into the report (empty without an out path or for a format other than json).
 [[nodiscard]] std::string next_command(const std::string& out_path, const std::string& out_format);
