@@ -16,7 +16,7 @@
 #   PARBENCH_CLUSTER_SWITCH    the bridge's namespace, where host i's end of its link is the interface host<i>
 #   PARBENCH_CLUSTER_ID        set in every process of the cluster (mpirun, the daemons, the ranks)
 # Exit status: COMMAND's; 77 (with the reason) where the cluster cannot be made (not root, no ip); 1 when
-# something of the cluster was left behind.
+# something of the cluster was left behind; 128 + the signal's number when interrupted.
 set -u
 
 hosts=2
@@ -82,10 +82,10 @@ teardown() {
   fi
   return 0
 }
-on_signal() {
+on_signal() {  # NAME NUMBER
   echo "mpi-cluster: interrupted by SIG$1; tearing the cluster down" >&2
   teardown
-  exit 130
+  exit $((128 + $2))
 }
 on_exit() {
   status=$1
@@ -93,9 +93,9 @@ on_exit() {
   exit "$status"
 }
 trap 'on_exit $?' EXIT
-trap 'on_signal INT' INT
-trap 'on_signal TERM' TERM
-trap 'on_signal HUP' HUP
+trap 'on_signal INT 2' INT
+trap 'on_signal TERM 15' TERM
+trap 'on_signal HUP 1' HUP
 
 fail() { echo "mpi-cluster: $*" >&2; exit 1; }
 # Runs a step of building the cluster; a failed step ends the script (and tears down what was made).
