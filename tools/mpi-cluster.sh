@@ -15,8 +15,8 @@
 #   PARBENCH_CLUSTER_HOSTS     the host names;  PARBENCH_CLUSTER_NETNS  their network namespaces (ip -n, ip netns)
 #   PARBENCH_CLUSTER_SWITCH    the bridge's namespace, where host i's end of its link is the interface host<i>
 #   PARBENCH_CLUSTER_ID        set in every process of the cluster (mpirun, the daemons, the ranks)
-# Exit status: COMMAND's; 77 (with the reason) where the cluster cannot be made (not root, no ip); 1 when
-# something of the cluster was left behind; 128 + the signal's number when interrupted.
+# Exit status: COMMAND's; 77 (with the reason) where the cluster cannot be made (not root, no ip, no right to
+# make namespaces); 1 when something of the cluster was left behind; 128 + the signal's number when interrupted.
 set -u
 
 hosts=2
@@ -103,7 +103,11 @@ step() { "$@" || fail "failed: $*"; }
 
 mkdir -p "$dir/tmp" || fail "cannot make $dir"
 
-step ip netns add "$switch"
+# Root in a container without CAP_SYS_ADMIN cannot make namespaces: a skip, not a failure.
+if ! err=$(ip netns add "$switch" 2>&1); then
+  echo "mpi-cluster: skipped: cannot add a network namespace here (a container without CAP_SYS_ADMIN?): $err"
+  exit 77
+fi
 step ip -n "$switch" link add br0 type bridge
 step ip -n "$switch" link set br0 up
 : >"$dir/hostfile"
