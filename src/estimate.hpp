@@ -33,13 +33,15 @@ struct estimate {
         return estimate{samples[0], samples[0] * (1 - floor), samples[k - 1] * (1 + floor)};
     }
 
+    // Google Benchmark statistics over a benchmark's repetitions (Benchmark::ComputeStatistics): its JSON then
+    // carries the estimate and its interval as the aggregates <name>_fastest, _fastest_low and _fastest_high.
+    static double fastest(const std::vector<double>& v) { return of_time(v) ? of_time(v)->value : 0.0; }
+    static double fastest_low(const std::vector<double>& v) { return of_time(v) ? of_time(v)->low : 0.0; }
+    static double fastest_high(const std::vector<double>& v) { return of_time(v) ? of_time(v)->high : 0.0; }
+
     // Baseline time over this time, the interval's ends crosswise.
-    [[nodiscard]] static std::optional<estimate> of_speedup(const std::vector<double>& baseline,
-                                                            const std::vector<double>& samples) {
-        const auto b = of_time(baseline);
-        const auto t = of_time(samples);
-        if (!b || !t) return std::nullopt;
-        return estimate{b->value / t->value, b->low / t->high, b->high / t->low};
+    [[nodiscard]] static estimate speedup_of(const estimate& b, const estimate& t) {
+        return estimate{b.value / t.value, b.low / t.high, b.high / t.low};
     }
 };
 

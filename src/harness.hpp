@@ -17,6 +17,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "estimate.hpp"
 #include "family.hpp"
 #include "interrupt.hpp"
 #include "machine.hpp"
@@ -118,7 +119,10 @@ void add_one(const K& k, std::uint64_t n, unsigned workers) {
                              "/n:" + std::to_string(n);
     auto* b = register_benchmark(
         name, [k, n, workers, slow](benchmark::State& state) { measure<S>(state, k, n, workers, slow); });
-    b->UseRealTime();
+    b->UseRealTime()
+        ->ComputeStatistics("fastest", estimate::fastest)
+        ->ComputeStatistics("fastest_low", estimate::fastest_low)
+        ->ComputeStatistics("fastest_high", estimate::fastest_high);
 }
 
 // Says once per strategy that W workers and above are not registered, and why.

@@ -78,7 +78,7 @@ unsigned terminal_width() {
 
 // The speedups at each kernel's largest n, at as many workers as CPUs: what the report's recommendation weighs,
 // computed the same way (estimate.hpp), from the same repetitions.
-void print_speedups(std::FILE* to, const std::map<std::string, std::vector<double>>& samples) {
+void print_speedups(std::FILE* to, const std::map<std::string, estimate>& samples) {
     struct point {
         std::string kernel, strategy;
         unsigned workers = 0;
@@ -96,7 +96,7 @@ void print_speedups(std::FILE* to, const std::map<std::string, std::vector<doubl
         return p;
     };
     std::map<std::string, unsigned long long> largest;
-    for (const auto& [name, times] : samples)
+    for (const auto& [name, time] : samples)
         if (const auto p = parse(name); p && p->strategy == "sequential")
             largest[p->kernel] = std::max(largest[p->kernel], p->n);
     const unsigned cpus = hardware_threads();
@@ -105,14 +105,13 @@ void print_speedups(std::FILE* to, const std::map<std::string, std::vector<doubl
         const auto base = samples.find(kernel + "/sequential/workers:1" + at);
         if (base == samples.end()) continue;
         std::string line;
-        for (const auto& [name, times] : samples) {
+        for (const auto& [name, time] : samples) {
             const auto p = parse(name);
             if (!p || p->kernel != kernel || p->n != n || p->workers != cpus || p->strategy == "sequential") continue;
-            const auto e = estimate::of_speedup(base->second, times);
-            if (!e) continue;
+            const auto e = estimate::speedup_of(base->second, time);
             char buf[200];
             std::snprintf(buf, sizeof buf, "%s%s %.2f× [%.2f, %.2f]", line.empty() ? "" : ", ", p->strategy.c_str(),
-                          e->value, e->low, e->high);
+                          e.value, e.low, e.high);
             line += buf;
         }
         if (!line.empty())
@@ -140,6 +139,7 @@ struct run_reporter::state {
     std::vector<std::string> errored;
     std::vector<std::string> wide;
     std::map<std::string, std::vector<double>> samples;  // every benchmark's repetition times, for the summary
+    std::map<std::string, estimate> aggregated;          // the estimates of those reported as aggregates only
     bool line_shown = false;
     std::size_t calls = 0;           // benchmark calls so far (note_repetition): repetitions and GB's trials
     clock_type::time_point drawn{};  // when the live line was last drawn
@@ -242,10 +242,17 @@ struct run_reporter::state {
         const bool failed = std::any_of(out.begin(), out.end(), [](const run& x) { return x.error_occurred; });
         if (failed && (errored.empty() || errored.back() != name)) errored.push_back(name);
         if (is_wide && (wide.empty() || wide.back() != name)) wide.push_back(name);
-        if (!failed) {
-            auto& all = samples[name];
-            all.insert(all.end(), times.begin(), times.end());
+        if (failed) return;
+        auto& all = samples[name];
+        all.insert(all.end(), times.begin(), times.end());
+        estimate e;
+        for (const run& x : out) {
+            if (x.run_type != run::RT_Aggregate) continue;
+            if (x.aggregate_name == "fastest") e.value = x.GetAdjustedRealTime();
+            if (x.aggregate_name == "fastest_low") e.low = x.GetAdjustedRealTime();
+            if (x.aggregate_name == "fastest_high") e.high = x.GetAdjustedRealTime();
         }
+        if (e.low > 0 && e.low <= e.value && e.value <= e.high) aggregated[name] = e;
     }
 
     // The median line alone, labelled with the spread; everything when there are no aggregates (one repetition,
@@ -335,7 +342,11 @@ void run_reporter::print_summary(std::FILE* to, const std::string& next_command)
     };
     list("errored", s.errored);
     list("wide", s.wide);
-    print_speedups(to, s.samples);
+    std::map<std::string, estimate> times;
+    for (const auto& [name, e] : s.aggregated) times[name] = e;
+    for (const auto& [name, all] : s.samples)
+        if (const auto e = estimate::of_time(all)) times[name] = *e;  // as the report: repetitions first
+    print_speedups(to, times);
     if (!s.settings.out_path.empty()) std::fprintf(to, "bench_parallel: results in %s\n", s.settings.out_path.c_str());
     if (!next_command.empty()) std::fprintf(to, "bench_parallel: next: %s\n", next_command.c_str());
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """bench_parallel's summary prints the speedups at each kernel's largest n with their intervals; the report
 computes them from the JSON with tools/parbench/estimate.py. This runs a small filter and checks that both print
-the same figures, digit for digit.
+the same figures, digit for digit, and that the estimates the JSON carries as aggregates equal the repetitions'.
 
 Usage: same_speedups.py BENCH_PARALLEL TOOLS_DIR WORK_DIR
 """
@@ -37,4 +37,18 @@ for kernel, n, workers, line in printed:
     if ", ".join(ours) != line:
         sys.exit(f"{kernel} at n = {n}: bench_parallel printed\n  {line}\nthe report computes\n  {', '.join(ours)}")
     print(f"{kernel} at n = {n}, {workers} workers: {line}")
-print("same figures")
+# The JSON carries each benchmark's estimate as aggregates (<name>_fastest, _fastest_low, _fastest_high), so a
+# file written with aggregates only still gives the same estimates: they must equal the repetitions'.
+checked = 0
+for name, bench in model.load([out]).benchmarks.items():
+    if not bench.samples:
+        continue
+    agg = [bench.aggregates.get(k, (None,))[0] for k in ("fastest", "fastest_low", "fastest_high")]
+    mine = model.estimate.time_estimate(bench.sample_times_ns())
+    for got, want in zip(agg, (mine.value, mine.low, mine.high)):
+        if got is None or abs(got - want) > 1e-9 * want:
+            sys.exit(f"{name}: aggregates {agg} but the repetitions give {mine}")
+    checked += 1
+if checked == 0:
+    sys.exit("no benchmark with repetitions and the fastest aggregates")
+print(f"same figures; the fastest aggregates of {checked} benchmarks match their repetitions")

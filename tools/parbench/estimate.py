@@ -73,7 +73,11 @@ def speedup_estimate(baseline_samples, samples):
 
     The interval divides the ends of the two time intervals crosswise: the lowest speedup the data allow is the
     fastest baseline over the slow end of this benchmark's interval, and the other way round."""
-    b, t = time_estimate(baseline_samples), time_estimate(samples)
+    return speedup_of(time_estimate(baseline_samples), time_estimate(samples))
+
+
+def speedup_of(b, t):
+    """Baseline time estimate b over time estimate t, the intervals' ends crosswise; None where either is None."""
     if b is None or t is None:
         return None
     return Estimate(b.value / t.value, b.low / t.high, b.high / t.low, min(b.samples, t.samples))

@@ -66,7 +66,14 @@ class Benchmark:
         return [self._aggregate()[0]]
 
     def time_estimate(self):
-        """The benchmark's undisturbed time and its interval (estimate.py), None without usable data."""
+        """The benchmark's undisturbed time and its interval (estimate.py), None without usable data: from the
+        repetitions, or, in a file written with aggregates only, from bench_parallel's own aggregates
+        ``fastest``, ``fastest_low`` and ``fastest_high`` (the same estimate)."""
+        if not self.samples and self.usable and {"fastest", "fastest_low", "fastest_high"} <= set(self.aggregates):
+            value, low, high = (self.aggregates[k][0] for k in ("fastest", "fastest_low", "fastest_high"))
+            repetitions = len(self.sample_times_ns())
+            if 0 < low <= value <= high:
+                return estimate.Estimate(value, low, high, repetitions)
         return estimate.time_estimate(self.sample_times_ns())
 
     def counter_median(self, key):

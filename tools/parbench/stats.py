@@ -24,7 +24,7 @@ def speedup_estimate(cells, strategy, workers):
         return None
     if base is this:
         return estimate.Estimate(1.0, 1.0, 1.0, len(base.sample_times_ns()))
-    return estimate.speedup_estimate(base.sample_times_ns(), this.sample_times_ns())
+    return estimate.speedup_of(base.time_estimate(), this.time_estimate())
 
 
 def speedup(cells, strategy, workers):
