@@ -25,7 +25,7 @@ constexpr auto idle_window = std::chrono::milliseconds(50);
 // Per iteration: one run, `settle` to let the workers park, then the CPU the process and its live children use
 // while the caller sleeps for `idle_window`. idle_cpu_pct: that CPU as a share of one CPU over the window (100 =
 // one CPU busy all the time); it includes the sleeping caller's own wake-up.
-// children_measured: the live children the clock found (a process pool's workers, processes.forkserver's server;
+// children_measured: the live descendants the clock found (a process pool's workers, processes.forkserver's server;
 // never a process of an earlier benchmark: each strategy is built and destroyed here); where /proc lists none,
 // their CPU is missing from idle_cpu_pct, and this counter shows it.
 template <class S>

@@ -54,6 +54,12 @@ void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, co
     if (workers > hardware_threads()) state.SetLabel("oversubscribed");
 }
 
+void set_cpu_counters(benchmark::State& state, double cpu_seconds, double wall_seconds, unsigned workers) {
+    state.counters["tree_cpu_s"] = cpu_seconds;
+    const double capacity = wall_seconds * static_cast<double>(std::max(workers, 1u));
+    if (capacity > 0) state.counters["utilisation"] = cpu_seconds / capacity;
+}
+
 }  // namespace detail
 
 }  // namespace parbench::bench

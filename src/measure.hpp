@@ -1,12 +1,13 @@
 #pragma once
 // Measuring one benchmark, written once for the kernel matrix and every family: the checked loop (every run's
 // total against the kernel's oracle), the standard counters (page faults, context switches, peak RSS and the
-// machine sample of disturbance.hpp) and the error path. A family that builds its own strategy measures
-// with measure_with(state, strategy, kernel, n, workers); a run that goes wrong calls fail(state, why): the
-// benchmark is an error, never a time, and bench_parallel exits 1.
+// machine sample of disturbance.hpp), the CPU of the whole process tree and the error path. A family that builds its
+// own strategy measures with measure_with(state, strategy, kernel, n, workers); a run that goes wrong calls fail(state,
+// why): the benchmark is an error, never a time, and bench_parallel exits 1.
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <exception>
@@ -41,6 +42,9 @@ std::string show(const R& r) {
 void spin_for(std::chrono::nanoseconds d) noexcept;
 void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, const usage& before,
                   const machine_sample& machine_before, std::int64_t self_peak_kib);
+// tree_cpu_s: the CPU seconds of the whole process tree per run (cpu_clock::tree_seconds); utilisation: that
+// over the wall time per run times W (1 = W CPUs busy for the whole run).
+void set_cpu_counters(benchmark::State& state, double cpu_seconds, double wall_seconds, unsigned workers);
 
 // Seconds per iteration of a timed loop that took `elapsed` in all.
 [[nodiscard]] inline double per_iteration(const benchmark::State& state, std::chrono::steady_clock::duration elapsed) {
@@ -74,7 +78,8 @@ std::optional<double> checked_loop(benchmark::State& state, Run run, const R& ex
 }  // namespace detail
 
 // The measured loop over a strategy built outside it: one run per iteration, each total checked, then the
-// counters. False when the run errored (already reported). Families with their own strategy arguments call this.
+// counters, the process tree's CPU among them. False when the run errored (already reported). Families with
+// their own strategy arguments call this.
 // With `owner` (the optional that holds `strategy`), the strategy is destroyed before the final rusage, so a
 // pool's worker processes, reaped in its destructor, count in RUSAGE_CHILDREN. `machine`: the machine sample taken
 // before the strategy was built (its own workers, still starting, would count as other processes ready to run);
@@ -88,7 +93,9 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
         const auto expected = k.expected(n);
         reset_peak_rss();
         const machine_sample machine = machine_before ? *machine_before : machine_sample::now();
+        const cpu_clock tree;  // lists a pool's live workers before timing: reading /proc is not free
         const usage before = usage::now();
+        const double cpu0 = tree.tree_seconds();
         const auto t0 = clock::now();
         benchmark::IterationCount done = 0;
         const auto seconds = detail::checked_loop(
@@ -101,9 +108,13 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
                         std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - t0) * slowdown));
             });
         if (!seconds) return false;
+        const double cpu = tree.tree_seconds() - cpu0;
         const std::int64_t self_peak = peak_rss_kib();
         if (owner != nullptr) owner->reset();
         detail::set_counters(state, n, workers, before, machine, self_peak);
+        detail::set_cpu_counters(state,
+                                 cpu / static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1)),
+                                 *seconds, workers);
         return true;
     } catch (const std::exception& e) {
         fail(state, e.what());

@@ -182,6 +182,32 @@ class ReportTests(ToolTestCase):
             cell = cells[header.index(str(kid.workers))].removesuffix(" ⚑")  # the flag is tested on its own
             self.assertEqual(cell, f"{markdown.format_time_ns(min(mine))} · {report.format_estimate(speedup)}")
 
+    def test_cost_view_from_the_cpu_counters(self):
+        # sequential: 1 ms of CPU in 1 ms; threads ×2: 1.2 ms of CPU in 0.5 ms (speedup 2, CPU 1.2×).
+        ctx = json.load(open(fixture("single_rep.json"), encoding="utf-8"))["context"]
+        def entry(strategy, workers, rep, time_ns, cpu_s):
+            name = f"count/{strategy}/workers:{workers}/n:1000/real_time"
+            return {"name": name, "run_name": name, "run_type": "iteration", "repetitions": 3,
+                    "repetition_index": rep, "threads": 1, "iterations": 100, "real_time": time_ns,
+                    "cpu_time": 1.0, "time_unit": "ns", "tree_cpu_s": cpu_s,
+                    "utilisation": cpu_s / (time_ns * 1e-9 * workers)}
+        benchmarks = [entry("sequential", 1, r, 1e6, 1e-3) for r in range(3)] + \
+            [entry("threads", 2, r, 5e5, 1.2e-3) for r in range(3)]
+        path = os.path.join(self.tmp, "cost.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"context": ctx, "benchmarks": benchmarks}, f)
+        out = os.path.join(self.tmp, "report.md")
+        r = run([tool("parbench-report"), "--no-plots", "--out", out, path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, encoding="utf-8") as f:
+            text = f.read()
+        self.assertIn("## CPU cost", text)
+        table = text[text.index("## CPU cost"):]
+        row = next(line for line in table.splitlines() if line.startswith("| `threads` |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        # time, speedup, CPU per run, CPU ÷ sequential's, speedup per CPU, utilisation, burn beyond the work
+        self.assertEqual(cells[2:9], ["500 µs", "2.00×", "1.20 ms", "1.20×", "1.67×", "1.20", "40%"])
+
     def test_oversubscribed_columns_marked(self):
         text, _, _ = self.write_report("run_reps.json")
         self.assertIn("| 8† |", md_section(text, "count, n = 1,000"))
