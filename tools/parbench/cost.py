@@ -32,7 +32,9 @@ def idle_pct(others):
     out = {}
     for bench in others:
         m = IDLE_RE.match(bench.name)
-        value = bench.counter_median("idle_cpu_pct") if m else None
+        if m is None:
+            continue
+        value = bench.counter_median("idle_cpu_pct")
         if value is not None:
             out[(m.group("strategy"), int(m.group("workers")))] = value
     return out
