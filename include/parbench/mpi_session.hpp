@@ -73,7 +73,7 @@ public:
     }
 
     // Rank 0: ends the job (status 4, one line on stderr naming the ranks waited on) when a run of the mpi
-    // strategy, or a session's opening or closing, takes longer than max(seconds, 10 x the slowest so far): a
+    // strategy, or a session's opening or closing, takes longer than max(seconds, 10 x the slowest run): a
     // stopped rank, or one whose host is cut off, never answers otherwise. 0 turns the deadline off (the default).
     void set_run_deadline(double seconds) {
         if (active_ && is_root()) detail::mpi::watch().start(seconds);

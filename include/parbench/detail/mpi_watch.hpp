@@ -3,8 +3,9 @@
 // is cut off while its connections stay open, never answers, and MPI's blocking calls would wait for it forever:
 // Open MPI notices a rank that dies, or a daemon whose connection breaks, but not a rank that merely stops. A
 // watchdog thread ends the job instead when one step (a run, or opening or closing a session) has taken longer
-// than the deadline: the larger of a floor and 10 times the slowest step so far. It prints one line naming the
-// ranks it waited on and ends rank 0 with status 4; mpirun then ends every other rank.
+// than the deadline: the larger of a floor and 10 times the slowest run so far (opening a session, which makes a
+// window, can take much longer than a run on a loaded machine, and would stretch the deadline). It prints one line
+// naming the ranks it waited on and ends rank 0 with status 4; mpirun then ends every other rank.
 
 #include <atomic>
 #include <chrono>
@@ -46,15 +47,15 @@ public:
         thread_.join();
     }
 
-    // A step with W ranks begins, and ends.
+    // A step with W ranks begins, and ends; a run's time counts towards the deadline.
     void begin(int workers) noexcept {
         if (workers < 2 || !active_.load(std::memory_order_relaxed)) return;
         workers_.store(workers, std::memory_order_relaxed);
         started_.store(now_ns(), std::memory_order_release);
     }
-    void end() noexcept {
+    void end(bool is_run) noexcept {
         const std::int64_t started = started_.exchange(0, std::memory_order_acq_rel);
-        if (started == 0) return;
+        if (started == 0 || !is_run) return;
         const std::int64_t took = now_ns() - started;
         if (took > slowest_.load(std::memory_order_relaxed)) slowest_.store(took, std::memory_order_relaxed);
     }

@@ -178,7 +178,7 @@ inline void run_job(command c, std::uint32_t key, const session& s, void* out) {
     watch().begin(s.size);
     MPI_Bcast(&c, sizeof c, MPI_BYTE, 0, s.comm);
     jobs()[key - 1].run(c, s, out);
-    watch().end();
+    watch().end(true);
 }
 
 // Rank 0: a session of W ranks, open for this object's lifetime. One at a time.
@@ -199,7 +199,7 @@ public:
         world_send({world_op::open, static_cast<std::int32_t>(workers)});
         session_ = session_of(workers);
         open_window(session_);
-        watch().end();
+        watch().end(false);
         w.in_session = true;
     }
     ~session_scope() {
@@ -207,7 +207,7 @@ public:
         watch().begin(session_.size);
         MPI_Bcast(&close, sizeof close, MPI_BYTE, 0, session_.comm);
         close_window(session_);
-        watch().end();
+        watch().end(false);
         world().in_session = false;
     }
     session_scope(const session_scope&) = delete;
