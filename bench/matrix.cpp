@@ -48,6 +48,9 @@ PARBENCH_FAMILY(0, matrix) {
     add_kernel<matrix_strategies>(k::locked_counter_sharded{}, counter);
     // seed 004: 3 tasks that block; here each blocks 1 ms.
     add_kernel<matrix_strategies>(k::sleep_tasks{}, {{1, 8}, {1, 3, 8, 64}, {1, 3, 8, 64, 256}});
+    // Uneven work: static chunks against dynamic scheduling. The triangular kernel's cost grows with n squared.
+    add_kernel<matrix_strategies>(k::uneven_triangular{}, {{1024}, {4096}, {1024, 4096, 16384}});
+    add_kernel<matrix_strategies>(k::uneven_heavy_tail{}, {{4096}, {65536}, {4096, 65536, 262144}});
 }
 
 }  // namespace parbench::bench

@@ -27,14 +27,16 @@ template <class List>
 struct without_started_pools;
 template <class... S>
 struct without_started_pools<strategy_list<S...>>
-    : concat<std::conditional_t<detail::started_pool<S>, strategy_list<>, strategy_list<S>>...> {};
+    : concat<std::conditional_t<detail::started_pool<S> || detail::schedules_dynamically<S>, strategy_list<>,
+                                strategy_list<S>>...> {};
 }  // namespace strategies_detail
 
 using library_strategies = rebind_list<all_strategies, strategy_list>;
 
 // The strategies the overhead families (dispatch, idle, ...) run: every one but the pools whose workers are
 // started by spawn or the fork server. Those dispatch exactly as process_pool and process_pool.executor do (one
-// transport; only how a worker process starts differs), so overhead/start/pool/ times their start-up instead.
+// transport; only how a worker process starts differs), so overhead/start/pool/ times their start-up instead; nor
+// the dynamic-scheduling twins (thread_pool.dynamic, openmp.dynamic), whose pools and dispatch are their twins'.
 using overhead_strategies = typename strategies_detail::without_started_pools<library_strategies>::type;
 
 // The kernel matrix's strategies: every one, then mpi where the build has MPI. The started pools run at one

@@ -160,6 +160,25 @@ constexpr bool started_pool = requires {
     return o.workers || o.run_profile == profile::full || (i == 0 && workers == parbench::detail::available_cpus());
 }
 
+// A dynamic-scheduling strategy (thread_pool.dynamic, openmp.dynamic) differs from its static twin only where
+// items cost different amounts: outside the full profile it runs on the uneven kernels (K::uneven) alone, and the
+// overhead families, whose tasks cost the same, leave it out (bench/strategies.hpp).
+template <class S>
+constexpr bool schedules_dynamically = requires {
+    requires S::schedules_dynamically;
+};
+template <class K>
+constexpr bool uneven_kernel = requires {
+    requires K::uneven;
+};
+template <class S, class K>
+[[nodiscard]] bool in_profile() {
+    if constexpr (schedules_dynamically<S> && !uneven_kernel<K>)
+        return current_options().run_profile == profile::full;
+    else
+        return true;
+}
+
 template <kernel K, strategy... S>
 void add_all(const K& k, const sizes& s, strategy_list<S...>) {
     const auto& all_n = s.of(current_options().run_profile);
@@ -167,6 +186,7 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
         const std::uint64_t n = all_n[i];
         (
             [&] {
+                if (!in_profile<S, K>()) return;
                 if constexpr (S::sweeps_workers) {
                     for (const unsigned w : workers_in_force())
                         if (in_sweep(starts_processes_per_run<S>, w, i, all_n.size()) &&

@@ -119,6 +119,16 @@ TEST(peers_openmp, a_smaller_team_than_asked_still_runs_every_chunk) {
     EXPECT_EQ(totals[1], 1000u);
 }
 
+// The same for openmp.dynamic, whose threads add their chunks to the slot of their thread number.
+TEST(peers_openmp, dynamic_with_a_smaller_team_still_runs_every_chunk) {
+    std::vector<std::uint64_t> totals(2);
+#pragma omp parallel for num_threads(2)
+    for (int t = 0; t < 2; ++t)
+        totals[static_cast<std::size_t>(t)] = parbench::strategies::openmp_dynamic(8).run(k::uneven_triangular{}, 1000);
+    EXPECT_EQ(totals[0], k::uneven_triangular{}.expected(1000));
+    EXPECT_EQ(totals[1], k::uneven_triangular{}.expected(1000));
+}
+
 TEST(peers_openmp, from_several_caller_threads) {
     std::vector<std::uint64_t> totals(3);
     {

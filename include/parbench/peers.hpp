@@ -9,6 +9,7 @@
 
 #if defined(PARBENCH_HAS_OPENMP)
 #include "strategies/openmp.hpp"
+#include "strategies/openmp_dynamic.hpp"
 #endif
 #if defined(PARBENCH_HAS_TBB)
 #include <oneapi/tbb/version.h>
@@ -20,9 +21,9 @@ namespace parbench {
 namespace detail {
 
 #if defined(PARBENCH_HAS_OPENMP) && defined(PARBENCH_HAS_TBB)
-using peers = type_list<strategies::openmp, strategies::tbb>;
+using peers = type_list<strategies::openmp, strategies::openmp_dynamic, strategies::tbb>;
 #elif defined(PARBENCH_HAS_OPENMP)
-using peers = type_list<strategies::openmp>;
+using peers = type_list<strategies::openmp, strategies::openmp_dynamic>;
 #elif defined(PARBENCH_HAS_TBB)
 using peers = type_list<strategies::tbb>;
 #else
