@@ -31,9 +31,11 @@ struct b {};
 
 #if defined(PARBENCH_HAS_OPENMP) && defined(PARBENCH_HAS_TBB)
 static_assert(std::is_same_v<parbench::with_peers<list<a, b>>,
-                             list<a, b, parbench::strategies::openmp, parbench::strategies::tbb>>);
+                             list<a, b, parbench::strategies::openmp, parbench::strategies::openmp_dynamic,
+                                  parbench::strategies::tbb>>);
 #elif defined(PARBENCH_HAS_OPENMP)
-static_assert(std::is_same_v<parbench::with_peers<list<a, b>>, list<a, b, parbench::strategies::openmp>>);
+static_assert(std::is_same_v<parbench::with_peers<list<a, b>>,
+                             list<a, b, parbench::strategies::openmp, parbench::strategies::openmp_dynamic>>);
 #elif defined(PARBENCH_HAS_TBB)
 static_assert(std::is_same_v<parbench::with_peers<list<a, b>>, list<a, b, parbench::strategies::tbb>>);
 #else
