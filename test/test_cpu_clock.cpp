@@ -1,4 +1,4 @@
-// The process tree's CPU clock (src/machine.hpp, cpu_clock::tree_seconds), which gives every benchmark its
+// The process tree's CPU clock (src/cpu_clock.hpp, cpu_clock::tree_seconds), which gives every benchmark its
 // tree_cpu_s and utilisation counters: children that burn a known amount of CPU are counted within 10%, whether
 // they are reaped between the two reads (processes started per run), live through both (a pool's workers), reaped
 // by a live child (a fork server's workers), or live at the first read and reaped before the second (a pool
@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "machine.hpp"
+#include "cpu_clock.hpp"
 
 namespace {
 
