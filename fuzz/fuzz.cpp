@@ -7,12 +7,16 @@
 // Build and run: fuzz/run.sh [SECONDS] (docs/hostile_input.md).
 
 #include <fuzzer/FuzzedDataProvider.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <memory>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -22,6 +26,7 @@
 #include "interrupt.hpp"
 #include "json_check.hpp"
 #include "options.hpp"
+#include "output_file.hpp"
 #include "parbench/error.hpp"
 
 namespace {
@@ -104,10 +109,15 @@ void json_output(FuzzedDataProvider& in) {
     const int sig = in.ConsumeBool() ? in.ConsumeIntegralInRange(1, 64) : 0;
     pb::interrupt::detail::g_requested.store(sig);
 
-    const auto reporter = pb::interrupt::file_reporter::make("json");
-    std::ostringstream out;
-    reporter->SetOutputStream(&out);
-    reporter->SetErrorStream(&out);
+    // The reporter writes through an output_file, as bench_parallel's does, here on tmpfs (its commit fsyncs).
+    static const std::string path = "/dev/shm/parbench-fuzz-" + std::to_string(::getpid()) + ".json";
+    pb::output_file file;
+    if (!file.open(path)) found("cannot make the output file: " + file.error());
+    benchmark::JSONReporter inner;
+    const auto reporter = std::make_unique<pb::interrupt::file_reporter>(inner, "json", file);
+    std::ostringstream ignored;  // what Google Benchmark would point at the --benchmark_out stream
+    reporter->SetOutputStream(&ignored);
+    reporter->SetErrorStream(&ignored);
     benchmark::BenchmarkReporter::Context context;
     context.name_field_width = 10;
     reporter->ReportContext(context);
@@ -119,8 +129,10 @@ void json_output(FuzzedDataProvider& in) {
     }
     reporter->Finalize();
     pb::interrupt::detail::g_requested.store(0);
-
-    const std::string text = out.str();
+    if (!file.commit()) found("the output file was not written: " + file.error());
+    std::ifstream written(path);
+    const std::string text((std::istreambuf_iterator<char>(written)), std::istreambuf_iterator<char>());
+    std::remove(path.c_str());
     if (const std::string bad = parbench::fuzz::json_check::error(text); !bad.empty())
         found("the file reporter wrote invalid JSON (" + bad + "):\n" + text);
     std::size_t entries = 0;
