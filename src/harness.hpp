@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <iterator>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -171,12 +172,18 @@ template <class K>
 constexpr bool uneven_kernel = requires {
     requires K::uneven;
 };
+// On the uneven kernels, outside the full profile: the static strategies beside their dynamic twins and the
+// baseline, not every way of starting a process.
+inline constexpr std::string_view uneven_pairs[] = {"sequential",   "threads", "thread_pool",
+                                                    "process_pool", "openmp",  "tbb"};
 template <class S, class K>
 [[nodiscard]] bool in_profile() {
-    if constexpr (schedules_dynamically<S> && !uneven_kernel<K>)
-        return current_options().run_profile == profile::full;
+    if (current_options().run_profile == profile::full) return true;
+    if constexpr (uneven_kernel<K>)
+        return schedules_dynamically<S> ||
+               std::find(std::begin(uneven_pairs), std::end(uneven_pairs), S::name) != std::end(uneven_pairs);
     else
-        return true;
+        return !schedules_dynamically<S>;
 }
 
 template <kernel K, strategy... S>
