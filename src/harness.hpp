@@ -104,7 +104,8 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
         if constexpr (forks_caller<S>) parent.emplace(fork_parent_bytes());
         note_repetition();
         const machine_sample machine = machine_sample::now();
-        std::optional<S> strategy(std::in_place, workers);
+        std::optional<S> strategy;
+        build(strategy, workers);
         if (measure_with(state, *strategy, k, n, workers, slowdown, &strategy, std::optional(machine)) && parent)
             report_parent(state, *parent);
     } catch (const std::exception& e) {
@@ -220,8 +221,9 @@ void warm_up(strategy_list<S...>) {
             const unsigned workers = S::sweeps_workers ? most : 1;
             if (!available<S>(workers)) return;
             try {
-                S strategy(workers);
-                (void)strategy.run(kernels::count{}, workers);
+                std::optional<S> strategy;
+                build(strategy, workers);
+                (void)strategy->run(kernels::count{}, workers);
             } catch (const std::exception&) {}
         }(),
         ...);

@@ -5,10 +5,13 @@
 #include <cstddef>
 #include <vector>
 
+#include "options.hpp"
+
 namespace parbench::bench {
 namespace {
 
 std::atomic<bool> g_error{false};
+std::atomic<double> g_slowest_run{0.0};  // seconds per run of the slowest benchmark so far
 
 }  // namespace
 
@@ -20,7 +23,19 @@ void fail(benchmark::State& state, const std::string& why) {
     state.SkipWithError(why.c_str());
 }
 
+std::chrono::milliseconds worker_deadline() {
+    const auto& o = current_options();
+    if (o.worker_deadline_s) return std::chrono::seconds(*o.worker_deadline_s);
+    const double scaled = std::min(worker_deadline_scale * g_slowest_run.load(), double{max_worker_deadline_s});
+    return std::chrono::milliseconds(
+        static_cast<std::int64_t>(1000 * std::max(double{default_worker_deadline_floor_s}, scaled)));
+}
+
 namespace detail {
+
+void note_run_seconds(double seconds) noexcept {
+    if (seconds > g_slowest_run.load()) g_slowest_run.store(seconds);
+}
 
 void spin_for(std::chrono::nanoseconds d) noexcept {
     const auto until = std::chrono::steady_clock::now() + d;

@@ -15,6 +15,7 @@
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <type_traits>
 
 #include "disturbance.hpp"
 #include "interrupt.hpp"
@@ -29,6 +30,20 @@ void note_error();
 // Ends this benchmark with the error `why` (no time is reported for it) and makes bench_parallel exit 1.
 void fail(benchmark::State& state, const std::string& why);
 
+// How long a strategy built now waits on its worker processes before it counts one as hung:
+// --parbench_worker_deadline, else worker_deadline_scale x the slowest run so far, at least
+// default_worker_deadline_floor_s.
+[[nodiscard]] std::chrono::milliseconds worker_deadline();
+
+// Builds S for `workers` into `s`, with worker_deadline() where S waits on worker processes.
+template <strategy S>
+void build(std::optional<S>& s, unsigned workers) {
+    if constexpr (std::is_constructible_v<S, unsigned, std::chrono::milliseconds>)
+        s.emplace(workers, worker_deadline());
+    else
+        s.emplace(workers);
+}
+
 namespace detail {
 
 template <class R>
@@ -40,6 +55,8 @@ std::string show(const R& r) {
 }
 
 void spin_for(std::chrono::nanoseconds d) noexcept;
+// Counts a benchmark's seconds per run towards worker_deadline()'s scale.
+void note_run_seconds(double seconds) noexcept;
 void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, const usage& before,
                   const machine_sample& machine_before, std::int64_t self_peak_kib);
 // tree_cpu_s: the CPU seconds of the whole process tree per run (cpu_clock::tree_seconds); utilisation: that
@@ -108,6 +125,7 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
                         std::chrono::duration_cast<std::chrono::nanoseconds>((clock::now() - t0) * slowdown));
             });
         if (!seconds) return false;
+        detail::note_run_seconds(*seconds);
         const double cpu = tree.tree_seconds() - cpu0;
         const std::int64_t self_peak = peak_rss_kib();
         if (owner != nullptr) owner->reset();

@@ -183,6 +183,9 @@ options parse_options(int& argc, char** argv) {
                 parse_unsigned(*m, "--parbench_fork_parent_mib", "a size in MiB", 0, max_fork_parent_mib);
         else if (auto d = value_of(arg, "--parbench_mpi_deadline")) {
             o.mpi_deadline = check_seconds(*d, "--parbench_mpi_deadline");
+        } else if (auto wd = value_of(arg, "--parbench_worker_deadline")) {
+            o.worker_deadline_s =
+                parse_unsigned(*wd, "--parbench_worker_deadline", "a time in seconds", 1, max_worker_deadline_s);
         } else if (auto k = value_of(arg, "--parbench_test_wrong_total"))
             o.wrong_total = std::string(*k);
         else if (auto s = value_of(arg, "--parbench_test_slowdown"))
@@ -212,6 +215,9 @@ void print_help() {
         "  --parbench_mpi_deadline=S              under mpirun, end the job when a run of the mpi strategy takes\n"
         "                                         over max(S, 10 x its slowest run) seconds: a stopped rank never\n"
         "                                         answers (default 60; 0: no deadline)\n"
+        "  --parbench_worker_deadline=S           a run that waits on worker processes gives up after S seconds\n"
+        "                                         and names the worker, its pid and its state (default: 10 x the\n"
+        "                                         slowest run so far, at least 30 s)\n"
         "  --parbench_test_wrong_total=KERNEL     test knob: KERNEL drops its last element (the run must error)\n"
         "  --parbench_test_slowdown=KERNEL:F      test knob: KERNEL (* for every kernel) takes (1+F) times as long\n"
         "\n"

@@ -35,9 +35,16 @@ struct options {
     // Under mpirun: the job ends when a run of the mpi strategy takes longer than max(this, 10 x the slowest
     // run so far), in seconds (a stopped rank never answers otherwise); 0: no deadline.
     double mpi_deadline = 60;
+    // How long a run waits on worker processes before it counts them as hung (--parbench_worker_deadline, in
+    // seconds); nullopt: max(default_worker_deadline_floor, worker_deadline_scale x the slowest run so far).
+    std::optional<unsigned> worker_deadline_s;
     std::optional<std::string> wrong_total;  // test knob: this kernel computes a wrong total
     std::optional<slowdown> slow;            // test knob: this kernel runs slower by a fraction
 };
+
+inline constexpr unsigned default_worker_deadline_floor_s = 30;
+inline constexpr unsigned worker_deadline_scale = 10;
+inline constexpr unsigned max_worker_deadline_s = 86400;
 
 // How precisely a profile measures: Google Benchmark's min time per repetition, and repetitions per benchmark.
 struct precision {

@@ -210,6 +210,7 @@ TYPED_TEST(processes, a_worker_that_hangs_past_the_deadline_is_a_timeout) {
         EXPECT_EQ(e.detail(), deadline.count());
         const std::string message = "timeout: no result within " + std::to_string(deadline.count()) + " ms";
         EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+        EXPECT_NE(std::string(e.what()).find("pid "), std::string::npos) << "names the hung process: " << e.what();
     }
     EXPECT_TRUE(no_children());
     EXPECT_EQ(strategy.run(parbench::kernels::count{}, 1000), 1000u);

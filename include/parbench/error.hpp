@@ -1,7 +1,6 @@
 #pragma once
 // The errors a strategy raises: worker_error for a worker that failed, std::invalid_argument for bad input.
 
-#include <chrono>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -85,12 +84,6 @@ inline void check_workers(unsigned workers) {
     } catch (...) {
         return current_exception_message();
     }
-}
-
-// A worker that did not finish within `deadline`: "worker 1 of 2 failed: timeout: no result within 100 ms".
-[[nodiscard]] inline worker_error timeout_error(unsigned worker, unsigned workers, std::chrono::milliseconds deadline) {
-    return {worker, workers, failure::timeout, "no result within " + std::to_string(deadline.count()) + " ms",
-            static_cast<int>(deadline.count())};
 }
 
 }  // namespace detail

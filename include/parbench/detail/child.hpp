@@ -23,6 +23,7 @@
 
 #include "../error.hpp"
 #include "fd.hpp"
+#include "hung.hpp"
 
 namespace parbench::detail {
 
@@ -167,14 +168,13 @@ public:
     // The child's pid, or -1 once it has been reaped.
     [[nodiscard]] pid_t pid(std::size_t i) const noexcept { return pids_[i]; }
     [[nodiscard]] std::size_t running() const noexcept {
-        std::size_t n = 0;
-        for (const pid_t p : pids_) n += p > 0 ? 1 : 0;
-        return n;
+        return static_cast<std::size_t>(std::count_if(pids_.begin(), pids_.end(), [](pid_t p) { return p > 0; }));
     }
 
     struct ended {
         std::size_t index;
-        int status;  // raw wait status
+        int status;           // raw wait status; -1: the deadline passed
+        std::string process;  // a hung child: its pid and state as the deadline passed (describe_process)
     };
     // Waits at most `timeout` for any running child to end, reaps it and says which; nullopt on timeout or when
     // none is running.
@@ -192,7 +192,7 @@ public:
                 int status = 0;
                 if (child_detail::wait_eintr(pids_[i], &status, WNOHANG) == pids_[i]) {
                     forget(i);
-                    return ended{i, status};
+                    return ended{i, status, {}};
                 }
             }
             if (left <= 0) return std::nullopt;
@@ -216,8 +216,9 @@ public:
             if (clock::now() < deadline) continue;  // poll woke early (EINTR)
             std::size_t hung = 0;
             while (pids_[hung] <= 0) ++hung;
+            ended timed_out{hung, -1, describe_process(pids_[hung])};
             kill_all();
-            return ended{hung, -1};
+            return timed_out;
         }
         return std::nullopt;
     }

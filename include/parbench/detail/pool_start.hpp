@@ -142,7 +142,8 @@ public:
     // Has the server kill this pool's workers and waits until it has reaped them all.
     void kill_all() noexcept {
         if (conn_ && running()) {
-            if (send_kill_workers(conn_.get())) collect(std::chrono::steady_clock::now() + std::chrono::seconds(10));
+            if (proc_state(server_) != "stopped" && send_kill_workers(conn_.get()))  // a stopped one never answers
+                collect(std::chrono::steady_clock::now() + std::chrono::seconds(10));
             if (running()) (void)bury();  // a server that cannot kill them takes them with it
         }
         pids_.clear();

@@ -35,6 +35,7 @@
 #include <typeinfo>
 
 #include "../detail/child.hpp"
+#include "../detail/hung.hpp"
 #include "../detail/pool_start.hpp"
 #include "../detail/pool_transport.hpp"
 #include "../strategy.hpp"
@@ -92,10 +93,14 @@ public:
         bool own_ok = true;
         if constexpr (Caller == caller_role::runs_a_share) own_ok = transport_.run_in_parent(0, own, own_message);
         if (const auto bad = transport_.wait(deadline_)) {
+            // What a hung worker was doing, read before the kill.
+            const std::string hung = bad->status < 0 && bad->lost.empty()
+                                         ? detail::describe_process(transport_.pid(bad->worker))
+                                         : std::string();
             transport_.kill();  // before the state goes: a stuck worker may still hold it
             broken_ = true;     // fresh workers are started before the next run
             if (!bad->lost.empty()) throw worker_error(bad->worker, workers_, failure::lost, bad->lost);
-            if (bad->status < 0) throw detail::timeout_error(bad->worker, workers_, deadline_);
+            if (bad->status < 0) throw detail::hung_error(bad->worker, workers_, deadline_, hung);
             throw detail::status_error(bad->worker, workers_, bad->status);
         }
         if (!own_ok) throw worker_error(0, workers_, failure::exception, own_message);

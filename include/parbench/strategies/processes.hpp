@@ -148,7 +148,7 @@ protected:
                                Receive receive) const {
         if (bad) {
             const auto i = static_cast<unsigned>(bad->index);
-            if (bad->status < 0) throw timeout_error(i, workers_, deadline_);
+            if (bad->status < 0) throw hung_error(i, workers_, deadline_, bad->process);
             const auto out = receive(i);
             throw child_failure(i, workers_, bad->status, out ? &*out : nullptr);
         }

@@ -53,13 +53,14 @@ public:
             for (unsigned i = 0; i < workers_; ++i)
                 if (status_[i] != unknown && status_[i] != 0) {
                     kill_all();
-                    return child_group::ended{i, status_[i]};
+                    return child_group::ended{i, status_[i], {}};
                 }
             if (ended_ == requested_) return std::nullopt;
             if (!next(first_running(), deadline)) {
-                const unsigned hung = first_running();
+                // The server's pid and state: its workers' pids are not reported, and a stopped server hangs all.
+                child_group::ended e{first_running(), -1, "forked by forkserver " + describe_process(client_.pid())};
                 kill_all();
-                return child_group::ended{hung, -1};
+                return e;
             }
         }
     }
@@ -98,7 +99,7 @@ private:
     // requests in order, so the kill reaches every worker asked for before it.
     void kill_all() noexcept {
         if (ended_ == requested_ || dead_) return;
-        if (!client_.kill_workers()) {
+        if (proc_state(client_.pid()) == "stopped" || !client_.kill_workers()) {  // a stopped one never answers
             (void)client_.bury();
             return;
         }
