@@ -157,18 +157,26 @@ private:
 // benchmark: `threads` threads that allocate at the same time each get a malloc arena, and as they exit glibc keeps
 // their stacks (up to its cache's size). Both outlive the threads and both are mappings a fork copies, so without
 // this a process that has run thread strategies forks more slowly than one that has not, and a benchmark's time
-// would depend on what ran before it.
-inline void warm_thread_caches(unsigned threads) {
+// would depend on what ran before it. Returns how many threads it could start (fewer under a thread or memory
+// limit: the run then goes on without the rest of the warm-up, and says so).
+inline unsigned warm_thread_caches(unsigned threads) {
     std::vector<std::thread> all;
     std::barrier<> together(static_cast<std::ptrdiff_t>(threads));
     all.reserve(threads);
-    for (unsigned i = 0; i < threads; ++i)
-        all.emplace_back([&together] {
-            void* volatile block = std::malloc(64);
-            together.arrive_and_wait();
-            std::free(block);
-        });
+    for (unsigned i = 0; i < threads; ++i) {
+        try {
+            all.emplace_back([&together] {
+                void* volatile block = std::malloc(64);
+                together.arrive_and_wait();
+                std::free(block);
+            });
+        } catch (const std::system_error&) {
+            for (unsigned missing = i; missing < threads; ++missing) together.arrive_and_drop();
+            break;
+        }
+    }
     for (auto& t : all) t.join();
+    return static_cast<unsigned>(all.size());
 }
 
 // Puts the process back into the state every benchmark starts from: heap memory that earlier benchmarks freed goes

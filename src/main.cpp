@@ -70,6 +70,10 @@ int run(int argc, char** argv, parbench::bench::mpi_job& mpi) {
     argv = args.data();
     benchmark::Initialize(&argc, argv, help);
     if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 2;
+    if (const std::string why = pb::filter_problem(benchmark::GetBenchmarkFilter()); !why.empty()) {
+        std::fprintf(stderr, "bench_parallel: --benchmark_filter: %s\n", why.c_str());
+        return 2;
+    }
 
     const auto& o = pb::current_options();
     benchmark::AddCustomContext("hardware_threads", std::to_string(pb::hardware_threads()));
@@ -105,8 +109,15 @@ int run(int argc, char** argv, parbench::bench::mpi_job& mpi) {
         benchmark::FLAGS_benchmark_out = "/dev/null";
     }
     pb::warn_about_noise(stderr, PARBENCH_BUILD_TYPE);
-    pb::warm_thread_caches(2 * pb::hardware_threads());
-    pb::run_start();
+    // Under a thread or memory limit the warm-up is left out: a strategy's warm-up could not start its threads
+    // either, and OpenMP's runtime ends the process when it cannot (docs/hostile_input.md).
+    if (const unsigned want = 2 * pb::hardware_threads(), got = pb::warm_thread_caches(want); got == want)
+        pb::run_start();
+    else
+        std::fprintf(stderr,
+                     "bench_parallel: warning: could start only %u of %u threads (a thread or memory limit?): going "
+                     "on without the warm-up\n",
+                     got, want);
     pb::run_settings settings;
     settings.progress = ::isatty(STDERR_FILENO) == 1;
     settings.compact = pb::profile_repeats(o);

@@ -230,6 +230,30 @@ void print_help() {
         "Google Benchmark flags:");
 }
 
+std::string filter_problem(std::string_view filter) {
+    if (filter.size() > max_filter_length)
+        return "the filter is " + std::to_string(filter.size()) + " characters long; at most " +
+               std::to_string(max_filter_length) + " are taken";
+    std::size_t depth = 0, deepest = 0;
+    for (std::size_t i = 0; i < filter.size(); ++i) {
+        if (filter[i] == '\\') {
+            ++i;                        // an escaped character is a literal
+        } else if (filter[i] == '[') {  // a bracket expression: ']' right after '[' or '[^' is a literal
+            i += filter.compare(i, 2, "[^") == 0 ? 2u : 1u;
+            i = filter.find(']', i + 1);
+            if (i == std::string_view::npos) break;
+        } else if (filter[i] == '(') {
+            deepest = std::max(deepest, ++depth);
+        } else if (filter[i] == ')' && depth > 0) {
+            --depth;
+        }
+    }
+    if (deepest > max_filter_depth)
+        return "the filter nests " + std::to_string(deepest) + " groups deep; at most " +
+               std::to_string(max_filter_depth) + " are taken";
+    return {};
+}
+
 const options& current_options() { return g_options; }
 void set_current_options(options o) { g_options = std::move(o); }
 

@@ -66,6 +66,13 @@ struct precision {
 
 void print_help();
 
+// Why a --benchmark_filter is refused, or empty. std::regex compiles and matches by recursion, so a long or
+// deeply nested pattern overflows the stack (20,000 nested parentheses crash it); this refuses one longer than
+// max_filter_length characters or nested deeper than max_filter_depth groups before std::regex sees it.
+inline constexpr std::size_t max_filter_length = 8192;
+inline constexpr std::size_t max_filter_depth = 32;
+[[nodiscard]] std::string filter_problem(std::string_view filter);
+
 // The options in force, set once by main() before any benchmark is registered.
 [[nodiscard]] const options& current_options();
 void set_current_options(options o);
