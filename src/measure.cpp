@@ -19,6 +19,9 @@ void note_error() { g_error.store(true); }
 bool any_error() { return g_error.load(); }
 
 void fail(benchmark::State& state, const std::string& why) {
+    // After a stop was asked for, a failure is the interrupt's: Ctrl-C signals the whole process group, and a
+    // worker process that does not handle SIGINT (a spawned program, the fork server and its forks) dies of it.
+    if (interrupt::stop_if_requested(state)) return;
     note_error();
     state.SkipWithError(why.c_str());
 }

@@ -5,8 +5,8 @@ Usage: interrupt_test.py BENCH_PARALLEL WORK_DIR REPORT_PYTHON
 
 For a process strategy and a thread strategy, bench_parallel is started, and once the first benchmark's line
 is on its output (so one benchmark has certainly finished and the next is under way) it gets SIGINT, SIGTERM
-or SIGHUP. Then: the exit status is 128 + the signal; the --benchmark_out JSON parses; its context names the
-signal; it holds the finished benchmarks, each without error, and none that did not finish; tools/parbench-report
+or SIGHUP; for every process strategy, SIGINT goes to its whole process group, as Ctrl-C sends it. Then: the
+exit status is 128 + the signal; the --benchmark_out JSON parses; its context names the signal; it holds the finished benchmarks, each without error, and none that did not finish; tools/parbench-report
 reads it; and no process of the run is left. A second signal must end the run at once, children included.
 Nothing here waits for a time to pass: the signal follows a line of output, and the checks follow exit.
 Exit status 77 (skipped) when REPORT_PYTHON cannot run parbench-report; every other check has run by then.
@@ -64,8 +64,9 @@ def default_signals():  # a test started in the background by a shell may inheri
         signal.signal(s, signal.SIG_DFL)
 
 
-def run(bench, work, strategy, signals, tag):
-    """Runs bench_parallel, sends `signals` once the first benchmark is shown, and checks the exit and leftovers."""
+def run(bench, work, strategy, signals, tag, group=False):
+    """Runs bench_parallel, sends `signals` once the first benchmark is shown (to its whole process group, as
+    Ctrl-C does, with `group`), and checks the exit and leftovers."""
     out = os.path.join(work, f"interrupt_{tag}.json")
     if os.path.exists(out):
         os.remove(out)
@@ -81,7 +82,10 @@ def run(bench, work, strategy, signals, tag):
             raise Failure(f"{tag}: the first benchmark never finished:\n" + "".join(lines) + proc.stderr.read())
         # Two different signals, never the same one twice: the kernel merges a pending signal with its repeat.
         for s in signals:
-            proc.send_signal(s)
+            if group:
+                os.killpg(proc.pid, s)
+            else:
+                proc.send_signal(s)
         signalled = time.monotonic()
         rest, err = proc.communicate(timeout=DEADLINE_S)
         after_signal = time.monotonic() - signalled
@@ -169,10 +173,15 @@ def main():
         ("term_threads", "threads", [signal.SIGTERM]),
         ("hup_processes", "processes.pipe", [signal.SIGHUP]),
     ]
+    # Ctrl-C signals the whole process group: the workers get SIGINT too, and one that dies of it is the interrupt,
+    # not a fault (the benchmark in flight is dropped, never recorded as errored).
+    group_cases = [(f"group_{s}", s, [signal.SIGINT]) for s in (
+        "processes.pipe", "processes.shm", "processes.spawn", "processes.forkserver", "process_pool",
+        "process_pool.executor", "process_pool.spawn", "process_pool.forkserver")]
     reported = True
     try:
-        for tag, strategy, signals in cases:
-            out, shown, after_signal = run(bench, work, strategy, signals, tag)
+        for tag, strategy, signals in cases + group_cases:
+            out, shown, after_signal = run(bench, work, strategy, signals, tag, group=tag.startswith("group_"))
             names = check_json(bench, out, tag, signals[0], strategy, shown, after_signal)
             ok = report_reads(report_python, out, work, tag)
             reported = reported and ok is True
