@@ -9,8 +9,8 @@ seeded by the output file name, so every round differs but every test run is the
 Also --benchmark_list_tests, --benchmark_repetitions (one repetition whatever it says) and
 --fake_fresh_noise=COUNTER_FILE (new, reproducible noise on every run: the paired gate writes every run to a file of
 the same name), for tools/parbench-gate.
-Test hooks: --fake_crash exits 1 without writing anything; --fake_error=<name prefix> fails those benchmarks
-the way SkipWithError does (and exits 1, as bench_parallel does when a run errored). BUILTIN_SLOWDOWN is edited
+Test hooks: --fake_crash exits 1 without writing anything; --fake_hang never ends a run (a listing still works);
+--fake_error=<name prefix> fails those benchmarks the way SkipWithError does (and exits 1, as bench_parallel does when a run errored). BUILTIN_SLOWDOWN is edited
 by a test to make a "slower commit" of this file.
 """
 
@@ -19,6 +19,7 @@ import os
 import random
 import re
 import sys
+import time
 
 BUILTIN_SLOWDOWN = {}  # kernel -> fraction; a test rewrites this line in its HEAD commit
 
@@ -39,7 +40,7 @@ def parse(argv):
                                        "benchmark_out_format", "benchmark_filter", "parbench_test_slowdown",
                                        "fake_crash", "fake_error", "benchmark_list_tests",
                                        "benchmark_repetitions", "fake_fresh_noise", "benchmark_min_time",
-                                       "benchmark_enable_random_interleaving"):
+                                       "benchmark_enable_random_interleaving", "fake_hang"):
             sys.exit(f"{sys.argv[0]}: unrecognized command-line flag: {arg}")
         flags[m.group(1)] = m.group(2) if m.group(2) is not None else ""
     return flags
@@ -76,6 +77,8 @@ def main():
         return 0
     if "fake_crash" in flags:
         return 1
+    while "fake_hang" in flags:  # a run that never ends (a stopped worker, a deadlock)
+        time.sleep(3600)
     out = flags.get("benchmark_out", "")
     rng = random.Random(os.path.basename(out))
     if flags.get("fake_fresh_noise"):   # new noise on every run, from a run counter kept in the file it names

@@ -8,9 +8,11 @@ Run: /usr/bin/python3 test/tools/test_gate.py   (ctest: tools.Gate)
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -35,6 +37,75 @@ class GateTests(unittest.TestCase):
     def verdicts(self):
         with open(os.path.join(self.out, "verdicts.json"), encoding="utf-8") as f:
             return {name: v["verdict"] for name, v in json.load(f).items()}
+
+    def hanging_gate(self, *extra):
+        """The gate with a head that hangs in every run, in a session of its own, with TMPDIR in the test's folder."""
+        self.tmpdir = os.path.join(self.tmp.name, "tmp")
+        os.makedirs(self.tmpdir, exist_ok=True)
+        cmd = [GATE, "--base-bin", FAKE, "--head-bin", FAKE, "--out", self.out, "--looks", "9,12", "--seed", "3",
+               "--head-flags=--fake_hang", *extra]
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                start_new_session=True, env=dict(os.environ, TMPDIR=self.tmpdir))
+
+    def assert_clean(self, proc):
+        """Nothing of the gate's session is left, nor anything in its TMPDIR (parbench-gate-* folders)."""
+        left = [p for p in os.listdir("/proc") if p.isdigit() and self.session_of(int(p)) == proc.pid]
+        self.assertEqual(left, [], "processes of the gate left behind")
+        self.assertEqual(os.listdir(self.tmpdir), [], "temporary folders left behind")
+
+    @staticmethod
+    def session_of(pid):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            return None
+        fields = stat[stat.rindex(")") + 2:].split()
+        return int(fields[3]) if fields[0] != "Z" else None
+
+    def test_max_minutes_bounds_a_hanging_head(self):
+        proc = self.hanging_gate("--max-minutes", "0.1")
+        try:
+            out, err = proc.communicate(timeout=120)  # a generous bound on the 6 s budget; the hang is forever
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, 9)
+                proc.wait()
+        self.assertEqual(proc.returncode, 3, err)  # the head's benchmarks gave no result: incomplete
+        self.assertIn("did not finish within", err)
+        self.assertEqual(set(self.verdicts().values()), {"errored"})
+        self.assert_clean(proc)
+
+    def test_sigterm_and_sighup_stop_the_gate_cleanly(self):
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            with self.subTest(signal=sig.name):
+                proc = self.hanging_gate("--max-minutes", "30")
+                try:
+                    hung = False
+                    while not hung and proc.poll() is None:  # the hanging head is running
+                        time.sleep(0.05)
+                        runs = [self.cmdline(int(p)) for p in os.listdir("/proc")
+                                if p.isdigit() and int(p) != proc.pid and self.session_of(int(p)) == proc.pid]
+                        hung = any(b"--fake_hang" in c and b"--benchmark_out=" in c for c in runs)
+                    os.kill(proc.pid, sig)
+                    out, err = proc.communicate(timeout=120)
+                finally:
+                    if proc.poll() is None:
+                        os.killpg(proc.pid, 9)
+                        proc.wait()
+                self.assertEqual(proc.returncode, 128 + sig, err)
+                self.assertIn(f"stopped by {sig.name}", err)
+                self.assertIn(f"Stopped by {sig.name}", out)
+                self.assertEqual(len(self.verdicts()), 5)  # partial verdicts written, one per benchmark
+                self.assert_clean(proc)
+
+    @staticmethod
+    def cmdline(pid):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                return f.read()
+        except OSError:
+            return b""
 
     def test_aa_passes(self):
         r = self.gate()

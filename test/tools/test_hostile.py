@@ -160,6 +160,73 @@ class HostileTests(unittest.TestCase):
         self.assertIn(said, r.stderr)
         self.assertIn("partial run (interrupted by SIGINT)", r.stdout)
 
+    def test_full_disk_is_one_line_and_keeps_the_previous_file(self):
+        base = fixture("ab_base.json")
+        r = run([tool("parbench-report"), "--no-plots", "--out", "/dev/full", base])  # a note, then the line
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("cannot write --out /dev/full: No space left on device", r.stderr.splitlines()[-1])
+        if os.geteuid() != 0:
+            return  # /dev/full above is the full disk where no tmpfs can be mounted
+        mount = tempfile.mkdtemp(dir=self.tmp)
+        if run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", mount]).returncode != 0:
+            return
+        self.addCleanup(run, ["umount", mount])
+        out = os.path.join(mount, "report.md")
+        with open(out, "w") as f:
+            f.write("previous\n")  # fills the one page
+        for plots in ([], ["--no-plots"]):
+            with self.subTest(plots=plots):
+                r = run([tool("parbench-report"), *plots, "--out", out, base])
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn("No space left on device", r.stderr.splitlines()[-1])
+                with open(out) as f:
+                    self.assertEqual(f.read(), "previous\n")
+                self.assertEqual(os.listdir(mount), ["report.md"], "no temporary, empty or partial file is left")
+
+    def test_concurrent_writers_leave_one_whole_file(self):
+        inputs = [fixture("ab_base.json"), fixture("run_reps.json")]
+        alone = []
+        for i, path in enumerate(inputs):
+            out = os.path.join(self.tmp, f"alone{i}.md")
+            self.assertEqual(run([tool("parbench-report"), "--no-plots", "--out", out, path]).returncode, 0)
+            with open(out) as f:
+                alone.append(f.read())
+        both = os.path.join(self.tmp, "both")
+        os.mkdir(both)
+        out = os.path.join(both, "report.md")
+        procs = [subprocess.Popen([tool("parbench-report"), "--no-plots", "--out", out, path],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for path in inputs * 3]
+        for p in procs:
+            _, err = p.communicate(timeout=600)
+            self.assertEqual(p.returncode, 0, err)
+        with open(out) as f:
+            self.assertIn(f.read(), alone, "the file is one run's whole output")
+        self.assertEqual(os.listdir(both), ["report.md"])
+
+    def test_a_failed_write_keeps_the_previous_file(self):
+        from parbench import cli
+        out = self.write("out.md", text="previous\n")
+        with self.assertRaises(RuntimeError):
+            with cli.atomic_open(out) as f:
+                f.write("half")
+                raise RuntimeError("killed half way")
+        with open(out) as f:
+            self.assertEqual(f.read(), "previous\n")
+        self.assertEqual(os.listdir(self.tmp), ["out.md"])
+        cli.write_text(out, "new\n")
+        with open(out) as f:
+            self.assertEqual(f.read(), "new\n")
+        self.assertEqual(os.listdir(self.tmp), ["out.md"])
+
+    def test_history_add_says_partial_run(self):
+        names = ["count/sequential/workers:1/n:1000/real_time", "count/threads/workers:2/n:1000/real_time"]
+        partial = self.write("partial.json", document([e for n in names for e in kernel(n)][:3],
+                                                      parbench_interrupted="SIGINT"))
+        r = run([tool("parbench-history"), "add", "--db", os.path.join(self.tmp, "h.db"), "--commit", "abc",
+                 partial])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertIn("partial.json: partial run (interrupted by SIGINT)", r.stderr)
+
     def test_internal_error_has_its_own_status(self):
         from parbench import cli
 

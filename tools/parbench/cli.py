@@ -6,10 +6,14 @@ never read as a verdict.
 """
 
 import argparse
+import contextlib
 import os
 import re
+import signal
 import sys
+import tempfile
 import traceback
+import typing
 
 from .schema import InputError
 
@@ -18,8 +22,26 @@ EXIT_REGRESSION = 1    # parbench-gate: at least one regression
 EXIT_USAGE = 2         # usage or input error
 EXIT_INCOMPLETE = 3    # parbench-gate: fewer benchmarks compared than asked for (nothing compared included)
 EXIT_INTERNAL = 70     # a bug in the tool (sysexits' EX_SOFTWARE)
-EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT); SIGTERM and SIGHUP where a tool stops on them: 128 + the signal
 EXIT_BROKEN_PIPE = 141  # stdout closed early, e.g. `| head` (128 + SIGPIPE)
+
+
+class Stopped(KeyboardInterrupt):
+    """SIGINT, SIGTERM or SIGHUP, raised from the signal handler wherever the tool is (stop_on_signals): a child in
+    flight is killed (subprocess.run kills its child on any exception) and temporary directories are removed
+    (their with blocks) on the way out; run() then exits with 128 + the signal."""
+
+    def __init__(self, signum):
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def stop_on_signals():
+    """From now on SIGINT, SIGTERM (what a cancelled CI job sends) and SIGHUP raise Stopped."""
+    def handler(signum, frame):
+        raise Stopped(signum)
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, handler)
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -74,9 +96,10 @@ def run(prog, main, argv=None):
     except InputError as e:
         print(f"{prog}: {one_line(e)}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
+    except KeyboardInterrupt as e:
+        signum = getattr(e, "signum", signal.SIGINT)
+        print(f"{prog}: interrupted by {signal.Signals(signum).name}", file=sys.stderr)
+        return 128 + signum
     except BrokenPipeError:
         # stdout's reader went away (e.g. `| head`): nothing more to say; keep Python from complaining at exit.
         devnull = os.open(os.devnull, os.O_WRONLY)
@@ -129,10 +152,82 @@ def emit(text, out=None):
 
 
 def write_text(path, text, what="--out"):
-    """Write text to path (checked with output_path) or raise InputError."""
+    """Write text to path (checked with output_path), whole or not at all (atomic_open), or raise InputError."""
+    with atomic_open(path, "w", what) as f:
+        f.write(text)
+
+
+def save_figure(fig, path, what="the plots", **options):
+    """matplotlib's fig.savefig(path, **options), written like every other output file (atomic_open)."""
+    with atomic_open(path, "wb", what) as f:
+        fig.savefig(f, format=os.path.splitext(path)[1][1:] or "png", **options)
+
+
+def _file(fd, binary) -> typing.IO[typing.Any]:
+    if binary:
+        return os.fdopen(fd, "wb")
+    return os.fdopen(fd, "w", encoding="utf-8")
+
+
+@contextlib.contextmanager
+def atomic_open(path, mode="w", what="--out"):
+    """A file object to write path's new contents to; path gets them only if the block ends without an error.
+
+    Every tool's output goes through here (report, compare, merge, gate, history, order, the CPython reference):
+    the contents go to a file with no name in path's directory (O_TMPFILE; where the file system has none, a
+    hidden temporary name beside it), which is fsync'ed and renamed over path when complete. Until then path keeps
+    what it held, whatever ends the tool (SIGKILL included); of two tools writing one path, the last to finish
+    wins, whole. A path that exists and is not a regular file (/dev/null, /dev/full) is written in place. Any
+    failure, a full disk included, is InputError: one line naming the path and the errno.
+    """
     output_path(path, what)
+    target = os.path.realpath(path)  # a symbolic link stays one: the file it names is replaced
+    directory = os.path.dirname(target)
+    binary = "b" in mode
+    temp = None
+    dir_fd = -1
     try:
-        with open(path, "w", encoding="utf-8") as f:
-            f.write(text)
+        if os.path.exists(target) and not os.path.isfile(target):
+            with _file(os.open(target, os.O_WRONLY | os.O_TRUNC | os.O_CLOEXEC), binary) as f:
+                yield f
+            return
+        dir_fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        try:
+            fd = os.open(directory, os.O_TMPFILE | os.O_WRONLY | os.O_CLOEXEC, 0o666)
+        except (OSError, AttributeError):
+            fd, temp = tempfile.mkstemp(dir=directory, prefix=f".{os.path.basename(target)}.")
+            umask = os.umask(0)
+            os.umask(umask)
+            os.fchmod(fd, 0o666 & ~umask)
+        with _file(fd, binary) as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+            if temp is None:  # name the unnamed file beside the target (a link cannot replace one), then rename
+                for attempt in range(100):
+                    candidate = os.path.join(directory, f".{os.path.basename(target)}.{os.getpid()}.{attempt}")
+                    try:  # a directory descriptor makes it linkat(..., AT_SYMLINK_FOLLOW), not link()
+                        os.link(f"/proc/self/fd/{f.fileno()}", os.path.basename(candidate), dst_dir_fd=dir_fd,
+                                follow_symlinks=True)
+                        temp = candidate
+                        break
+                    except FileExistsError:
+                        continue
+                else:
+                    raise FileExistsError(17, "no free temporary name")
+        os.replace(temp, target)
+        temp = None
+        try:
+            os.fsync(dir_fd)
+        except OSError:
+            pass  # a directory some file systems cannot sync: the rename is done either way
     except OSError as e:
         raise InputError(f"cannot write {what} {path}: {e.strerror or e}") from None
+    finally:
+        if temp is not None:
+            try:
+                os.unlink(temp)
+            except OSError:
+                pass
+        if dir_fd >= 0:
+            os.close(dir_fd)

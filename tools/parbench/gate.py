@@ -150,7 +150,21 @@ def summary(args, verdicts, rounds, wall, missing, new, problems=(), runner=None
     return "\n".join(lines)
 
 
+def partial_verdicts(names, settings, finished):
+    """The verdicts of the rounds in `finished`, the last taken as the final look; (verdicts, rounds)."""
+    if not finished:
+        return {n: paired.Verdict(paired.UNDECIDED) for n in names}, 0
+    played = []
+
+    def replay(r, open_names):
+        played.append(r)
+        return finished[r]
+    verdicts, _, rounds = paired.sequential(names, settings, replay, lambda: len(played) == len(finished))
+    return verdicts, rounds
+
+
 def main(argv):
+    cli.stop_on_signals()
     args = parse_args(argv)
     if args.realtime:
         problem = gate_run.check_realtime()
@@ -195,8 +209,10 @@ def main(argv):
             for position, side in enumerate(order):
                 binary, flags = sides[side]
                 started = time.time()
+                left = budget - (time.monotonic() - start)  # --max-minutes bounds the process in flight too
                 try:
                     results, wall, status, problem = gate_run.run_group(binary, group, flags,
+                                                                        timeout=max(1.0, left),
                                                                         realtime=args.realtime)
                 except gate_run.RunError as e:
                     raise cli.InputError(f"round {r + 1}, {side}: {e}") from None
@@ -213,19 +229,36 @@ def main(argv):
         return {n: (got["base"][n], got["head"][n]) if got["base"].get(n) and got["head"].get(n) else None
                 for n in open_names}
 
+    finished = []  # each finished round's measurements, to give partial verdicts if a signal stops the gate
+
+    def measure_recorded(r, open_names):
+        finished.append(measure(r, open_names))
+        return finished[-1]
+
+    stopped = None
     try:
-        verdicts, _, rounds = paired.sequential(names, args.settings, measure,
+        verdicts, _, rounds = paired.sequential(names, args.settings, measure_recorded,
                                                 lambda: time.monotonic() - start >= budget)
+    except cli.Stopped as e:
+        stopped = e
+        verdicts, rounds = partial_verdicts(names, args.settings, finished)
     finally:
         recorder.close()
     wall = time.monotonic() - start
     text = summary(args, verdicts, rounds, wall, missing, new, problems, runner)
+    if stopped:
+        text = (f"**Stopped by {stopped}** after {rounds} finished rounds: the verdicts are those rounds' (the "
+                f"last taken as the final look).\n\n" + text)
     cli.write_text(os.path.join(out_dir, "gate.md"), text, "--out")
     report = {n: {"verdict": v.verdict, "effect": v.estimate.effect if v.estimate else None,
                   "ci95": list(v.estimate.interval(0.95)) if v.estimate else None, "q": v.q, "rounds": v.rounds}
               for n, v in verdicts.items()}
     cli.write_text(os.path.join(out_dir, "verdicts.json"), json.dumps(report, indent=1, sort_keys=True) + "\n")
     print(text)
+    if stopped:
+        print(f"{PROG}: stopped by {stopped} after {rounds} finished rounds; partial verdicts in {out_dir}",
+              file=sys.stderr)
+        return 128 + stopped.signum
     regressions = [n for n, v in verdicts.items() if v.verdict == paired.REGRESSION]
     for n in regressions:
         v = verdicts[n]

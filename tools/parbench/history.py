@@ -66,6 +66,8 @@ def parse_args(argv):
 
 def cmd_add(args):
     run = model.load(args.json)
+    for note in run.partial_notes():  # added all the same: what finished is valid, and says so here
+        cli.warn(PROG, note)
     ctx = run.contexts[0]
     machine = args.machine or str(ctx.get("host_name") or "unknown")
     date = args.date or str(ctx.get("date") or "")
@@ -154,7 +156,7 @@ def _plots(directory, flagged):
         ax.set_title(f"{name} ({machine})", fontsize=8)
         fig.tight_layout()
         path = os.path.join(directory, re.sub(r"[^A-Za-z0-9._-]+", "_", f"{machine}_{name}") + ".png")
-        fig.savefig(path, dpi=100)
+        cli.save_figure(fig, path, dpi=100)
         plt.close(fig)
         written.append(path)
     return [f"Trend plots: {len(written)} in {directory}", ""]

@@ -82,7 +82,7 @@ def plot_speedup(plt, kernel, by_n, hw, styles, path):
         ax.grid(True, alpha=0.3)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0)
     fig.tight_layout()
-    fig.savefig(path, dpi=110, bbox_inches="tight")
+    cli.save_figure(fig, path, dpi=110, bbox_inches="tight")
     plt.close(fig)
 
 
@@ -108,7 +108,7 @@ def plot_time_vs_n(plt, kernel, by_n, hw, styles, path):
                                           markeredgecolor="black", linestyle="none")
     fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=min(6, len(handles)), fontsize=8)
     fig.tight_layout(rect=(0, 0.09 if len(handles) > 6 else 0.06, 1, 1))
-    fig.savefig(path, dpi=110)
+    cli.save_figure(fig, path, dpi=110)
     plt.close(fig)
     return True
 
