@@ -13,7 +13,8 @@ Reading and reporting:
   estimate     times and speedups that hold on a busy machine, with their intervals
   disturbance  how disturbed the machine was during a run, from the counters recorded with every repetition
   stats        the report's statistics: speedup, crossover n, winner tally
-  flags        results a report must not recommend from (noisy, implausible) and ties
+  flags        results a report must not recommend from (implausible speedups)
+  cost         the report's cost view: the CPU each configuration burns for its speedup
   markdown     number and time formatting, Markdown tables
   plots        the report's PNG plots (matplotlib)
   report       parbench-report
