@@ -43,6 +43,12 @@ void expect_totals(S& strategy, const K& kernel, unsigned w, std::uint64_t cap =
     }
 }
 
+// The echo server socket_tasks talks to in these tests: one per test process, stopped at its exit.
+inline const echo_server& shared_echo_server() {
+    static const echo_server server;
+    return server;
+}
+
 // Every kernel of parbench's at every size on one strategy object of w workers.
 template <strategy S>
 void expect_all_kernels(unsigned w) {
@@ -60,6 +66,7 @@ void expect_all_kernels(unsigned w) {
     expect_totals(strategy, k::uneven_heavy_tail{}, w, 20000);
     // I/O-bound: a tiny sleep, and a few hundred tasks at most.
     expect_totals(strategy, k::sleep_tasks{std::chrono::microseconds(1)}, w, 300);
+    expect_totals(strategy, k::socket_tasks{shared_echo_server().port()}, w, 300);
 }
 
 template <class S>

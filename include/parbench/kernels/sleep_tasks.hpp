@@ -9,6 +9,7 @@
 
 #include "../blocking.hpp"
 #include "../chunk.hpp"
+#include "../io_loop.hpp"
 
 namespace parbench::kernels {
 
@@ -25,6 +26,15 @@ struct sleep_tasks {
             sum += i + 1;
         }
         return sum;
+    }
+    // On an io_loop (the event_loop strategy): each sleep gives the thread away.
+    [[nodiscard]] async_task<result> run_async(chunk c, io_loop& loop) const {
+        result sum = 0;
+        for (std::uint64_t i = c.begin; i < c.end; ++i) {
+            co_await loop.sleep_for(duration);
+            sum += i + 1;
+        }
+        co_return sum;
     }
     [[nodiscard]] static constexpr result combine(result a, result b) noexcept { return a + b; }
     [[nodiscard]] constexpr result expected(std::uint64_t n) const noexcept { return n * (n + 1) / 2; }

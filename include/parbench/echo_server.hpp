@@ -1,0 +1,80 @@
+#pragma once
+// echo_server: the peer of the socket_tasks kernel. A child process listening on 127.0.0.1 only, at a port the
+// kernel picks, that answers every request with its own bytes after a delay; each connection waits on its own,
+// so a thousand delayed requests take one delay, not a thousand. It runs on an io_loop (io_loop.hpp). It starts
+// with the object and is killed and reaped by its destructor, leaving no process or descriptor behind; it also
+// dies with the process that started it.
+
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+
+#include "detail/child.hpp"
+#include "detail/fd.hpp"
+#include "detail/loopback.hpp"
+#include "io_loop.hpp"
+
+namespace parbench {
+
+class echo_server {
+public:
+    // echo: answer after `delay`; mute: read requests and never answer (a server that stopped answering).
+    enum class mode { echo, mute };
+
+    explicit echo_server(std::chrono::microseconds delay = {}, mode m = mode::echo) {
+        detail::unique_fd listener = detail::listen_loopback(port_);
+        pid_ = detail::fork_child([&] {
+            io_loop loop;
+            auto acceptor = accept_all(loop, listener.get(), delay, m);
+            loop.spawn(acceptor);
+            loop.run();
+            return 0;
+        });
+    }
+    ~echo_server() { stop(); }
+    echo_server(const echo_server&) = delete;
+    echo_server& operator=(const echo_server&) = delete;
+
+    [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
+    [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+    // Kills the server (SIGKILL) and reaps it; its connections are reset. Idempotent.
+    void stop() noexcept {
+        detail::kill_and_reap(pid_);
+        pid_ = -1;
+    }
+
+private:
+    static constexpr std::chrono::hours forever{24};
+
+    static async_task<int> accept_all(io_loop& loop, int listener, std::chrono::microseconds delay, mode m) {
+        for (;;) {
+            (void)co_await loop.wait_for(listener, EPOLLIN, io_loop::clock::now() + forever);
+            for (;;) {
+                const int c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+                if (c < 0) break;  // EAGAIN: all accepted; anything else (EMFILE): try again at the next wake-up
+                detail::set_connection_options(c);
+                loop.spawn_detached(serve(loop, detail::unique_fd(c), delay, m));
+            }
+        }
+    }
+    static async_task<int> serve(io_loop& loop, detail::unique_fd c, std::chrono::microseconds delay, mode m) {
+        char buffer[4096];
+        for (;;) {
+            if (!co_await loop.wait_for(c.get(), EPOLLIN, io_loop::clock::now() + forever)) continue;
+            const ssize_t r = ::recv(c.get(), buffer, sizeof buffer, 0);
+            if (r < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+            if (r <= 0) co_return 0;  // closed or reset by the client
+            if (m == mode::mute) continue;
+            if (delay.count() > 0) co_await loop.sleep_for(delay);
+            if (!detail::write_full(c.get(), buffer, static_cast<std::size_t>(r))) co_return 0;
+        }
+    }
+
+    std::uint16_t port_ = 0;
+    pid_t pid_ = -1;
+};
+
+}  // namespace parbench

@@ -1,0 +1,126 @@
+#pragma once
+// socket_tasks: n requests to an echo server on loopback (echo_server.hpp), each task waiting for its answer on
+// a real descriptor (seed 004 in docs/seeds.md, with I/O in place of a sleep). A chunk opens one connection and
+// sends its requests one after another: 8 bytes holding i + 1, answered by the same 8 bytes. The total is the sum
+// of the answers. Every wait has a deadline, so a server that dies, refuses or stops answering is an error that
+// names it, never a hang.
+
+#include <poll.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdint>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+#include "../blocking.hpp"
+#include "../chunk.hpp"
+#include "../detail/loopback.hpp"
+#include "../io_loop.hpp"
+
+namespace parbench::kernels {
+
+struct socket_tasks {
+    using result = std::uint64_t;
+    static constexpr std::string_view name = "socket_tasks";
+
+    std::uint16_t port = 0;                   // the echo server's port on 127.0.0.1
+    std::chrono::milliseconds timeout{5000};  // the longest wait for a connect or an answer
+
+    // Blocking: one thread waits in poll for each step.
+    [[nodiscard]] result run(chunk c) const {
+        if (c.empty()) return 0;
+        bool pending = false;
+        const detail::unique_fd s = detail::start_connect(port, pending, who);
+        if (pending) {
+            wait(s.get(), POLLOUT);
+            detail::connect_result(s.get(), port, who);
+        }
+        result sum = 0;
+        for (std::uint64_t i = c.begin; i < c.end; ++i) {
+            send(s.get(), i + 1);
+            std::uint64_t answer = 0;
+            std::size_t got = 0;
+            while (!receive(s.get(), answer, got)) wait(s.get(), POLLIN);
+            sum += check(i + 1, answer);
+        }
+        return sum;
+    }
+
+    // On an io_loop: the task gives the thread away at every wait.
+    [[nodiscard]] async_task<result> run_async(chunk c, io_loop& loop) const {
+        if (c.empty()) co_return 0;
+        bool pending = false;
+        const detail::unique_fd s = detail::start_connect(port, pending, who);
+        if (pending) {
+            if (!co_await loop.wait_for(s.get(), EPOLLOUT, io_loop::clock::now() + timeout)) no_answer();
+            detail::connect_result(s.get(), port, who);
+        }
+        result sum = 0;
+        for (std::uint64_t i = c.begin; i < c.end; ++i) {
+            send(s.get(), i + 1);
+            std::uint64_t answer = 0;
+            std::size_t got = 0;
+            while (!receive(s.get(), answer, got))
+                if (!co_await loop.wait_for(s.get(), EPOLLIN, io_loop::clock::now() + timeout)) no_answer();
+            sum += check(i + 1, answer);
+        }
+        co_return sum;
+    }
+
+    [[nodiscard]] static constexpr result combine(result a, result b) noexcept { return a + b; }
+    [[nodiscard]] constexpr result expected(std::uint64_t n) const noexcept { return n * (n + 1) / 2; }
+
+private:
+    static constexpr const char* who = "socket_tasks";
+
+    [[noreturn]] void fail(const std::string& what) const {
+        throw std::runtime_error(std::string(who) + ": the echo server at 127.0.0.1:" + std::to_string(port) + " " +
+                                 what);
+    }
+    [[noreturn]] void no_answer() const { fail("did not answer within " + std::to_string(timeout.count()) + " ms"); }
+
+    void wait(int fd, short events) const {
+        pollfd p{fd, events, 0};
+        int r;
+        {
+            blocking_scope blocking;
+            do r = ::poll(&p, 1, static_cast<int>(timeout.count()));
+            while (r < 0 && errno == EINTR);
+        }
+        if (r < 0) detail::throw_errno("poll");
+        if (r == 0) no_answer();
+    }
+    void send(int fd, std::uint64_t request) const {
+        // 8 bytes into an empty socket buffer: all or an error, never a part.
+        ssize_t w;
+        do w = ::send(fd, &request, sizeof request, MSG_NOSIGNAL);
+        while (w < 0 && errno == EINTR);
+        if (w != static_cast<ssize_t>(sizeof request))
+            fail(std::string("could not be sent a request: ") + (w < 0 ? std::strerror(errno) : "short write"));
+    }
+    // Reads what has arrived of the 8-byte answer; true once it is whole.
+    bool receive(int fd, std::uint64_t& answer, std::size_t& got) const {
+        for (;;) {
+            const ssize_t r = ::recv(fd, reinterpret_cast<char*>(&answer) + got, sizeof answer - got, 0);
+            if (r > 0) {
+                got += static_cast<std::size_t>(r);
+                if (got == sizeof answer) return true;
+                continue;
+            }
+            if (r == 0) fail("closed the connection before it answered");
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+            fail(std::string("broke the connection: ") + std::strerror(errno));
+        }
+    }
+    std::uint64_t check(std::uint64_t request, std::uint64_t answer) const {
+        if (answer != request) fail("answered " + std::to_string(answer) + " to request " + std::to_string(request));
+        return answer;
+    }
+};
+
+}  // namespace parbench::kernels
