@@ -11,6 +11,7 @@ comparable with C++ ones.
 import json
 import multiprocessing
 import os
+import platform
 import re
 import subprocess
 import sys
@@ -22,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, os.pardir, os.pardir, "tools", "cpython_reference.py")
 METHODS = multiprocessing.get_all_start_methods()  # fork, spawn, forkserver on Linux
 NAME = re.compile(r"^(count|sum_range|random_max|locked_counter\.coarse|sleep_tasks)"
-                  r"/cpython\.(sequential|threads|thread_pool|(processes|process_pool)\.(%s))"
+                  r"/cpython\.(sequential|threads|thread_pool|asyncio|(processes|process_pool)\.(%s))"
                   r"/workers:[1-9][0-9]*/n:[0-9]+/real_time$" % "|".join(METHODS))
 CONTEXT_KEYS = ["date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
                 "cpu_scaling_enabled", "caches", "load_avg", "library_build_type",
@@ -63,8 +64,8 @@ class QuickRun(unittest.TestCase):
     def test_every_kernel_and_strategy_ran_without_error(self):
         entries = self.doc["benchmarks"]
         names = [e["name"] for e in entries]
-        # 5 kernels x (sequential, threads, thread_pool, and both process strategies per method)
-        self.assertEqual(len(names), 5 * (3 + 2 * len(METHODS)))
+        # 5 kernels x (sequential, threads, thread_pool, asyncio, and both process strategies per method)
+        self.assertEqual(len(names), 5 * (4 + 2 * len(METHODS)))
         for method in METHODS:
             self.assertIn("locked_counter.coarse/cpython.process_pool.%s/workers:2/n:20000/real_time"
                           % method, names)
@@ -147,6 +148,10 @@ class Faults(unittest.TestCase):
             ["BrokenProcessPool", "exited with code 3"],
         ])
 
+    def test_a_crashed_asyncio_task_is_named(self):
+        proc = run_script("--quick", "--inject-fault=crash", "--filter", r"^sleep_tasks/cpython\.asyncio/workers:2/")
+        self.assert_all_errors(proc, [["cpython.asyncio task 0 raised", "RuntimeError"]])
+
     def test_crashed_workers_under_every_start_method(self):
         proc = run_script("--quick", "--inject-fault=crash", "--filter",
                           r"^count/cpython\.(processes|process_pool)\.\w+/workers:2/")
@@ -157,6 +162,27 @@ class Faults(unittest.TestCase):
         proc = run_script("--quick", "--inject-fault=wrong", "--filter",
                           r"^(random_max|locked_counter\.coarse)/cpython\.(sequential|processes\.fork)/")
         self.assert_all_errors(proc, [["wrong total"]] * 6)
+
+
+class OtherInterpreter(unittest.TestCase):
+    """--python PATH: the same run under another interpreter, which the JSON names."""
+
+    def test_runs_under_the_given_interpreter(self):
+        proc = run_script("--python", sys.executable, "--quick", "--workers", "2", "--filter",
+                          r"^sleep_tasks/cpython\.(asyncio|thread_pool)/")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        doc = json.loads(proc.stdout)
+        self.assertEqual(doc["context"]["python_executable"], sys.executable)
+        self.assertEqual(doc["context"]["python_version"], platform.python_version())
+        gil = sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else None
+        self.assertEqual(doc["context"]["python_gil_enabled"], gil)
+        self.assertEqual(len(doc["benchmarks"]), 2)
+
+    def test_a_missing_interpreter_is_one_line(self):
+        proc = run_script("--python", os.path.join(HERE, "no-such-python"), "--quick")
+        self.assertEqual(proc.returncode, 2, proc.stderr)
+        self.assertEqual(len(proc.stderr.splitlines()), 1, proc.stderr)
+        self.assertIn("--python", proc.stderr)
 
 
 class BadArguments(unittest.TestCase):

@@ -4,6 +4,7 @@ import argparse
 import collections
 import json
 import os
+import subprocess
 import sys
 
 from .. import cli, schema
@@ -82,6 +83,9 @@ def parse_args(argv):
                         help="run the repetitions in shuffled rounds, as bench_parallel does (GB's "
                              "--benchmark_enable_random_interleaving; the default); --no-interleave runs each "
                              "benchmark's repetitions together")
+    parser.add_argument("--python", metavar="PATH",
+                        help="run the reference under this interpreter instead (e.g. a free-threaded "
+                             "python3.13t); the JSON records its version and whether its GIL is enabled")
     parser.add_argument("--list", action="store_true", help="print the names and exit")
     parser.add_argument("--inject-fault", choices=["crash", "wrong"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -127,8 +131,36 @@ def write_json(document, path):
         cli.write_text(path, text)
 
 
+def without_python(argv):
+    """argv less its --python PATH (or --python=PATH)."""
+    out, skip = [], False
+    for a in argv:
+        if skip:
+            skip = False
+        elif a == "--python":
+            skip = True
+        elif not a.startswith("--python="):
+            out.append(a)
+    return out
+
+
+def run_under(python, argv, parser):
+    """Runs this reference under another interpreter with the same arguments; its exit status."""
+    if not (os.path.isfile(python) and os.access(python, os.X_OK)):
+        parser.error("--python: %r is not an executable file" % python)
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, os.pardir,
+                          "cpython_reference.py")
+    try:
+        return subprocess.run([python, os.path.normpath(script)] + without_python(argv)).returncode
+    except OSError as err:
+        parser.error("--python: cannot run %r: %s" % (python, err.strerror))
+
+
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
+    if args.python is not None:
+        return run_under(args.python, argv, args.parser)
     benches = selected_benchmarks(args)
     if not benches:
         args.parser.error("no benchmark matches --filter %r" % args.filter.pattern)

@@ -169,6 +169,8 @@ def context(args):
         ("python_version", platform.python_version()),
         ("python_implementation", platform.python_implementation()),
         ("python_executable", sys.executable),
+        # sys._is_gil_enabled() exists from 3.13; None where it does not (the GIL is then always on).
+        ("python_gil_enabled", sys._is_gil_enabled() if hasattr(sys, "_is_gil_enabled") else None),
         ("switch_interval", sys.getswitchinterval()),
         ("hardware_threads", os.cpu_count() or 0),
         ("usable_cpus", usable),

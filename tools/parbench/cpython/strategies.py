@@ -6,6 +6,9 @@
                         through a multiprocessing.Array (shared memory, one slot per
                         worker), created once per benchmark outside the timing
   cpython.thread_pool   ThreadPoolExecutor(W), created and warmed up outside the timing
+  cpython.asyncio       asyncio.gather of W coroutines on one event loop, created outside the
+                        timing: sleep_tasks awaits asyncio.sleep, so the W chunks' sleeps
+                        overlap; a CPU-bound chunk runs whole, one after another
   cpython.process_pool.M
                         ProcessPoolExecutor(W), created and warmed up outside the timing;
                         the locked counter's Value and Lock reach its workers through the
@@ -19,6 +22,7 @@ A worker that raised, exited non-zero or returned a wrong total is a WorkerError
 names the worker and the cause. --inject-fault (tests only) makes worker 0 fail.
 """
 
+import asyncio
 import collections
 import concurrent.futures
 import multiprocessing
@@ -27,7 +31,7 @@ import threading
 import time
 from typing import Optional
 
-from .kernels import Counter, expected_total, locked_counter_chunk, split
+from .kernels import Counter, expected_total, locked_counter_chunk, sleep_tasks_chunk, split
 
 FAULT_EXIT_CODE = 3
 
@@ -240,6 +244,46 @@ class ThreadPool(Strategy):
         self.pool.shutdown(wait=True)
 
 
+async def sleep_tasks_coroutine(begin, end, sleep_s):
+    """sleep_tasks' chunk for an event loop: each sleep gives the thread away."""
+    total = 0
+    for i in range(begin, end):
+        await asyncio.sleep(sleep_s)
+        total += i + 1
+    return total
+
+
+async def chunk_coroutine(fn, begin, end, arg, fault):
+    if fn is sleep_tasks_chunk and fault is None:
+        return await sleep_tasks_coroutine(begin, end, arg)
+    return run_chunk(fn, begin, end, arg, fault)
+
+
+class Asyncio(Strategy):
+    name = "cpython.asyncio"
+
+    def setup(self):
+        self.loop = asyncio.new_event_loop()
+
+    def run(self):
+        arg = self.thread_arg()
+
+        async def gather():
+            return await asyncio.gather(
+                *[chunk_coroutine(self.kernel.chunk, b, e, arg, self.fault_for(i))
+                  for i, (b, e) in enumerate(self.chunks)], return_exceptions=True)
+
+        results = self.loop.run_until_complete(gather())
+        for i, r in enumerate(results):
+            if isinstance(r, BaseException):
+                raise WorkerError("%s task %d raised %s: %s"
+                                  % (self.name, i, type(r).__name__, r)) from None
+        return self.total(results, arg)
+
+    def close(self):
+        self.loop.close()
+
+
 class ProcessPool(ProcessStrategy, ThreadPool):
     name = "cpython.process_pool"
 
@@ -296,5 +340,5 @@ class ProcessPool(ProcessStrategy, ThreadPool):
 START_METHODS = multiprocessing.get_all_start_methods()
 STRATEGIES = collections.OrderedDict(
     (s.name, s) for s in [Sequential, Threads]
-    + [Processes.start_method(m) for m in START_METHODS] + [ThreadPool]
+    + [Processes.start_method(m) for m in START_METHODS] + [ThreadPool, Asyncio]
     + [ProcessPool.start_method(m) for m in START_METHODS])
