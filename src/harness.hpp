@@ -104,8 +104,7 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
         if constexpr (forks_caller<S>) parent.emplace(fork_parent_bytes());
         note_repetition();
         const machine_sample machine = machine_sample::now();
-        std::optional<S> strategy;
-        build(strategy, workers);
+        std::optional<S> strategy = build<S>(workers);
         if (measure_with(state, *strategy, k, n, workers, slowdown, &strategy, std::optional(machine)) && parent)
             report_parent(state, *parent);
     } catch (const std::exception& e) {
@@ -221,8 +220,7 @@ void warm_up(strategy_list<S...>) {
             const unsigned workers = S::sweeps_workers ? most : 1;
             if (!available<S>(workers)) return;
             try {
-                std::optional<S> strategy;
-                build(strategy, workers);
+                auto strategy = build<S>(workers);
                 (void)strategy->run(kernels::count{}, workers);
             } catch (const std::exception&) {}
         }(),

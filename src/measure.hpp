@@ -35,13 +35,13 @@ void fail(benchmark::State& state, const std::string& why);
 // default_worker_deadline_floor_s.
 [[nodiscard]] std::chrono::milliseconds worker_deadline();
 
-// Builds S for `workers` into `s`, with worker_deadline() where S waits on worker processes.
+// S for `workers`, with worker_deadline() where S waits on worker processes.
 template <strategy S>
-void build(std::optional<S>& s, unsigned workers) {
+std::optional<S> build(unsigned workers) {
     if constexpr (std::is_constructible_v<S, unsigned, std::chrono::milliseconds>)
-        s.emplace(workers, worker_deadline());
+        return std::optional<S>(std::in_place, workers, worker_deadline());
     else
-        s.emplace(workers);
+        return std::optional<S>(std::in_place, workers);
 }
 
 namespace detail {
