@@ -17,7 +17,14 @@ from .model import baseline_of, is_baseline
 from .stats import speedup_estimate
 
 PLAUSIBLE_OVER_CPUS = 1.1  # a speedup may exceed min(W, CPUs) by this factor (timer and cache effects), no more
-WAITING_KERNELS = {"sleep_tasks"}  # kernels whose work is waiting: W workers may wait W times as fast
+# Kernels whose work is waiting (and their variants, socket_tasks.delay_*): W workers may wait W times as fast, on
+# any number of CPUs.
+WAITING_KERNELS = ("sleep_tasks", "socket_tasks")
+
+
+def is_waiting(kernel):
+    """Whether a kernel's work is waiting rather than computing: sleep_tasks, socket_tasks.*."""
+    return any(kernel == k or kernel.startswith(k + ".") for k in WAITING_KERNELS)
 
 
 def cv(bench):
@@ -52,7 +59,7 @@ def flags_at(kernel, cells, hw):
         s = speedup_estimate(cells, strategy, workers)
         if s is not None:
             bound = PLAUSIBLE_OVER_CPUS * min(workers, hw) if hw else None
-            if workers > 1 and kernel not in WAITING_KERNELS and bound is not None and s.value > bound:
+            if workers > 1 and not is_waiting(kernel) and bound is not None and s.value > bound:
                 found.append(Flag("implausible", f"{s.value:.2f}× with {workers} worker(s) on {hw} CPUs: "
                                                  f"parallelism gives at most about {min(workers, hw)}×"))
             if workers == 1 and s.low > 1:

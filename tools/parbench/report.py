@@ -119,7 +119,7 @@ def candidates_at(kernel, cells, suite, hw):
         return {}
     out = {}
     for (s, w), b in cells.items():
-        if hw and w > hw and kernel not in flags.WAITING_KERNELS:
+        if hw and w > hw and not flags.is_waiting(kernel):
             continue
         if suite_of(s) == suite and b.usable and (s, w) not in flagged:
             e = speedup_estimate(cells, s, w)
