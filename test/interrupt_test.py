@@ -6,8 +6,9 @@ Usage: interrupt_test.py BENCH_PARALLEL WORK_DIR REPORT_PYTHON
 For a process strategy and a thread strategy, bench_parallel is started, and once the first benchmark's line
 is on its output (so one benchmark has certainly finished and the next is under way) it gets SIGINT, SIGTERM
 or SIGHUP; for every process strategy, SIGINT goes to its whole process group, as Ctrl-C sends it. Then: the
-exit status is 128 + the signal; the --benchmark_out JSON parses; its context names the signal; it holds the finished benchmarks, each without error, and none that did not finish; tools/parbench-report
-reads it; and no process of the run is left. A second signal must end the run at once, children included.
+exit status is 128 + the signal; the --benchmark_out JSON parses; its context names the signal; it holds the
+finished benchmarks, each without error, and none that did not finish; tools/parbench-report reads it; and no
+process of the run is left. A second signal must end the run at once, children included.
 Nothing here waits for a time to pass: the signal follows a line of output, and the checks follow exit.
 Exit status 77 (skipped) when REPORT_PYTHON cannot run parbench-report; every other check has run by then.
 """

@@ -10,8 +10,8 @@ Also --benchmark_list_tests, --benchmark_repetitions (one repetition whatever it
 --fake_fresh_noise=COUNTER_FILE (new, reproducible noise on every run: the paired gate writes every run to a file of
 the same name), for tools/parbench-gate.
 Test hooks: --fake_crash exits 1 without writing anything; --fake_hang never ends a run (a listing still works);
---fake_error=<name prefix> fails those benchmarks the way SkipWithError does (and exits 1, as bench_parallel does when a run errored). BUILTIN_SLOWDOWN is edited
-by a test to make a "slower commit" of this file.
+--fake_error=<name prefix> fails those benchmarks the way SkipWithError does (and exits 1, as bench_parallel does
+when a run errored). BUILTIN_SLOWDOWN is edited by a test to make a "slower commit" of this file.
 """
 
 import json
