@@ -242,7 +242,6 @@ private:
         if (polls_[i].fd >= 0) ::close(polls_[i].fd);
         polls_[i].fd = -1;
     }
-
     std::vector<pid_t> pids_;
     std::vector<pollfd> polls_;  // pidfds, -1 once reaped (poll skips negative descriptors)
 };
