@@ -158,14 +158,20 @@ def recommendation(kernel, by_n, suite, hw=None):
     return f"- **{kernel}** ({SUITE_TITLES[suite]}): " + "; ".join(parts) + "."
 
 
-def md_recommendations(kernels, run):
+def md_answer(run, kernels):
+    """The recommendations and the machine's disturbance: the report's first sections, and what --answer prints."""
+    recommendations = recommendation_lines(kernels, run)
+    return md_recommendations(run, recommendations) + md_disturbance(run, recommendations)
+
+
+def md_recommendations(run, recommendations):
     hosts = ", ".join(sorted({str(c.get("host_name", "?")) for c in run.contexts}))
     lines = [f"## Recommendations for this machine ({hosts})", "",
              "Speedups over the sequential loop with their intervals (the fastest repetitions' ratio, see "
              "docs/tools.md). A winner's interval lies above every other's; where intervals overlap the "
              "configurations tie; where an interval is too wide to tell, the point is undecided. None rests on a "
              "flagged result.", ""]
-    return lines + recommendation_lines(kernels, run) + [""]
+    return lines + recommendations + [""]
 
 
 def recommendation_lines(kernels, run):
@@ -197,7 +203,7 @@ def md_flagged(kernels, run):
         md_table(["kernel", "n", "configuration", "flag", "why"], rows) + [""]
 
 
-def md_disturbance(run, kernels):
+def md_disturbance(run, recommendations):
     """How much of the run the machine was disturbed, when, and what was done about it."""
     stats_ = disturbance.summarize(run)
     lines = ["## The machine during the run", ""]
@@ -208,7 +214,7 @@ def md_disturbance(run, kernels):
         again = sum(1 for b in run.benchmarks.values() if len({s.round[0] for s in b.samples}) > 1)
         lines += [f"A second pass measured {again} benchmark(s) again, those whose intervals were too wide to "
                   "decide after the first (parbench-plan); their samples from both passes are used.", ""]
-    undecided = [line for line in recommendation_lines(kernels, run) if "undecided" in line]
+    undecided = [line for line in recommendations if "undecided" in line]
     lines += [f"{len(undecided)} of the recommendations below leave a point undecided; each says why.", ""]
     return lines
 
@@ -240,10 +246,9 @@ def md_errors(run):
             "table, tally or plot above.", ""] + md_table(["benchmark", "failed repetitions", "error"], rows) + [""]
 
 
-def render_markdown(run, kernels, others, plots, plot_note):
+def render_markdown(run, kernels, others, plots, plot_note, answer):
     hw = hardware_threads(run)
-    lines = ["# parbench report", ""] + md_context(run) + md_recommendations(kernels, run) + \
-        md_disturbance(run, kernels) + md_flagged(kernels, run)
+    lines = ["# parbench report", ""] + md_context(run) + answer + md_flagged(kernels, run)
     lines += ["## Kernels", "",
               "Cells: time (the fastest repetition) · speedup over the suite's sequential loop at the same n "
               "[its interval]. "
@@ -311,9 +316,10 @@ def main(argv):
     plots, note = make_plots(args, run, kernels)
     if note:
         print(f"{PROG}: {note}", file=sys.stderr)
-    cli.emit(render_markdown(run, kernels, others, plots, note) + "\n", args.out)
+    answer = md_answer(run, kernels)
+    cli.emit(render_markdown(run, kernels, others, plots, note, answer) + "\n", args.out)
     if args.answer and args.out:
-        print("\n".join(md_recommendations(kernels, run) + md_disturbance(run, kernels)))
+        print("\n".join(answer))
     return cli.EXIT_OK
 
 
