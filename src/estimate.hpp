@@ -35,9 +35,15 @@ struct estimate {
 
     // Google Benchmark statistics over a benchmark's repetitions (Benchmark::ComputeStatistics): its JSON then
     // carries the estimate and its interval as the aggregates <name>_fastest, _fastest_low and _fastest_high.
-    static double fastest(const std::vector<double>& v) { return of_time(v) ? of_time(v)->value : 0.0; }
-    static double fastest_low(const std::vector<double>& v) { return of_time(v) ? of_time(v)->low : 0.0; }
-    static double fastest_high(const std::vector<double>& v) { return of_time(v) ? of_time(v)->high : 0.0; }
+    static double fastest(const std::vector<double>& v) { return of_part(v, &estimate::value); }
+    static double fastest_low(const std::vector<double>& v) { return of_part(v, &estimate::low); }
+    static double fastest_high(const std::vector<double>& v) { return of_part(v, &estimate::high); }
+
+    // One part of of_time(v), 0 without a usable repetition: of_time once per statistic.
+    static double of_part(const std::vector<double>& v, double estimate::*part) {
+        const auto e = of_time(v);
+        return e ? (*e).*part : 0.0;
+    }
 
     // Baseline time over this time, the interval's ends crosswise.
     [[nodiscard]] static estimate speedup_of(const estimate& b, const estimate& t) {
