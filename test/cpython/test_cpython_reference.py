@@ -22,9 +22,13 @@ sys.dont_write_bytecode = True  # no __pycache__ next to the sources
 HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, os.pardir, os.pardir, "tools", "cpython_reference.py")
 METHODS = multiprocessing.get_all_start_methods()  # fork, spawn, forkserver on Linux
-NAME = re.compile(r"^(count|sum_range|random_max|locked_counter\.coarse|sleep_tasks)"
-                  r"/cpython\.(sequential|threads|thread_pool|asyncio|(processes|process_pool)\.(%s))"
+NAME = re.compile(r"^(count|sum_range|random_max|locked_counter\.coarse|sleep_tasks|uneven\.(triangular|heavy_tail)"
+                  r"|socket_tasks\.delay_(0|1000)us)"
+                  r"/cpython\.(sequential|threads|thread_pool|asyncio|(processes|process_pool"
+                  r"|mp_pool(\.dynamic\.coarse|\.dynamic|\.dynamic\.fine|\.imap_unordered)?)\.(%s))"
                   r"/workers:[1-9][0-9]*/n:[0-9]+/real_time$" % "|".join(METHODS))
+SEED_KERNELS = r"^(count|sum_range|random_max|locked_counter\.coarse|sleep_tasks)/"
+DEFAULT_METHOD = multiprocessing.get_start_method()
 CONTEXT_KEYS = ["date", "host_name", "executable", "num_cpus", "mhz_per_cpu",
                 "cpu_scaling_enabled", "caches", "load_avg", "library_build_type",
                 "python_version", "python_implementation", "switch_interval",
@@ -46,7 +50,7 @@ class QuickRun(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.proc = run_script("--quick", "--workers", "2", "--filter", "workers:(1|2)/")
+        cls.proc = run_script("--quick", "--workers", "2", "--filter", SEED_KERNELS + ".*workers:(1|2)/")
         cls.doc = json.loads(cls.proc.stdout) if cls.proc.returncode == 0 else None
 
     def setUp(self):
@@ -164,6 +168,106 @@ class Faults(unittest.TestCase):
         self.assert_all_errors(proc, [["wrong total"]] * 6)
 
 
+def strategies_run(doc):
+    """{(kernel, strategy, workers)} of a run's entries, each checked to be a time, not an error."""
+    seen = set()
+    for entry in doc["benchmarks"]:
+        assert "error_occurred" not in entry, entry.get("error_message")
+        kernel, strategy, workers = entry["name"].split("/")[:3]
+        seen.add((kernel, strategy, int(workers.split(":")[1])))
+    return seen
+
+
+def server_pids():
+    """Processes running the reference's echo server, read from /proc."""
+    pids = set()
+    for pid in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                if b"parbench.cpython.sockets" in f.read():
+                    pids.add(int(pid))
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+class UnevenWork(unittest.TestCase):
+    """Issue 25's uneven kernels: static halves beside Pool.map's chunk sizes and imap_unordered."""
+
+    def test_every_strategy_gives_the_total(self):
+        proc = run_script("--quick", "--workers", "2", "--filter", r"^uneven\.")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        seen = strategies_run(json.loads(proc.stdout))
+        pools = ["cpython.%s.%s" % (p, DEFAULT_METHOD) for p in
+                 ("process_pool", "mp_pool", "mp_pool.dynamic.coarse", "mp_pool.dynamic", "mp_pool.dynamic.fine",
+                  "mp_pool.imap_unordered")]
+        for kernel in ("uneven.triangular", "uneven.heavy_tail"):
+            self.assertEqual({s for k, s, w in seen if k == kernel},
+                             {"cpython.sequential", "cpython.threads", "cpython.thread_pool"} | set(pools))
+
+    def test_a_dead_pool_worker_is_named_not_waited_for(self):
+        # multiprocessing.Pool replaces a dead worker and would wait for its task forever.
+        proc = run_script("--quick", "--workers", "2", "--inject-fault=crash", "--filter",
+                          r"^uneven\.triangular/cpython\.mp_pool\.(dynamic\.|imap_unordered\.)?%s/" % DEFAULT_METHOD)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        entries = json.loads(proc.stdout)["benchmarks"]
+        self.assertEqual(len(entries), 3)
+        for entry in entries:
+            self.assertRegex(entry["error_message"], r"^cpython\.mp_pool\S*\.%s: pool worker \d+ \(pid \d+\) "
+                                                     r"exited with code 3$" % DEFAULT_METHOD)
+
+    def test_wrong_totals(self):
+        proc = run_script("--quick", "--workers", "2", "--inject-fault=wrong", "--filter",
+                          r"^uneven\.heavy_tail/cpython\.(threads|mp_pool\.dynamic\.fine\.%s)/" % DEFAULT_METHOD)
+        self.assertEqual(proc.returncode, 1, proc.stderr)
+        entries = json.loads(proc.stdout)["benchmarks"]
+        self.assertEqual(len(entries), 2)
+        for entry in entries:
+            self.assertIn("wrong total", entry["error_message"])
+
+
+class Sockets(unittest.TestCase):
+    """Issue 26's socket kernel: asyncio streams beside threads and the pools, against the script's echo server."""
+
+    def test_every_strategy_gives_the_total_and_the_servers_are_gone(self):
+        before = server_pids()
+        proc = run_script("--quick", "--workers", "2", "--filter", r"^socket_tasks\.")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        seen = strategies_run(json.loads(proc.stdout))
+        for kernel in ("socket_tasks.delay_0us", "socket_tasks.delay_1000us"):
+            self.assertEqual({s for k, s, w in seen if k == kernel},
+                             {"cpython.sequential", "cpython.threads", "cpython.thread_pool", "cpython.asyncio",
+                              "cpython.process_pool." + DEFAULT_METHOD})
+        self.assertEqual(server_pids() - before, set())
+
+    def test_server_faults_are_named_errors_within_a_bounded_time(self):
+        before = server_pids()
+        expected = {"refuse": "could not connect to the echo server at 127.0.0.1:",
+                    "mute": "did not answer within 300 ms",
+                    "die": "the echo server at 127.0.0.1:"}
+        for fault, fragment in expected.items():
+            with self.subTest(fault=fault):
+                proc = run_script("--quick", "--workers", "2", "--socket-timeout-ms", "300",
+                                  "--inject-server-fault=" + fault, "--filter",
+                                  r"^socket_tasks\.delay_0us/cpython\.(threads|asyncio|process_pool\.%s)/"
+                                  % DEFAULT_METHOD, timeout=60)
+                self.assertEqual(proc.returncode, 1, proc.stderr)
+                entries = json.loads(proc.stdout)["benchmarks"]
+                self.assertEqual(len(entries), 3)
+                for entry in entries:
+                    self.assertIn("socket_tasks: ", entry["error_message"])
+                    self.assertIn(fragment, entry["error_message"])
+                self.assertNotIn("Traceback", proc.stderr)
+        self.assertEqual(server_pids() - before, set())
+
+    def test_the_scale_cases_follow_bench_parallel(self):
+        proc = run_script("--list", "--filter", "/n:1000/")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(sorted(proc.stdout.split()), sorted(
+            "%s/cpython.%s/real_time" % (k, s) for k in ("sleep_tasks", "socket_tasks.delay_1000us")
+            for s in ("threads/workers:1000/n:1000", "thread_pool/workers:4/n:1000", "asyncio/workers:1000/n:1000")))
+
+
 class OtherInterpreter(unittest.TestCase):
     """--python PATH: the same run under another interpreter, which the JSON names."""
 
@@ -190,6 +294,7 @@ class BadArguments(unittest.TestCase):
         for args in (["--workers", "0"], ["--workers", "two"], ["--workers", "1,,2"], ["--workers", "99999"],
                      ["--workers", "2,2"], ["--workers", ""], ["--min-time", "-1"],
                      ["--repetitions", "0"], ["--filter", "("], ["--quick", "--seed-sizes"],
+                     ["--socket-timeout-ms", "0"], ["--socket-timeout-ms", "soon"],
                      ["--quick", "--filter", "no-such-benchmark"], ["--no-such-option"],
                      ["--quick", "--out", HERE],
                      ["--quick", "--out", os.path.join(HERE, "no", "dir", "x.json")]):
@@ -267,6 +372,36 @@ class Kernels(unittest.TestCase):
         self.assertEqual(m.random_max_chunk(5, 5, None), 0.0)
         self.assertEqual(m.expected_total(m.KERNELS["sum_range"], n, 0), n * (n - 1) // 2)
         self.assertEqual(m.expected_total(m.KERNELS["sleep_tasks"], 3, 0), 6)
+
+    def test_uneven_costs_follow_the_cpp_kernels(self):
+        m = self.m
+        # uneven.hpp: item i of the triangular kernel costs i + 1; a heavy block costs 100 times a light one.
+        self.assertEqual([m.triangular_cost(i) for i in range(4)], [1, 2, 3, 4])
+        self.assertEqual(m.HEAVY_HEAVY, 100 * m.HEAVY_LIGHT)
+        blocks = 4096
+        heavy = sum(m.heavy_block(b) for b in range(blocks))
+        self.assertGreater(heavy, blocks / m.HEAVY_ONE_IN / 2)
+        self.assertLess(heavy, blocks / m.HEAVY_ONE_IN * 2)
+        for b in range(64):
+            self.assertEqual(m.heavy_block(b), m.splitmix64(b) % 32 == 0)
+        for name, cost in (("uneven.triangular", m.triangular_cost), ("uneven.heavy_tail", m.heavy_tail_cost)):
+            k = m.KERNELS[name]
+            for n in (0, 1, 63, 64, 65, 1000):
+                expected = m.expected_total(k, n, None)
+                self.assertEqual(expected, sum(cost(i) for i in range(n)), (name, n))
+                for parts in (1, 2, 3, 7):
+                    self.assertEqual(k.combine([k.chunk(b, e, None) for b, e in m.split(n, parts)]), expected)
+        # Static halves of the triangular kernel: the second half holds three quarters of the work.
+        first, second = [m.uneven_triangular_chunk(b, e, None) for b, e in m.split(4096, 2)]
+        self.assertAlmostEqual(second / (first + second), 0.75, places=3)
+
+    def test_pool_chunk_sizes(self):
+        from parbench.cpython import strategies
+        k = self.m.KERNELS["uneven.triangular"]
+        sizes = {cls.name: cls(k, 4096, 2, None, None).chunksize for cls in strategies.MP_POOLS}
+        self.assertEqual(sizes, {"cpython.mp_pool": 2048, "cpython.mp_pool.dynamic.coarse": 512,
+                                 "cpython.mp_pool.dynamic": 128, "cpython.mp_pool.dynamic.fine": 16,
+                                 "cpython.mp_pool.imap_unordered": 128})
 
 
 if __name__ == "__main__":

@@ -3,13 +3,14 @@
 import argparse
 import collections
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
 
 from .. import cli, schema
 from .measuring import BenchmarkRun, context, schedule
-from .strategies import START_METHODS
+from .strategies import START_METHODS, STRATEGIES
 from .suite import DEFAULT_CASES, QUICK_CASES, SEED_CASES, SEED_SLEEP_MS, build_benchmarks
 
 
@@ -53,6 +54,13 @@ def non_negative_float(text):
     return value
 
 
+def positive_float(text):
+    value = non_negative_float(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("expected a number > 0, got %r" % text)
+    return value
+
+
 def parse_args(argv):
     parser = cli.ArgumentParser(
         description="Run the seeds' experiments under CPython (threading, multiprocessing, "
@@ -68,9 +76,9 @@ def parse_args(argv):
     parser.add_argument("--workers", type=worker_list, metavar="W,W,...",
                         help="worker counts (default 1,2 and the CPU count)")
     parser.add_argument("--start-methods", type=start_method_list, metavar="M,M,...",
-                        default=list(START_METHODS),
-                        help="start methods of the process strategies (default: all this "
-                             "interpreter offers: %s)" % ",".join(START_METHODS))
+                        help="start methods of the process strategies (default: for the seeds' kernels all "
+                             "this interpreter offers, %s; for the others its default, %s)"
+                             % (",".join(START_METHODS), multiprocessing.get_start_method()))
     parser.add_argument("--repetitions", type=cli.positive_int,
                         help="repetitions per benchmark (default 5, 1 with --quick): the report's estimate is "
                              "the fastest, "
@@ -79,6 +87,9 @@ def parse_args(argv):
                         help="seconds a batch of iterations must last (default 0.1)")
     parser.add_argument("--sleep-ms", type=non_negative_float, metavar="MS",
                         help="sleep per task of sleep_tasks (default 1; 3000 with --seed-sizes)")
+    parser.add_argument("--socket-timeout-ms", type=positive_float, metavar="MS", default=5000.0,
+                        help="the socket kernels' longest wait for a connect or an answer (default 5000, as in "
+                             "bench_parallel)")
     parser.add_argument("--interleave", action=argparse.BooleanOptionalAction, default=True,
                         help="run the repetitions in shuffled rounds, as bench_parallel does (GB's "
                              "--benchmark_enable_random_interleaving; the default); --no-interleave runs each "
@@ -88,6 +99,7 @@ def parse_args(argv):
                              "python3.13t); the JSON records its version and whether its GIL is enabled")
     parser.add_argument("--list", action="store_true", help="print the names and exit")
     parser.add_argument("--inject-fault", choices=["crash", "wrong"], help=argparse.SUPPRESS)
+    parser.add_argument("--inject-server-fault", choices=["refuse", "mute", "die"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.min_time is None:
         args.min_time = 0.01 if args.quick else 0.1
@@ -95,15 +107,15 @@ def parse_args(argv):
         args.repetitions = 1 if args.quick else 5
     if args.sleep_ms is None:
         args.sleep_ms = SEED_SLEEP_MS if args.seed_sizes else 1.0
-    if args.workers is None and not args.seed_sizes:
-        args.workers = [1, 2] if args.quick else sorted({1, 2, os.cpu_count() or 1})
+    # --workers given applies to every case; otherwise a case's own counts, or these.
+    args.default_workers = [1, 2] if args.quick else sorted({1, 2, os.cpu_count() or 1})
     args.parser = parser
     return args
 
 
 def selected_benchmarks(args):
     cases = SEED_CASES if args.seed_sizes else QUICK_CASES if args.quick else DEFAULT_CASES
-    benches = build_benchmarks(cases, args.workers, args.start_methods)
+    benches = build_benchmarks(cases, args.workers, args.start_methods, args.default_workers)
     if args.filter is not None:
         benches = [b for b in benches if args.filter.search(b.name)]
     return benches
@@ -181,7 +193,9 @@ def main(argv=None):
                for bench, (family, instance) in zip(benches, family_indices(benches))]
     for runner, rep in schedule(runners, args.repetitions, args.interleave):
         runner.repetition(rep, log)
-    document = collections.OrderedDict([("context", context(args)), ("benchmarks", [])])
+    used = {getattr(STRATEGIES[b.strategy], "method", None) for b in benches}
+    methods_run = [m for m in START_METHODS if m in used]
+    document = collections.OrderedDict([("context", context(args, methods_run)), ("benchmarks", [])])
     for runner in runners:
         document["benchmarks"].extend(runner.entries())
     write_json(document, args.out)

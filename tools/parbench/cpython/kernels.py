@@ -12,12 +12,22 @@
                          ('q', synchronised as in the seed) under a multiprocessing.Lock
   sleep_tasks            n tasks sleeping --sleep-ms each and returning i+1 (seed 004);
                          total n(n+1)/2
+  uneven.triangular      item i costs i + 1 units, a unit being one increment of a local
+                         counter; total n(n+1)/2 modulo 2^64 (issue 25's uneven work)
+  uneven.heavy_tail      items in blocks of 64, a block costing 16 units per item or, for
+                         about one block in 32 (splitmix64(block) % 32 == 0), 1,600; total
+                         the sum of the costs modulo 2^64
+Both uneven kernels are include/parbench/kernels/uneven.hpp's, unit for unit. The socket
+kernels (socket_tasks.py) and the payload kernel (payload.py) have modules of their own.
 
 The seed posts are described in docs/seeds.md ("seed 001" is its "Seed 001" section).
 """
 
 import collections
+import functools
 import time
+
+from .sockets import socket_tasks_chunk
 
 MASK64 = (1 << 64) - 1
 TWO_POW_MINUS_53 = 2.0 ** -53
@@ -45,13 +55,17 @@ def sum_range_chunk(begin, end, arg):
     return total
 
 
-def splitmix64_unit(i):
-    """The value of index i: splitmix64(i) mapped to [0, 1) (C++ kernel's generator)."""
-    z = (i + 0x9E3779B97F4A7C15) & MASK64
+def splitmix64(x):
+    """splitmix64's finaliser of x (include/parbench/detail/splitmix.hpp), a 64-bit int."""
+    z = (x + 0x9E3779B97F4A7C15) & MASK64
     z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & MASK64
     z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & MASK64
-    z ^= z >> 31
-    return (z >> 11) * TWO_POW_MINUS_53
+    return z ^ (z >> 31)
+
+
+def splitmix64_unit(i):
+    """The value of index i: splitmix64(i) mapped to [0, 1) (C++ kernel's generator)."""
+    return (splitmix64(i) >> 11) * TWO_POW_MINUS_53
 
 
 def random_max_chunk(begin, end, arg):
@@ -96,6 +110,66 @@ def sleep_tasks_chunk(begin, end, sleep_s):
     return total
 
 
+def run_units(units):
+    """`units` units of work, one increment of a local counter each (count's loop); returns units."""
+    done = 0
+    while done < units:
+        done += 1
+    return done
+
+
+def triangular_cost(i):
+    """uneven.triangular: item i costs i + 1 units."""
+    return i + 1
+
+
+def uneven_triangular_chunk(begin, end, arg):
+    """uneven.triangular over [begin, end): the units done."""
+    done = 0
+    for i in range(begin, end):
+        done += run_units(i + 1)
+    return done
+
+
+HEAVY_BLOCK = 64        # items per block
+HEAVY_ONE_IN = 32       # about one block in this many is heavy
+HEAVY_LIGHT = 16        # units per item of a light block
+HEAVY_HEAVY = 100 * HEAVY_LIGHT
+
+
+@functools.lru_cache(maxsize=None)
+def heavy_block(b):
+    """Whether block b of uneven.heavy_tail is heavy (a fixed hash of its index, cached per process)."""
+    return splitmix64(b) % HEAVY_ONE_IN == 0
+
+
+def heavy_tail_cost(i):
+    """uneven.heavy_tail: the units of item i."""
+    return HEAVY_HEAVY if heavy_block(i // HEAVY_BLOCK) else HEAVY_LIGHT
+
+
+def uneven_heavy_tail_chunk(begin, end, arg):
+    """uneven.heavy_tail over [begin, end): the units done, each item's cost looked up once per block."""
+    done = 0
+    i = begin
+    while i < end:
+        block_end = min(end, (i // HEAVY_BLOCK + 1) * HEAVY_BLOCK)
+        cost = heavy_tail_cost(i)
+        for _ in range(i, block_end):
+            done += run_units(cost)
+        i = block_end
+    return done
+
+
+def heavy_tail_total(n):
+    """uneven.heavy_tail's total over [0, n), per block (the items of a block cost the same)."""
+    total = 0
+    for b in range(0, (n + HEAVY_BLOCK - 1) // HEAVY_BLOCK):
+        items = min(HEAVY_BLOCK, n - b * HEAVY_BLOCK)
+        total += items * (HEAVY_HEAVY if heavy_block(b) else HEAVY_LIGHT)
+    return total & MASK64
+
+
 class Counter:
     """The threads' shared counter: a plain object, like seed 000's global int."""
 
@@ -113,8 +187,15 @@ def combine_max(results):
     return max([0.0] + list(results))
 
 
+def combine_sum64(results):
+    return sum(results) & MASK64
+
+
+# kind: "seed" (the seeds' kernels), "uneven" or "socket"; each strategy says which kinds it runs.
+# item: the cost of one item (uneven kernels), for the pools that map over items.
+# delay_us: the echo server's delay (socket kernels), which the benchmark starts for each repetition.
 Kernel = collections.namedtuple(
-    "Kernel", "name chunk combine typecode shared closed_form")
+    "Kernel", "name chunk combine typecode shared closed_form kind item delay_us", defaults=("seed", None, None))
 
 KERNELS = collections.OrderedDict((k.name, k) for k in [
     Kernel("count", count_chunk, combine_sum, "q", False, lambda n, s: n),
@@ -125,6 +206,14 @@ KERNELS = collections.OrderedDict((k.name, k) for k in [
            lambda n, s: n),
     Kernel("sleep_tasks", sleep_tasks_chunk, combine_sum, "q", False,
            lambda n, s: n * (n + 1) // 2),
+    Kernel("uneven.triangular", uneven_triangular_chunk, combine_sum64, "q", False,
+           lambda n, s: (n * (n + 1) // 2) & MASK64, "uneven", triangular_cost),
+    Kernel("uneven.heavy_tail", uneven_heavy_tail_chunk, combine_sum64, "q", False,
+           lambda n, s: heavy_tail_total(n), "uneven", heavy_tail_cost),
+] + [
+    Kernel("socket_tasks.delay_%dus" % delay, socket_tasks_chunk, combine_sum, "q", False,
+           lambda n, s: n * (n + 1) // 2, "socket", None, delay)
+    for delay in (0, 1000)
 ])
 
 _ORACLE_CACHE = {}

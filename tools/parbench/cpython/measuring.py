@@ -24,6 +24,7 @@ import time
 
 from .. import schema
 from .kernels import KERNELS, expected_total
+from .sockets import EchoServer, SocketTaskError
 from .strategies import STRATEGIES, WorkerError
 
 MAX_ITERATIONS = 1_000_000_000
@@ -88,14 +89,42 @@ class BenchmarkRun:
     def __init__(self, bench, family, instance, args):
         self.bench, self.family, self.instance = bench, family, instance
         self.repetitions, self.min_time = args.repetitions, args.min_time
-        kernel = KERNELS[bench.kernel]
+        kernel = self.kernel = KERNELS[bench.kernel]
+        self.server_fault, self.socket_timeout_ms = args.inject_server_fault, args.socket_timeout_ms
         sleep_s = args.sleep_ms / 1e3
         self.strategy = STRATEGIES[bench.strategy](kernel, bench.n, bench.workers,
                                                    sleep_s, args.inject_fault)
         self.expected = expected_total(kernel, bench.n, sleep_s)
         self.runs, self.iterations = [], None
 
+    def start_server(self):
+        """The echo server of a socket kernel, started for this repetition (None for other kernels); the chunks'
+        parameter becomes its (port, timeout). --inject-server-fault (tests only) makes it refuse (stopped before
+        the runs), stop answering (mute) or die at its first request."""
+        if self.kernel.delay_us is None:
+            return None
+        fault = self.server_fault
+        server = EchoServer(self.kernel.delay_us, fault if fault in ("mute", "die") else "echo",
+                            self.socket_timeout_ms / 1e3)
+        if fault == "refuse":
+            server.stop()
+        self.strategy.param = server.arg
+        return server
+
     def repetition(self, rep, log):
+        server = None
+        try:
+            server = self.start_server()
+            self.measure_repetition(rep, log)
+        except SocketTaskError as exc:
+            ids = (self.bench, self.family, self.instance, self.repetitions, rep)
+            self.runs.append(error_entry(*ids, 0, str(exc)))
+            log("%-72s ERROR %s" % (self.bench.name, exc))
+        finally:
+            if server is not None:
+                server.stop()
+
+    def measure_repetition(self, rep, log):
         bench = self.bench
         ids = (bench, self.family, self.instance, self.repetitions, rep)
         try:
@@ -147,7 +176,7 @@ def mhz_per_cpu():
     return 0
 
 
-def context(args):
+def context(args, methods_run):
     try:
         load = list(os.getloadavg())
     except OSError:
@@ -175,9 +204,10 @@ def context(args):
         ("hardware_threads", os.cpu_count() or 0),
         ("usable_cpus", usable),
         ("multiprocessing_start_method", multiprocessing.get_start_method()),
-        ("multiprocessing_start_methods", list(args.start_methods)),
+        ("multiprocessing_start_methods", list(methods_run)),
         ("processes_results_channel", "multiprocessing.Array"),
         ("min_time", args.min_time),
         ("interleaved_repetitions", args.interleave),
         ("sleep_ms", args.sleep_ms),
+        ("socket_timeout_ms", args.socket_timeout_ms),
     ])

@@ -13,6 +13,10 @@
                         ProcessPoolExecutor(W), created and warmed up outside the timing;
                         the locked counter's Value and Lock reach its workers through the
                         pool initializer (they cannot be pickled into a task)
+  cpython.mp_pool.M     uneven kernels: multiprocessing.Pool(W).map over the items with chunksize
+                        ceil(n / W) (static halves); .dynamic.coarse, .dynamic and .dynamic.fine
+                        with 4, 16 and 128 tasks per worker; .imap_unordered with .dynamic's
+                        batches, results taken as they finish
 M is the start method of the worker processes: one strategy per method the interpreter
 offers (fork, spawn and forkserver on Linux; --start-methods picks some), with the
 Array, Value, Lock and pool all made by that method's multiprocessing context.
@@ -25,15 +29,18 @@ names the worker and the cause. --inject-fault (tests only) makes worker 0 fail.
 import asyncio
 import collections
 import concurrent.futures
+import functools
 import multiprocessing
 import os
 import threading
 import time
 from typing import Optional
 
-from .kernels import Counter, expected_total, locked_counter_chunk, sleep_tasks_chunk, split
+from .kernels import Counter, expected_total, locked_counter_chunk, run_units, sleep_tasks_chunk, split
+from .sockets import socket_tasks_chunk, socket_tasks_coroutine
 
 FAULT_EXIT_CODE = 3
+POLL_S = 0.1  # how often a multiprocessing.Pool's caller looks for a dead worker while it waits
 
 # Worker-side functions live at module top level so that spawn can pickle them.
 
@@ -94,9 +101,12 @@ class Strategy:
 
     name: Optional[str] = None
     fault_kind = "raise"  # how --inject-fault=crash shows in this strategy
+    kinds = frozenset(["seed", "uneven", "socket"])  # the kinds of kernel it runs (Kernel.kind)
 
-    def __init__(self, kernel, n, workers, sleep_s, fault):
-        self.kernel, self.n, self.workers, self.sleep_s = kernel, n, workers, sleep_s
+    def __init__(self, kernel, n, workers, param, fault):
+        # param: what each chunk of a kernel without shared state gets (sleep_tasks' sleep, the echo server's
+        # (port, timeout), set before each setup() by the benchmark that starts the server).
+        self.kernel, self.n, self.workers, self.param = kernel, n, workers, param
         self.chunks = split(n, workers)
         self.fault = {"crash": self.fault_kind, "wrong": "wrong"}.get(fault)
 
@@ -107,7 +117,7 @@ class Strategy:
         """Per-run argument for in-process workers: fresh counter state or sleep time."""
         if self.kernel.shared:
             return (threading.Lock(), Counter())
-        return self.sleep_s
+        return self.param
 
     def total(self, results, arg):
         combined = self.kernel.combine(results)
@@ -183,6 +193,7 @@ class ProcessStrategy(Strategy):
 
 class Processes(ProcessStrategy):
     name = "cpython.processes"
+    kinds = frozenset(["seed"])
 
     def setup(self):
         ctx = self.context
@@ -190,9 +201,9 @@ class Processes(ProcessStrategy):
         if self.kernel.shared:
             self.arg = (ctx.Lock(), ctx.Value("q", 0))
         else:
-            self.arg = self.sleep_s
+            self.arg = self.param
         if self.kernel.typecode == "q":
-            biggest = expected_total(self.kernel, self.n, self.sleep_s)
+            biggest = expected_total(self.kernel, self.n, self.param)
             if biggest >= 1 << 63:
                 raise WorkerError("n too large for the int64 result slots")
 
@@ -253,14 +264,19 @@ async def sleep_tasks_coroutine(begin, end, sleep_s):
     return total
 
 
+# The chunks that wait, as coroutines; the others run whole, one after another, as under asyncio.
+COROUTINES = {sleep_tasks_chunk: sleep_tasks_coroutine, socket_tasks_chunk: socket_tasks_coroutine}
+
+
 async def chunk_coroutine(fn, begin, end, arg, fault):
-    if fn is sleep_tasks_chunk and fault is None:
-        return await sleep_tasks_coroutine(begin, end, arg)
+    if fn in COROUTINES and fault is None:
+        return await COROUTINES[fn](begin, end, arg)
     return run_chunk(fn, begin, end, arg, fault)
 
 
 class Asyncio(Strategy):
     name = "cpython.asyncio"
+    kinds = frozenset(["seed", "socket"])
 
     def setup(self):
         self.loop = asyncio.new_event_loop()
@@ -304,7 +320,7 @@ class ProcessPool(ProcessStrategy, ThreadPool):
             self.counter[1].value = 0
             fn, arg = pool_locked_counter_chunk, None
         else:
-            fn, arg = self.kernel.chunk, self.sleep_s
+            fn, arg = self.kernel.chunk, self.param
         try:
             # A worker that dies before the last chunk is submitted breaks the pool, and
             # submit() itself raises BrokenProcessPool: the same fault as a failed future.
@@ -335,10 +351,101 @@ class ProcessPool(ProcessStrategy, ThreadPool):
         return "; " + "; ".join(dead) if dead else ""
 
 
+def item_chunk(begin, end, cost):
+    """The items of [begin, end) of an uneven kernel, one cost(i) each: the units done."""
+    done = 0
+    for i in range(begin, end):
+        done += run_units(cost(i))
+    return done
+
+
+def uneven_item(cost, fault, i):
+    """Item i of an uneven kernel, the unit of work Pool.map hands out; item 0 carries the test-only fault."""
+    return run_chunk(item_chunk, i, i + 1, cost, fault if i == 0 else None)
+
+
+def map_batch(fn, items):
+    """A batch of items, each through fn: what Pool.map's chunks do in the worker (its mapstar)."""
+    return [fn(i) for i in items]
+
+
+class MpPool(ProcessStrategy):
+    """multiprocessing.Pool(W), created and warmed up outside the timing, mapping an uneven kernel's cost over the
+    items, `chunksize` items per task: tasks wait in one queue and each worker takes the next as it finishes one.
+    The plain variant is static halves (chunksize ceil(n / W): one task per worker); the dynamic ones cut [0, n) into
+    4, 16 or 128 tasks per worker, as thread_pool.dynamic.coarse, .dynamic and .fine do in C++; imap_unordered takes
+    .dynamic's chunksize and consumes the results as they finish."""
+
+    name = "cpython.mp_pool"
+    kinds = frozenset(["uneven"])
+    chunks_per_worker = 1
+    unordered = False
+
+    @property
+    def chunksize(self):
+        tasks = self.workers * self.chunks_per_worker
+        return max(1, -(-self.n // tasks))
+
+    def setup(self):
+        self.pool = self.context.Pool(self.workers)
+        warm = [self.pool.apply_async(warmup_task, (0.05,)) for _ in range(self.workers)]
+        for r in warm:
+            r.get()
+        # Private, read only to notice a dead worker: Pool replaces it and would wait for its task forever.
+        self.processes = list(getattr(self.pool, "_pool", None) or [])
+
+    def run(self):
+        fn = functools.partial(uneven_item, self.kernel.item, self.fault)
+        try:
+            if self.unordered:
+                # imap_unordered(fn, items, chunksize > 1) returns a plain generator, which cannot wait with a
+                # timeout; the same batches mapped at chunksize 1 give an iterator that can.
+                results = []
+                c = self.chunksize
+                it = self.pool.imap_unordered(functools.partial(map_batch, fn),
+                                              [range(b, min(self.n, b + c)) for b in range(0, self.n, c)])
+                while True:
+                    try:
+                        results.extend(it.next(POLL_S))
+                    except StopIteration:
+                        break
+                    except multiprocessing.TimeoutError:
+                        self.check_workers()
+            else:
+                pending = self.pool.map_async(fn, range(self.n), self.chunksize)
+                while not pending.ready():
+                    pending.wait(POLL_S)
+                    self.check_workers()
+                results = pending.get()
+        except WorkerError:
+            raise
+        except Exception as exc:
+            raise WorkerError("%s task raised %s: %s" % (self.name, type(exc).__name__, exc)) from None
+        return self.total(results, None)
+
+    def check_workers(self):
+        for i, p in enumerate(self.processes):
+            if p.exitcode is not None:
+                raise WorkerError("%s: %s" % (self.name, describe_exit("pool worker %d" % i, p)))
+
+    def close(self):
+        self.pool.terminate()
+        self.pool.join()
+
+
+def mp_pool_variant(suffix, per_worker, unordered=False):
+    return type("MpPool_" + suffix.replace(".", "_"), (MpPool,),
+                {"name": "cpython.mp_pool." + suffix, "chunks_per_worker": per_worker, "unordered": unordered})
+
+
+MP_POOLS = [MpPool, mp_pool_variant("dynamic.coarse", 4), mp_pool_variant("dynamic", 16),
+            mp_pool_variant("dynamic.fine", 128), mp_pool_variant("imap_unordered", 16, True)]
+
 # Every start method this interpreter offers (fork, spawn, forkserver on Linux), each its own
 # strategy, so that a process figure is always compared with one started the same way.
 START_METHODS = multiprocessing.get_all_start_methods()
 STRATEGIES = collections.OrderedDict(
     (s.name, s) for s in [Sequential, Threads]
     + [Processes.start_method(m) for m in START_METHODS] + [ThreadPool, Asyncio]
-    + [ProcessPool.start_method(m) for m in START_METHODS])
+    + [ProcessPool.start_method(m) for m in START_METHODS]
+    + [cls.start_method(m) for cls in MP_POOLS for m in START_METHODS])

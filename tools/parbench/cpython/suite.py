@@ -1,11 +1,16 @@
 """The CPython reference's sizes (default, --quick, --seed-sizes) and benchmark names."""
 
 import collections
+import multiprocessing
 
-from .strategies import STRATEGIES
+from .kernels import KERNELS
+from .strategies import START_METHODS, STRATEGIES
 
-Case = collections.namedtuple("Case", "kernel n workers")  # workers: None = --workers
+# workers: None = --workers (or its default); a list = these counts unless --workers is given; a dict = only the
+# strategies it names, each with its counts unless --workers is given (the scale cases).
+Case = collections.namedtuple("Case", "kernel n workers")
 
+SCALE = {"cpython.threads": [1000], "cpython.thread_pool": [4], "cpython.asyncio": [1000]}
 DEFAULT_CASES = [  # chosen so that `--workers 1,2` takes about a minute on 2 cores
     Case("count", 4_000_000, None),
     Case("count", 100_000, None),
@@ -13,6 +18,15 @@ DEFAULT_CASES = [  # chosen so that `--workers 1,2` takes about a minute on 2 co
     Case("random_max", 250_000, None),
     Case("locked_counter.coarse", 1_000_000, None),
     Case("sleep_tasks", 20, None),
+    # Issue 25's uneven work at bench_parallel's default sizes (bench/matrix.cpp).
+    Case("uneven.triangular", 4096, None),
+    Case("uneven.heavy_tail", 65536, None),
+    # Issue 26's sockets at bench_parallel's default sizes (bench/sockets.cpp: the sockets family, then scale:
+    # 1,000 tasks, all in flight under threads and asyncio, 4 at a time under the thread pool).
+    Case("socket_tasks.delay_0us", 64, None),
+    Case("socket_tasks.delay_1000us", 64, None),
+    Case("sleep_tasks", 1000, SCALE),
+    Case("socket_tasks.delay_1000us", 1000, SCALE),
 ]
 QUICK_CASES = [
     Case("count", 20_000, None),
@@ -20,6 +34,10 @@ QUICK_CASES = [
     Case("random_max", 5_000, None),
     Case("locked_counter.coarse", 20_000, None),
     Case("sleep_tasks", 4, None),
+    Case("uneven.triangular", 256, None),
+    Case("uneven.heavy_tail", 1024, None),
+    Case("socket_tasks.delay_0us", 8, None),
+    Case("socket_tasks.delay_1000us", 8, None),
 ]
 SEED_CASES = [  # the seeds' own sizes and worker counts
     Case("count", 200_000_000, [2]),            # seed 001: 2e8 on 2 threads/processes
@@ -38,18 +56,33 @@ def bench_name(kernel, strategy, workers, n):
     return "%s/%s/workers:%d/n:%d/real_time" % (kernel, strategy, workers, n)
 
 
-def build_benchmarks(cases, workers, methods=None):
-    """Every (case, strategy, W); sequential once per case with workers 1; process
-    strategies only for the start methods in `methods` (None: all)."""
+def default_methods(kind):
+    """The start methods a kind of kernel runs when --start-methods is not given: every one for the seeds'
+    kernels; the interpreter's default for the others (issues 25 and 26), whose pools start outside the timing."""
+    return START_METHODS if kind == "seed" else [multiprocessing.get_start_method()]
+
+
+def build_benchmarks(cases, workers, methods=None, default_workers=(1,)):
+    """Every (case, strategy, W) of a strategy that runs the case's kind of kernel; sequential once per case with
+    workers 1; process strategies only for the start methods in `methods` (None: default_methods)."""
     benches = []
     for case in cases:
-        case_workers = case.workers if case.workers is not None and workers is None \
-            else (workers or [1])
+        kind = KERNELS[case.kernel].kind
+        kind_methods = methods if methods is not None else default_methods(kind)
         for strategy, cls in STRATEGIES.items():
-            method = getattr(cls, "method", None)
-            if method is not None and methods is not None and method not in methods:
+            if kind not in cls.kinds:
                 continue
-            counts = [1] if strategy == "cpython.sequential" else case_workers
+            method = getattr(cls, "method", None)
+            if method is not None and method not in kind_methods:
+                continue
+            if isinstance(case.workers, dict):
+                if strategy not in case.workers:
+                    continue
+                counts = workers or case.workers[strategy]
+            else:
+                counts = workers or case.workers or default_workers
+            if strategy == "cpython.sequential":
+                counts = [1]
             for w in counts:
                 benches.append(Bench(bench_name(case.kernel, strategy, w, case.n),
                                      case.kernel, strategy, w, case.n))
