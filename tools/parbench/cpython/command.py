@@ -10,8 +10,9 @@ import sys
 
 from .. import cli, schema
 from .measuring import BenchmarkRun, context, schedule
-from .strategies import START_METHODS, STRATEGIES
-from .suite import DEFAULT_CASES, QUICK_CASES, SEED_CASES, SEED_SLEEP_MS, build_benchmarks
+from .kernels import KERNELS
+from .strategies import START_METHODS
+from .suite import strategies_for, DEFAULT_CASES, QUICK_CASES, SEED_CASES, SEED_SLEEP_MS, build_benchmarks
 
 
 # bench_parallel's limit on a worker count (parbench::max_workers, include/parbench/error.hpp).
@@ -90,6 +91,9 @@ def parse_args(argv):
     parser.add_argument("--socket-timeout-ms", type=positive_float, metavar="MS", default=5000.0,
                         help="the socket kernels' longest wait for a connect or an answer (default 5000, as in "
                              "bench_parallel)")
+    parser.add_argument("--payload-work", type=cli.positive_int, metavar="STEPS",
+                        help="the payload kernel's work per run, in chain steps spread over its elements (default "
+                             "2^20, 2^14 with --quick)")
     parser.add_argument("--interleave", action=argparse.BooleanOptionalAction, default=True,
                         help="run the repetitions in shuffled rounds, as bench_parallel does (GB's "
                              "--benchmark_enable_random_interleaving; the default); --no-interleave runs each "
@@ -105,6 +109,8 @@ def parse_args(argv):
         args.min_time = 0.01 if args.quick else 0.1
     if args.repetitions is None:
         args.repetitions = 1 if args.quick else 5
+    if args.payload_work is None:
+        args.payload_work = 1 << (14 if args.quick else 20)
     if args.sleep_ms is None:
         args.sleep_ms = SEED_SLEEP_MS if args.seed_sizes else 1.0
     # --workers given applies to every case; otherwise a case's own counts, or these.
@@ -193,7 +199,7 @@ def main(argv=None):
                for bench, (family, instance) in zip(benches, family_indices(benches))]
     for runner, rep in schedule(runners, args.repetitions, args.interleave):
         runner.repetition(rep, log)
-    used = {getattr(STRATEGIES[b.strategy], "method", None) for b in benches}
+    used = {getattr(strategies_for(KERNELS[b.kernel].kind)[b.strategy], "method", None) for b in benches}
     methods_run = [m for m in START_METHODS if m in used]
     document = collections.OrderedDict([("context", context(args, methods_run)), ("benchmarks", [])])
     for runner in runners:

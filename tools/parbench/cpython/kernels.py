@@ -191,7 +191,7 @@ def combine_sum64(results):
     return sum(results) & MASK64
 
 
-# kind: "seed" (the seeds' kernels), "uneven" or "socket"; each strategy says which kinds it runs.
+# kind: "seed" (the seeds' kernels), "uneven", "socket" or "payload"; each strategy says which kinds it runs.
 # item: the cost of one item (uneven kernels), for the pools that map over items.
 # delay_us: the echo server's delay (socket kernels), which the benchmark starts for each repetition.
 Kernel = collections.namedtuple(
@@ -214,6 +214,9 @@ KERNELS = collections.OrderedDict((k.name, k) for k in [
     Kernel("socket_tasks.delay_%dus" % delay, socket_tasks_chunk, combine_sum, "q", False,
            lambda n, s: n * (n + 1) // 2, "socket", None, delay)
     for delay in (0, 1000)
+] + [
+    # Its data, work and strategies are payload.py's: the caller's arrays, not a chunk function.
+    Kernel("payload", None, None, "d", False, None, "payload"),
 ])
 
 _ORACLE_CACHE = {}

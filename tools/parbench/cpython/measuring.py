@@ -23,9 +23,10 @@ import sys
 import time
 
 from .. import schema
-from .kernels import KERNELS, expected_total
+from .kernels import KERNELS
 from .sockets import EchoServer, SocketTaskError
-from .strategies import STRATEGIES, WorkerError
+from .strategies import WorkerError
+from .suite import strategies_for
 
 MAX_ITERATIONS = 1_000_000_000
 TIME_UNIT = "ms"
@@ -53,6 +54,7 @@ def time_batch(strategy, expected, iterations):
         t1, c1 = time.perf_counter(), time.thread_time()
         real += t1 - t0
         cpu += c1 - c0
+        total = strategy.finish(total)
         if total != expected:
             raise RunError("wrong total: got %r, expected %r" % (total, expected), i + 1)
     return real, cpu
@@ -91,10 +93,10 @@ class BenchmarkRun:
         self.repetitions, self.min_time = args.repetitions, args.min_time
         kernel = self.kernel = KERNELS[bench.kernel]
         self.server_fault, self.socket_timeout_ms = args.inject_server_fault, args.socket_timeout_ms
-        sleep_s = args.sleep_ms / 1e3
-        self.strategy = STRATEGIES[bench.strategy](kernel, bench.n, bench.workers,
-                                                   sleep_s, args.inject_fault)
-        self.expected = expected_total(kernel, bench.n, sleep_s)
+        param = args.payload_work if kernel.kind == "payload" else args.sleep_ms / 1e3
+        self.strategy = strategies_for(kernel.kind)[bench.strategy](kernel, bench.n, bench.workers,
+                                                                    param, args.inject_fault)
+        self.expected = self.strategy.expected()
         self.runs, self.iterations = [], None
 
     def start_server(self):
@@ -210,4 +212,5 @@ def context(args, methods_run):
         ("interleaved_repetitions", args.interleave),
         ("sleep_ms", args.sleep_ms),
         ("socket_timeout_ms", args.socket_timeout_ms),
+        ("payload_work", args.payload_work),
     ])

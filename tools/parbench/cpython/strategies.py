@@ -64,16 +64,21 @@ def warmup_task(seconds):
     return os.getpid()
 
 
+def inject_crash(fault):
+    """The test-only crash: "exit" (the process dies with FAULT_EXIT_CODE) or "raise"; nothing otherwise."""
+    if fault == "exit":
+        os._exit(FAULT_EXIT_CODE)
+    if fault == "raise":
+        raise RuntimeError("injected fault (--inject-fault=crash)")
+
+
 def run_chunk(fn, begin, end, arg, fault=None):
     """Run one chunk, with the test-only fault injected when asked.
 
     fault: None; "exit" (the process dies with FAULT_EXIT_CODE); "raise" (the
     worker raises); "wrong" (the worker returns a result one too large).
     """
-    if fault == "exit":
-        os._exit(FAULT_EXIT_CODE)
-    if fault == "raise":
-        raise RuntimeError("injected fault (--inject-fault=crash)")
+    inject_crash(fault)
     result = fn(begin, end, arg)
     if fault == "wrong":
         result += 1
@@ -125,11 +130,19 @@ class Strategy:
             combined += arg[1].value
         return combined
 
+    def expected(self):
+        """The total every run must give."""
+        return expected_total(self.kernel, self.n, self.param)
+
     def setup(self):
         pass
 
     def run(self):
         raise NotImplementedError
+
+    def finish(self, total):
+        """The run's total as checked, from what run() returned: outside the timing."""
+        return total
 
     def close(self):
         pass

@@ -4,7 +4,14 @@ import collections
 import multiprocessing
 
 from .kernels import KERNELS
+from .payload import PAYLOAD_STRATEGIES
 from .strategies import START_METHODS, STRATEGIES
+
+
+def strategies_for(kind):
+    """The strategies, by name, that run a kind of kernel (the payload kernel has classes of its own)."""
+    return PAYLOAD_STRATEGIES if kind == "payload" else STRATEGIES
+
 
 # workers: None = --workers (or its default); a list = these counts unless --workers is given; a dict = only the
 # strategies it names, each with its counts unless --workers is given (the scale cases).
@@ -23,6 +30,12 @@ DEFAULT_CASES = [  # chosen so that `--workers 1,2` takes about a minute on 2 co
     Case("uneven.heavy_tail", 65536, None),
     # Issue 26's sockets at bench_parallel's default sizes (bench/sockets.cpp: the sockets family, then scale:
     # 1,000 tasks, all in flight under threads and asyncio, 4 at a time under the thread pool).
+    # Issue 25's payload: n doubles the caller holds, B = 8n bytes from 4 KiB to 16 MiB, at a fixed work per run
+    # (--payload-work): pure-Python work per element, so past 2^20 elements (one chain step each) it grows with B.
+    Case("payload", 1 << 9, None),
+    Case("payload", 1 << 13, None),
+    Case("payload", 1 << 17, None),
+    Case("payload", 1 << 21, None),
     Case("socket_tasks.delay_0us", 64, None),
     Case("socket_tasks.delay_1000us", 64, None),
     Case("sleep_tasks", 1000, SCALE),
@@ -36,6 +49,8 @@ QUICK_CASES = [
     Case("sleep_tasks", 4, None),
     Case("uneven.triangular", 256, None),
     Case("uneven.heavy_tail", 1024, None),
+    Case("payload", 1 << 6, None),
+    Case("payload", 1 << 12, None),
     Case("socket_tasks.delay_0us", 8, None),
     Case("socket_tasks.delay_1000us", 8, None),
 ]
@@ -69,7 +84,7 @@ def build_benchmarks(cases, workers, methods=None, default_workers=(1,)):
     for case in cases:
         kind = KERNELS[case.kernel].kind
         kind_methods = methods if methods is not None else default_methods(kind)
-        for strategy, cls in STRATEGIES.items():
+        for strategy, cls in strategies_for(kind).items():
             if kind not in cls.kinds:
                 continue
             method = getattr(cls, "method", None)
