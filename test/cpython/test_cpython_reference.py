@@ -432,6 +432,7 @@ class Kernels(unittest.TestCase):
             for n in (0, 1, 63, 64, 65, 1000):
                 expected = m.expected_total(k, n, None)
                 self.assertEqual(expected, sum(cost(i) for i in range(n)), (name, n))
+                self.assertEqual(expected, sum(k.item(i) for i in range(n)), (name, n))
                 for parts in (1, 2, 3, 7):
                     self.assertEqual(k.combine([k.chunk(b, e, None) for b, e in m.split(n, parts)]), expected)
         # Static halves of the triangular kernel: the second half holds three quarters of the work.

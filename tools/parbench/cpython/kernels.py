@@ -123,6 +123,11 @@ def triangular_cost(i):
     return i + 1
 
 
+def triangular_item(i):
+    """uneven.triangular's item i, the unit Pool.map hands out: its units done."""
+    return run_units(i + 1)
+
+
 def uneven_triangular_chunk(begin, end, arg):
     """uneven.triangular over [begin, end): the units done."""
     done = 0
@@ -146,6 +151,11 @@ def heavy_block(b):
 def heavy_tail_cost(i):
     """uneven.heavy_tail: the units of item i."""
     return HEAVY_HEAVY if heavy_block(i // HEAVY_BLOCK) else HEAVY_LIGHT
+
+
+def heavy_tail_item(i):
+    """uneven.heavy_tail's item i, the unit Pool.map hands out: its units done."""
+    return run_units(HEAVY_HEAVY if heavy_block(i // HEAVY_BLOCK) else HEAVY_LIGHT)
 
 
 def uneven_heavy_tail_chunk(begin, end, arg):
@@ -192,7 +202,7 @@ def combine_sum64(results):
 
 
 # kind: "seed" (the seeds' kernels), "uneven", "socket" or "payload"; each strategy says which kinds it runs.
-# item: the cost of one item (uneven kernels), for the pools that map over items.
+# item: one item of an uneven kernel, run (its units done), for the pools that map over items.
 # delay_us: the echo server's delay (socket kernels), which the benchmark starts for each repetition.
 Kernel = collections.namedtuple(
     "Kernel", "name chunk combine typecode shared closed_form kind item delay_us", defaults=("seed", None, None))
@@ -207,9 +217,9 @@ KERNELS = collections.OrderedDict((k.name, k) for k in [
     Kernel("sleep_tasks", sleep_tasks_chunk, combine_sum, "q", False,
            lambda n, s: n * (n + 1) // 2),
     Kernel("uneven.triangular", uneven_triangular_chunk, combine_sum64, "q", False,
-           lambda n, s: (n * (n + 1) // 2) & MASK64, "uneven", triangular_cost),
+           lambda n, s: (n * (n + 1) // 2) & MASK64, "uneven", triangular_item),
     Kernel("uneven.heavy_tail", uneven_heavy_tail_chunk, combine_sum64, "q", False,
-           lambda n, s: heavy_tail_total(n), "uneven", heavy_tail_cost),
+           lambda n, s: heavy_tail_total(n), "uneven", heavy_tail_item),
 ] + [
     Kernel("socket_tasks.delay_%dus" % delay, socket_tasks_chunk, combine_sum, "q", False,
            lambda n, s: n * (n + 1) // 2, "socket", None, delay)

@@ -36,7 +36,7 @@ import threading
 import time
 from typing import Optional
 
-from .kernels import Counter, expected_total, locked_counter_chunk, run_units, sleep_tasks_chunk, split
+from .kernels import Counter, expected_total, locked_counter_chunk, sleep_tasks_chunk, split
 from .sockets import socket_tasks_chunk, socket_tasks_coroutine
 
 FAULT_EXIT_CODE = 3
@@ -364,17 +364,12 @@ class ProcessPool(ProcessStrategy, ThreadPool):
         return "; " + "; ".join(dead) if dead else ""
 
 
-def item_chunk(begin, end, cost):
-    """The items of [begin, end) of an uneven kernel, one cost(i) each: the units done."""
-    done = 0
-    for i in range(begin, end):
-        done += run_units(cost(i))
-    return done
-
-
-def uneven_item(cost, fault, i):
-    """Item i of an uneven kernel, the unit of work Pool.map hands out; item 0 carries the test-only fault."""
-    return run_chunk(item_chunk, i, i + 1, cost, fault if i == 0 else None)
+def faulty_item(item, fault, i):
+    """An uneven kernel's item under the test-only fault, which item 0 carries."""
+    if i != 0:
+        return item(i)
+    inject_crash(fault)
+    return item(i) + (1 if fault == "wrong" else 0)
 
 
 def map_batch(fn, items):
@@ -408,7 +403,8 @@ class MpPool(ProcessStrategy):
         self.processes = list(getattr(self.pool, "_pool", None) or [])
 
     def run(self):
-        fn = functools.partial(uneven_item, self.kernel.item, self.fault)
+        # The kernel's own item function when no fault is asked for: one call per item, as a program's would be.
+        fn = self.kernel.item if self.fault is None else functools.partial(faulty_item, self.kernel.item, self.fault)
         try:
             if self.unordered:
                 # imap_unordered(fn, items, chunksize > 1) returns a plain generator, which cannot wait with a
