@@ -101,13 +101,22 @@ def socket_tasks_chunk(begin, end, arg):
         sock.close()
 
 
+async def within(awaitable, timeout_s):
+    """awaitable, or asyncio.TimeoutError after timeout_s: asyncio.timeout (3.11 and later) where it exists, a timer
+    handle on the running task; before, asyncio.wait_for, which wraps each wait in a task of its own."""
+    if hasattr(asyncio, "timeout"):
+        async with asyncio.timeout(timeout_s):
+            return await awaitable
+    return await asyncio.wait_for(awaitable, timeout_s)
+
+
 async def socket_tasks_coroutine(begin, end, arg):
     """asyncio streams: the same requests, the task giving the thread away at every wait."""
     port, timeout_s = arg
     if begin >= end:
         return 0
     try:
-        reader, writer = await asyncio.wait_for(asyncio.open_connection(HOST, port), timeout_s)
+        reader, writer = await within(asyncio.open_connection(HOST, port), timeout_s)
     except asyncio.TimeoutError:
         raise no_answer(port, timeout_s) from None
     except OSError as err:
@@ -118,7 +127,7 @@ async def socket_tasks_coroutine(begin, end, arg):
         for i in range(begin, end):
             writer.write(REQUEST.pack(i + 1))
             try:
-                answer = await asyncio.wait_for(reader.readexactly(REQUEST.size), timeout_s)
+                answer = await within(reader.readexactly(REQUEST.size), timeout_s)
             except asyncio.TimeoutError:
                 raise no_answer(port, timeout_s) from None
             except asyncio.IncompleteReadError:
