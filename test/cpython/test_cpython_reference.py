@@ -232,29 +232,31 @@ class Sockets(unittest.TestCase):
 
     def test_every_strategy_gives_the_total_and_the_servers_are_gone(self):
         before = server_pids()
-        proc = run_script("--quick", "--workers", "2", "--filter", r"^socket_tasks\.")
+        # delay_0us's echo server: test_server_faults_are_named_errors_within_a_bounded_time.
+        proc = run_script("--quick", "--workers", "2", "--filter", r"^socket_tasks\.delay_1000us/")
         self.assertEqual(proc.returncode, 0, proc.stderr)
         seen = strategies_run(json.loads(proc.stdout))
-        for kernel in ("socket_tasks.delay_0us", "socket_tasks.delay_1000us"):
-            self.assertEqual({s for k, s, w in seen if k == kernel},
-                             {"cpython.sequential", "cpython.threads", "cpython.thread_pool", "cpython.asyncio",
-                              "cpython.process_pool." + DEFAULT_METHOD})
+        self.assertEqual({s for k, s, w in seen},
+                         {"cpython.sequential", "cpython.threads", "cpython.thread_pool", "cpython.asyncio",
+                          "cpython.process_pool." + DEFAULT_METHOD})
         self.assertEqual(server_pids() - before, set())
 
     def test_server_faults_are_named_errors_within_a_bounded_time(self):
         before = server_pids()
-        expected = {"refuse": "could not connect to the echo server at 127.0.0.1:",
-                    "mute": "did not answer within 300 ms",
-                    "die": "the echo server at 127.0.0.1:"}
-        for fault, fragment in expected.items():
+        # The blocking client under threads, pools and sequential is one function: threads and asyncio for every
+        # fault, the process pool (its error pickled back) for one.
+        expected = {"refuse": ("could not connect to the echo server at 127.0.0.1:",
+                               "|process_pool\\." + DEFAULT_METHOD),
+                    "mute": ("did not answer within 300 ms", ""),
+                    "die": ("the echo server at 127.0.0.1:", "")}
+        for fault, (fragment, more) in expected.items():
             with self.subTest(fault=fault):
                 proc = run_script("--quick", "--workers", "2", "--socket-timeout-ms", "300",
                                   "--inject-server-fault=" + fault, "--filter",
-                                  r"^socket_tasks\.delay_0us/cpython\.(threads|asyncio|process_pool\.%s)/"
-                                  % DEFAULT_METHOD, timeout=60)
+                                  r"^socket_tasks\.delay_0us/cpython\.(threads|asyncio%s)/" % more, timeout=60)
                 self.assertEqual(proc.returncode, 1, proc.stderr)
                 entries = json.loads(proc.stdout)["benchmarks"]
-                self.assertEqual(len(entries), 3)
+                self.assertEqual(len(entries), 3 if more else 2)
                 for entry in entries:
                     self.assertIn("socket_tasks: ", entry["error_message"])
                     self.assertIn(fragment, entry["error_message"])
