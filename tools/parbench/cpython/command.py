@@ -92,8 +92,8 @@ def parse_args(argv):
                         help="the socket kernels' longest wait for a connect or an answer (default 5000, as in "
                              "bench_parallel)")
     parser.add_argument("--payload-work", type=cli.positive_int, metavar="STEPS",
-                        help="the payload kernel's work per run, in chain steps spread over its elements (default "
-                             "2^20, 2^14 with --quick)")
+                        help="the payload kernels' work per run, in chain steps spread over its elements (default: "
+                             "payload 2^20, 2^14 with --quick; payload.numpy 2^25, 2^12 with --quick)")
     parser.add_argument("--interleave", action=argparse.BooleanOptionalAction, default=True,
                         help="run the repetitions in shuffled rounds, as bench_parallel does (GB's "
                              "--benchmark_enable_random_interleaving; the default); --no-interleave runs each "
@@ -109,8 +109,6 @@ def parse_args(argv):
         args.min_time = 0.01 if args.quick else 0.1
     if args.repetitions is None:
         args.repetitions = 1 if args.quick else 5
-    if args.payload_work is None:
-        args.payload_work = 1 << (14 if args.quick else 20)
     if args.sleep_ms is None:
         args.sleep_ms = SEED_SLEEP_MS if args.seed_sizes else 1.0
     # --workers given applies to every case; otherwise a case's own counts, or these.

@@ -25,6 +25,7 @@ The seed posts are described in docs/seeds.md ("seed 001" is its "Seed 001" sect
 
 import collections
 import functools
+import importlib.util
 import time
 
 from .sockets import socket_tasks_chunk
@@ -204,8 +205,10 @@ def combine_sum64(results):
 # kind: "seed" (the seeds' kernels), "uneven", "socket" or "payload"; each strategy says which kinds it runs.
 # item: one item of an uneven kernel, run (its units done), for the pools that map over items.
 # delay_us: the echo server's delay (socket kernels), which the benchmark starts for each repetition.
+# data: where a payload kernel's data lives: "array" (array.array) or "numpy" (payload.py's DATA).
 Kernel = collections.namedtuple(
-    "Kernel", "name chunk combine typecode shared closed_form kind item delay_us", defaults=("seed", None, None))
+    "Kernel", "name chunk combine typecode shared closed_form kind item delay_us data",
+    defaults=("seed", None, None, None))
 
 KERNELS = collections.OrderedDict((k.name, k) for k in [
     Kernel("count", count_chunk, combine_sum, "q", False, lambda n, s: n),
@@ -225,8 +228,11 @@ KERNELS = collections.OrderedDict((k.name, k) for k in [
            lambda n, s: n * (n + 1) // 2, "socket", None, delay)
     for delay in (0, 1000)
 ] + [
-    # Its data, work and strategies are payload.py's: the caller's arrays, not a chunk function.
-    Kernel("payload", None, None, "d", False, None, "payload"),
+    # Their data, work and strategies are payload.py's: the caller's arrays, not a chunk function. payload.numpy
+    # only where this interpreter finds numpy (Debian's python3-numpy for /usr/bin/python3; not pyenv's).
+    Kernel(name, None, None, "d", False, None, "payload", data=data)
+    for name, data in [("payload", "array")] + ([("payload.numpy", "numpy")] if importlib.util.find_spec("numpy")
+                                                else [])
 ])
 
 _ORACLE_CACHE = {}

@@ -24,6 +24,7 @@ import time
 
 from .. import schema
 from .kernels import KERNELS
+from .payload import default_work
 from .sockets import EchoServer, SocketTaskError
 from .strategies import WorkerError
 from .suite import strategies_for
@@ -93,7 +94,8 @@ class BenchmarkRun:
         self.repetitions, self.min_time = args.repetitions, args.min_time
         kernel = self.kernel = KERNELS[bench.kernel]
         self.server_fault, self.socket_timeout_ms = args.inject_server_fault, args.socket_timeout_ms
-        param = args.payload_work if kernel.kind == "payload" else args.sleep_ms / 1e3
+        param = (args.payload_work or default_work(kernel.data, args.quick)) if kernel.kind == "payload" \
+            else args.sleep_ms / 1e3
         self.strategy = strategies_for(kernel.kind)[bench.strategy](kernel, bench.n, bench.workers,
                                                                     param, args.inject_fault)
         self.expected = self.strategy.expected()

@@ -68,12 +68,6 @@ def run_payload(src, dst, begin, units):
     return total & MASK64
 
 
-def payload_chunk(src, begin, units):
-    """A chunk shipped to a worker: its input in, (weighted sum, transformed chunk) out."""
-    out = array.array("d", bytes(8 * len(src)))
-    return run_payload(src, out, begin, units), out
-
-
 def checksum(values):
     """Σ (2i + 1) values[i] modulo 2^64, the values as integers."""
     total = 0
@@ -115,6 +109,100 @@ def faulty(total, fault):
     return (total + 1) & MASK64 if fault == "wrong" else total
 
 
+class ArrayData:
+    """payload: the caller's doubles in an array.array('d'), a Python loop over the elements."""
+
+    name = "array"
+    work = (1 << 14, 1 << 20)  # chain steps a run: --quick, default
+
+    def warm(self):
+        pass
+
+    def zeros(self, n):
+        return array.array("d", bytes(8 * n))
+
+    def on_buffer(self, buffer, n):
+        """n doubles on a shared memory block's buffer."""
+        return buffer.cast("d")[:n]
+
+    def fill(self, data, n):
+        fill_input(data, n)
+
+    def view(self, data, begin, end):
+        """Elements [begin, end) in place, for in-process workers."""
+        return memoryview(data)[begin:end]
+
+    def ship(self, data, begin, end):
+        """What a pool task carries: the slice, pickled by the pool."""
+        return data[begin:end]
+
+    def run(self, src, dst, begin, units):
+        return run_payload(src, dst, begin, units)
+
+    def checksum(self, data):
+        return checksum(data)
+
+
+class NumpyData(ArrayData):
+    """payload.numpy: the caller's doubles in a numpy array, each step over a whole chunk at once (numpy's loops
+    release the GIL, so threads run them in parallel). Registered only where the interpreter imports numpy."""
+
+    name = "numpy"
+    work = (1 << 12, 1 << 25)  # bench_parallel's payload{.work} in its default profile
+
+    @property
+    def np(self):
+        import numpy
+        return numpy
+
+    def warm(self):
+        self.np.zeros(1)
+
+    def zeros(self, n):
+        return self.np.zeros(n)
+
+    def on_buffer(self, buffer, n):
+        return self.np.ndarray((n,), dtype=self.np.float64, buffer=buffer)
+
+    def fill(self, data, n):
+        data[:] = self.np.resize(self.np.array(_PERIOD_VALUES), n)
+
+    def view(self, data, begin, end):
+        return data[begin:end]
+
+    def run(self, src, dst, begin, units):
+        np = self.np
+        v = src.astype(np.uint64)
+        weights = np.arange(2 * begin + 1, 2 * (begin + len(src)) + 1, 2, dtype=np.uint64)
+        total = int(np.multiply(v, weights).sum(dtype=np.uint64))  # modulo 2^64, as uint64 arithmetic wraps
+        a, c = np.uint64(LCG_A), np.uint64(LCG_C)
+        for _ in range(units):
+            np.multiply(v, a, out=v)
+            np.add(v, c, out=v)
+        np.right_shift(v, np.uint64(11), out=v)
+        dst[:] = v
+        return total
+
+    def checksum(self, data):
+        np = self.np
+        weights = np.arange(1, 2 * len(data) + 1, 2, dtype=np.uint64)
+        return int(np.multiply(data.astype(np.uint64), weights).sum(dtype=np.uint64))
+
+
+DATA = {d.name: d for d in (ArrayData(), NumpyData())}
+
+
+def default_work(data, quick):
+    """A payload kernel's work per run when --payload-work is not given."""
+    return DATA[data].work[0 if quick else 1]
+
+
+def warmup_data(data, seconds):
+    """Starts a pool worker and loads its data's module (numpy), so that no timed run does."""
+    DATA[data].warm()
+    return warmup_task(seconds)
+
+
 class Payload(Strategy):
     """In-process: the caller's arrays, read and written in place."""
 
@@ -125,21 +213,23 @@ class Payload(Strategy):
 
     def __init__(self, kernel, n, workers, param, fault):
         super().__init__(kernel, n, workers, param, fault)
+        self.data = DATA[kernel.data]
         self.units = units_for(param, n)
 
     def setup(self):
-        self.input = array.array("d", bytes(8 * self.n))
-        fill_input(self.input, self.n)
-        self.output = array.array("d", bytes(8 * self.n))
+        self.input = self.data.zeros(self.n)
+        self.data.fill(self.input, self.n)
+        self.output = self.data.zeros(self.n)
 
     def chunk_task(self, index):
         b, e = self.chunks[index]
         fault = self.fault_for(index)
         inject_crash(fault)
-        return faulty(run_payload(memoryview(self.input)[b:e], memoryview(self.output)[b:e], b, self.units), fault)
+        d = self.data
+        return faulty(d.run(d.view(self.input, b, e), d.view(self.output, b, e), b, self.units), fault)
 
     def finish(self, total):
-        return (total & MASK64, checksum(self.output))
+        return (total & MASK64, self.data.checksum(self.output))
 
     def expected(self):
         return expected(self.n, self.units)
@@ -199,11 +289,12 @@ class PayloadThreadPool(Payload):
         self.pool.shutdown(wait=True)
 
 
-def shipped_chunk(src, begin, units, fault):
+def shipped_chunk(data, src, begin, units, fault):
     """A pool task: the chunk's input arrives pickled; (sum, output) goes back pickled."""
     inject_crash(fault)
-    total, out = payload_chunk(src, begin, units)
-    return faulty(total, fault), out
+    d = DATA[data]
+    out = d.zeros(len(src))
+    return faulty(d.run(src, out, begin, units), fault), out
 
 
 class ProcessPayload(ProcessStrategy, Payload):
@@ -215,7 +306,7 @@ class ProcessPayload(ProcessStrategy, Payload):
     def make_pool(self, **kwargs):
         self.pool = concurrent.futures.ProcessPoolExecutor(max_workers=self.workers, mp_context=self.context,
                                                            **kwargs)
-        for f in [self.pool.submit(warmup_task, 0.05) for _ in range(self.workers)]:
+        for f in [self.pool.submit(warmup_data, self.data.name, 0.05) for _ in range(self.workers)]:
             f.result()
         self.processes = list((getattr(self.pool, "_processes", None) or {}).values())
 
@@ -247,7 +338,8 @@ class PayloadProcessPool(ProcessPayload):
         self.make_pool()
 
     def run(self):
-        results = self.run_tasks(shipped_chunk, [(self.input[b:e], b, self.units, self.fault_for(i))
+        d = self.data
+        results = self.run_tasks(shipped_chunk, [(d.name, d.ship(self.input, b, e), b, self.units, self.fault_for(i))
                                                  for i, (b, e) in enumerate(self.chunks)])
         total = 0
         for (b, e), (s, out) in zip(self.chunks, results):
@@ -266,12 +358,14 @@ class PayloadMpPool(ProcessPayload):
     def setup(self):
         super().setup()
         self.pool = self.context.Pool(self.workers)
-        for r in [self.pool.apply_async(warmup_task, (0.05,)) for _ in range(self.workers)]:
+        for r in [self.pool.apply_async(warmup_data, (self.data.name, 0.05)) for _ in range(self.workers)]:
             r.get()
         self.processes = list(getattr(self.pool, "_pool", None) or [])
 
     def run(self):
-        tasks = [(self.input[b:e], b, self.units, self.fault_for(i)) for i, (b, e) in enumerate(self.chunks)]
+        d = self.data
+        tasks = [(d.name, d.ship(self.input, b, e), b, self.units, self.fault_for(i))
+                 for i, (b, e) in enumerate(self.chunks)]
         pending = self.pool.map_async(shipped_task, tasks, chunksize=1)
         while not pending.ready():
             pending.wait(0.1)
@@ -296,17 +390,19 @@ class PayloadMpPool(ProcessPayload):
 _SHARED: typing.Any = None  # (input view, output view, the blocks) in a shared_memory pool's worker
 
 
-def attach_shared(input_name, output_name):
+def attach_shared(data, n, input_name, output_name):
     """Pool initializer: attach the caller's blocks once. The worker only attaches; the caller unlinks."""
     global _SHARED
+    d = DATA[data]
     blocks = [shared_memory.SharedMemory(name=input_name), shared_memory.SharedMemory(name=output_name)]
-    _SHARED = (blocks[0].buf.cast("d"), blocks[1].buf.cast("d"), blocks)
+    _SHARED = (d, d.on_buffer(blocks[0].buf, n), d.on_buffer(blocks[1].buf, n), blocks)
 
 
 def shared_chunk(begin, end, units, fault):
     """A shared_memory task: the chunk read and written in place in the caller's blocks; its sum back."""
     inject_crash(fault)
-    return faulty(run_payload(_SHARED[0][begin:end], _SHARED[1][begin:end], begin, units), fault)
+    d, src, dst, _ = _SHARED
+    return faulty(d.run(d.view(src, begin, end), d.view(dst, begin, end), begin, units), fault)
 
 
 class PayloadSharedMemory(ProcessPayload):
@@ -315,9 +411,10 @@ class PayloadSharedMemory(ProcessPayload):
     def setup(self):
         size = max(1, 8 * self.n)
         self.blocks = [shared_memory.SharedMemory(create=True, size=size) for _ in range(2)]
-        self.input, self.output = (b.buf.cast("d")[:self.n] for b in self.blocks)
-        fill_input(self.input, self.n)
-        self.make_pool(initializer=attach_shared, initargs=tuple(b.name for b in self.blocks))
+        self.input, self.output = (self.data.on_buffer(b.buf, self.n) for b in self.blocks)
+        self.data.fill(self.input, self.n)
+        self.make_pool(initializer=attach_shared,
+                       initargs=(self.data.name, self.n) + tuple(b.name for b in self.blocks))
 
     def run(self):
         return sum(self.run_tasks(shared_chunk, [(b, e, self.units, self.fault_for(i))
@@ -325,8 +422,10 @@ class PayloadSharedMemory(ProcessPayload):
 
     def close(self):
         super().close()
-        self.input.release()
-        self.output.release()
+        if isinstance(self.input, memoryview):
+            self.input.release()
+            self.output.release()
+        self.input = self.output = None  # a numpy array on a block must go before the block closes
         for block in self.blocks:
             block.close()
             block.unlink()

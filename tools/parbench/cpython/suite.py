@@ -36,6 +36,9 @@ DEFAULT_CASES = [  # chosen so that `--workers 1,2` takes about a minute on 2 co
     Case("payload", 1 << 13, None),
     Case("payload", 1 << 17, None),
     Case("payload", 1 << 21, None),
+    # payload.numpy (where numpy imports): numpy's loops cost ~1 ns an element, so B reaches 256 MiB at
+    # bench_parallel's work per run, 2^25 steps.
+] + [Case("payload.numpy", 1 << e, None) for e in (9, 13, 17, 21, 25) if "payload.numpy" in KERNELS] + [
     Case("socket_tasks.delay_0us", 64, None),
     Case("socket_tasks.delay_1000us", 64, None),
     Case("sleep_tasks", 1000, SCALE),
@@ -51,6 +54,7 @@ QUICK_CASES = [
     Case("uneven.heavy_tail", 1024, None),
     Case("payload", 1 << 6, None),
     Case("payload", 1 << 12, None),
+] + [Case("payload.numpy", 1 << e, None) for e in (6, 12) if "payload.numpy" in KERNELS] + [
     Case("socket_tasks.delay_0us", 8, None),
     Case("socket_tasks.delay_1000us", 8, None),
 ]
