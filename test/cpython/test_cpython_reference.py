@@ -23,7 +23,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRIPT = os.path.join(HERE, os.pardir, os.pardir, "tools", "cpython_reference.py")
 METHODS = multiprocessing.get_all_start_methods()  # fork, spawn, forkserver on Linux
 NAME = re.compile(r"^(count|sum_range|random_max|locked_counter\.coarse|sleep_tasks|uneven\.(triangular|heavy_tail)"
-                  r"|socket_tasks\.delay_(0|1000)us|payload)"
+                  r"|socket_tasks\.delay_(0|1000)us|payload(\.numpy)?)"
                   r"/cpython\.(sequential|threads|thread_pool|asyncio|(processes|process_pool"
                   r"|mp_pool(\.dynamic\.coarse|\.dynamic|\.dynamic\.fine|\.imap_unordered)?"
                   r"|process_pool\.shared_memory)\.(%s))"
@@ -279,6 +279,15 @@ def shared_memory_blocks():
         return set()
 
 
+def numpy_python():
+    """An interpreter that imports numpy: this one, or Debian's, where python3-numpy is installed; else None."""
+    for python in (sys.executable, "/usr/bin/python3"):
+        if os.access(python, os.X_OK) and subprocess.run([python, "-c", "import numpy"], stdout=subprocess.DEVNULL,
+                                                         stderr=subprocess.DEVNULL).returncode == 0:
+            return python
+    return None
+
+
 class Payload(unittest.TestCase):
     """Issue 25's payload: the caller's data pickled to the pools and back, or shared (zero copy)."""
 
@@ -292,6 +301,17 @@ class Payload(unittest.TestCase):
                             for p in ("process_pool", "mp_pool", "process_pool.shared_memory")})
         self.assertEqual(shared_memory_blocks() - before, set())
         self.assertNotIn("leaked", proc.stderr)
+
+    def test_numpy_gives_the_same_totals(self):
+        # Every run is checked against the pure-Python oracle that the array kernel's runs are checked against.
+        python = numpy_python()
+        if python is None:
+            self.skipTest("no interpreter here imports numpy")
+        before = shared_memory_blocks()
+        proc = run_script("--python", python, "--quick", "--workers", "2", "--filter", r"^payload\.numpy/.*/n:4096/")
+        self.assertEqual(proc.returncode, 0, proc.stderr)
+        self.assertEqual(len(strategies_run(json.loads(proc.stdout))), 6)
+        self.assertEqual(shared_memory_blocks() - before, set())
 
     def test_dead_workers_and_wrong_totals(self):
         before = shared_memory_blocks()
