@@ -1,8 +1,9 @@
 #pragma once
 // The estimator of tools/parbench/estimate.py, for the console: a benchmark's time is its fastest repetition, a
-// speedup the ratio of two fastest repetitions, each with the interval that reaches the K-th fastest (K = 2, or 3
-// from 8 repetitions on) and a relative floor. The same arithmetic in the same order as the Python, so that the
-// console's summary and the report print the same figures (ctest bench.same_speedups checks it).
+// speedup the ratio of two fastest repetitions, each with the interval where a second run would put it: up to the
+// K-th fastest (K = 2, or 3 from 8 repetitions on), down by the same ratio below the fastest, and a relative
+// floor. The same arithmetic in the same order as the Python, so that the console's summary and the report print
+// the same figures (ctest bench.same_speedups checks it).
 
 #include <algorithm>
 #include <cmath>
@@ -12,8 +13,8 @@
 namespace parbench::bench {
 
 struct estimate {
-    static constexpr double floor = 0.02;  // estimate.FLOOR
-    static constexpr double wide = 1.2;    // estimate.WIDE
+    static constexpr double floor = 0.03;  // estimate.FLOOR
+    static constexpr double wide = 1.3;    // estimate.WIDE
 
     double value = 0;
     double low = 0;
@@ -30,7 +31,8 @@ struct estimate {
         if (samples.empty()) return std::nullopt;
         std::sort(samples.begin(), samples.end());
         const std::size_t k = samples.size() >= 8 ? 3 : samples.size() >= 2 ? 2 : 1;
-        return estimate{samples[0], samples[0] * (1 - floor), samples[k - 1] * (1 + floor)};
+        return estimate{samples[0], samples[0] * (samples[0] / samples[k - 1]) * (1 - floor),
+                        samples[k - 1] * (1 + floor)};
     }
 
     // Google Benchmark statistics over a benchmark's repetitions (Benchmark::ComputeStatistics): its JSON then

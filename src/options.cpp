@@ -223,7 +223,7 @@ void print_help() {
         "\n"
         "Names are <kernel>/<strategy>/workers:<W>/n:<N>/real_time; select with --benchmark_filter=REGEX.\n"
         "Runs with more workers than CPUs are labelled oversubscribed; benchmarks whose fastest repetitions\n"
-        "disagree by more than 20% are labelled wide. rss_at_start is the resident size each benchmark started from.\n"
+        "disagree by more than 30% are labelled wide. rss_at_start is the resident size each benchmark started from.\n"
         "On a terminal, stderr shows a progress line; every run ends with a summary there.\n"
         "The exit status is non-zero if any run errored (wrong total, failed worker) or a flag is unknown.\n"
         "\n"

@@ -397,7 +397,7 @@ class ReportTests(ToolTestCase):
         by_n[1000][("thread_pool", 2)] = self.bench("count/thread_pool/workers:2/n:1000", [60.0, 60.1, 59.9])
         line = report.recommendation("count", by_n, "native", 2)
         self.assertNotIn("tie", line)
-        self.assertIn("**`threads ×2` 1.99× [1.84, 2.08]** wins", line)
+        self.assertIn("**`threads ×2` 1.99× [1.79, 2.21]** wins", line)
 
     def test_an_older_second_baseline_joins_the_baselines_samples(self):
         # Runs from before interleaving measured sequential a second time (sequential.after). Both are the same

@@ -10,11 +10,15 @@ minute to minute; the fastest runs do not. So a benchmark's time is estimated by
 speedup by the ratio of two fastest samples: baseline minimum over strategy minimum. docs/tools.md gives the
 measurements that chose it over the median, lower quantiles and ratios of paired samples.
 
-The interval says how well the fastest sample is pinned down. Its ends use the K-th fastest sample (K = 2, or 3
-from 8 samples on): where the fastest runs agree the interval is narrow; where only one sample reached the
-undisturbed time, it reaches up to the next one. A relative floor (FLOOR) covers what moves between two quiet
-runs of the same binary (alignment, frequency). The rule is checked by calibration, not derived: a second run's
-estimates fall inside the first run's intervals (docs/results.md, "Speedups on a busy machine").
+The interval is where a second run of the same command would put the estimate: a prediction interval, which
+is what "the answer holds" means to a user who runs it again. What moves a fastest sample between runs was
+measured (notebook/busy_machine.md): two halves of one run disagree as much as two runs minutes apart, so the
+spread is the sampling of too few repetitions, not a difference between processes. Where the fastest samples
+lie close together, a rerun finds about the same fastest one; where only one sample reached a low time, a rerun
+may not reach it (the upper end: the K-th fastest, K = 2, or 3 from 8 samples on), or may go as far below this
+run's fastest as the K-th lies above it (the lower end: the gap reflected). A relative floor (FLOOR) covers what
+moves even when the samples agree (alignment, frequency). The rule is checked by calibration, not derived
+(docs/results.md, "Speedups on a busy machine"); the second pass (plan.py) measures again what is too wide.
 
 Everything here is plain arithmetic on lists of floats, without scipy, so that every tool imports it.
 """
@@ -22,8 +26,8 @@ Everything here is plain arithmetic on lists of floats, without scipy, so that e
 import math
 from dataclasses import dataclass
 
-FLOOR = 0.02          # relative half-width every interval has at least
-WIDE = 1.2            # an interval whose upper end exceeds its lower end by more than this is too wide to decide
+FLOOR = 0.03          # relative half-width every interval has at least
+WIDE = 1.3            # an interval whose upper end exceeds its lower end by more than this is too wide to decide
 
 
 def order_k(count):
@@ -60,12 +64,13 @@ def _clean(samples):
 def time_estimate(samples):
     """The undisturbed time of a benchmark from its sample times (any unit); None without a usable sample.
 
-    value: the fastest sample; low: it less FLOOR; high: the K-th fastest plus FLOOR."""
+    value: the fastest sample; high: the K-th fastest plus FLOOR; low: the fastest divided by the K-th's ratio to
+    it (the gap reflected below) less FLOOR."""
     xs = _clean(samples)
     if not xs:
         return None
     k = order_k(len(xs))
-    return Estimate(xs[0], xs[0] * (1 - FLOOR), xs[k - 1] * (1 + FLOOR), len(xs))
+    return Estimate(xs[0], xs[0] * (xs[0] / xs[k - 1]) * (1 - FLOOR), xs[k - 1] * (1 + FLOOR), len(xs))
 
 
 def speedup_estimate(baseline_samples, samples):
