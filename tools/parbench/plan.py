@@ -2,12 +2,16 @@
 
 Usage: parbench-plan --budget-seconds S RUN.json [MORE.json ...]
 
-After a first pass over every configuration, the rest of a profile's time goes where it decides something: at
-the sizes a recommendation is made for (each kernel's smallest and largest n), the configurations a recommendation
-weighs (report.candidates_at) whose speedup interval is too wide (estimate.Estimate.wide), and, where the point is
-undecided, every one whose interval reaches the best's. Each chosen benchmark, and the baseline at its n, is
-measured again; the largest n of each kernel first (where the headline answers are), then the widest intervals,
-as long as the estimated time fits the budget.
+After a first pass over every configuration, the rest of a profile's time goes where it decides something:
+1. at the sizes a recommendation is made for (each kernel's smallest and largest n), the configurations a
+   recommendation weighs (report.candidates_at) whose speedup interval is too wide (estimate.Estimate.wide), and,
+   where the point is undecided, every one whose interval reaches the best's; the largest n first (where the
+   headline answers are), then the widest intervals;
+2. then, at every other n, each speedup up to as many workers as CPUs whose interval is too wide, widest first:
+   too few repetitions are what makes a speedup move between two runs (notebook/busy_machine.md), so more of them
+   are what narrows its interval.
+Each chosen benchmark, and the baseline at its n, is measured again, as long as the estimated time fits the
+budget; the report reads both passes' repetitions together.
 
 Prints nothing when nothing needs measuring or nothing fits; else two lines for bench_parallel:
 ``--benchmark_filter=REGEX`` and ``--benchmark_repetitions=R``. Exit status: 0, 2 usage or input error.
@@ -19,6 +23,7 @@ import sys
 from . import cli, estimate, model
 from .model import baseline_of, config_label, hardware_threads, index_kernels, is_baseline
 from .report import candidates_at
+from .stats import speedup_estimate
 
 PROG = "parbench-plan"
 REPETITIONS = 6            # repetitions of every benchmark the second pass measures
@@ -36,28 +41,51 @@ def seconds_per_repetition(bench, min_time=MIN_TIME_S):
 
 
 def wanted(kernels, hw):
-    """[(priority, kernel, n, {(strategy, workers), ...})]: what to measure again at the points a recommendation
-    is made (each kernel's smallest and largest n), the largest first, then the widest."""
+    """[(priority, kernel, n, {(strategy, workers), ...})]: what to measure again, most wanted first: the points a
+    recommendation is made at (each kernel's largest n, then its smallest), then every other wide speedup."""
     out = []
     for kernel, by_n in kernels.items():
         sizes = sorted(by_n)
-        for n in dict.fromkeys([sizes[-1], sizes[0]]):
+        for n in sizes:
             cells = by_n[n]
-            candidates = candidates_at(kernel, cells, "native", hw)
-            decision = estimate.decide(candidates)
-            keys = {config_label(s, w): (s, w) for (s, w) in cells}
-            chosen = set()
-            if decision.kind == "undecided" and decision.best:
-                best = candidates[decision.best]
-                chosen |= {keys[label] for label, e in candidates.items() if e.high >= best.low}
-            chosen |= {keys[label] for label, e in candidates.items() if e.wide}
+            recommended = n in (sizes[0], sizes[-1])
+            chosen = _recommendation_wants(kernel, cells, hw) if recommended else set()
+            chosen |= _wide_speedups(cells, hw)
             chosen = {key for key in chosen if not is_baseline(key[0])}
             if not chosen:
                 continue
-            width = max(candidates[config_label(*key)].high / max(candidates[config_label(*key)].low, 1e-12)
-                        for key in chosen)
-            out.append(((n != sizes[-1], -width), kernel, n, chosen))
+            width = max(_width(cells, key) for key in chosen)
+            tier = 0 if n == sizes[-1] else 1 if recommended else 2
+            out.append(((tier, -width), kernel, n, chosen))
     return sorted(out, key=lambda item: item[0])
+
+
+def _recommendation_wants(kernel, cells, hw):
+    candidates = candidates_at(kernel, cells, "native", hw)
+    decision = estimate.decide(candidates)
+    keys = {config_label(s, w): (s, w) for (s, w) in cells}
+    chosen = set()
+    if decision.kind == "undecided" and decision.best:
+        best = candidates[decision.best]
+        chosen |= {keys[label] for label, e in candidates.items() if e.high >= best.low}
+    return chosen | {keys[label] for label, e in candidates.items() if e.wide}
+
+
+def _wide_speedups(cells, hw):
+    """Every usable configuration up to hw workers whose speedup interval is too wide."""
+    out = set()
+    for (s, w), bench in cells.items():
+        if is_baseline(s) or not bench.usable or (hw is not None and w > hw):
+            continue
+        e = speedup_estimate(cells, s, w)
+        if e is not None and e.wide:
+            out.add((s, w))
+    return out
+
+
+def _width(cells, key):
+    e = speedup_estimate(cells, *key)
+    return e.high / max(e.low, 1e-12) if e is not None else 1.0
 
 
 def plan(run, budget_seconds):
