@@ -71,7 +71,7 @@ def parse_args(argv):
                         help="run only benchmarks whose name matches (re.search)")
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true",
-                       help="tiny sizes and --min-time 0.01 (a few seconds; for ctest)")
+                       help="tiny sizes and --min-time 0.01 (under a minute; for ctest)")
     sizes.add_argument("--seed-sizes", action="store_true",
                        help="the seeds' own sizes and worker counts (many minutes)")
     parser.add_argument("--workers", type=worker_list, metavar="W,W,...",

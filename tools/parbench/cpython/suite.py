@@ -18,7 +18,7 @@ def strategies_for(kind):
 Case = collections.namedtuple("Case", "kernel n workers")
 
 SCALE = {"cpython.threads": [1000], "cpython.thread_pool": [4], "cpython.asyncio": [1000]}
-DEFAULT_CASES = [  # chosen so that `--workers 1,2` takes about a minute on 2 cores
+DEFAULT_CASES = [  # the seeds' cases: chosen so that `--workers 1,2` takes about a minute on 2 cores
     Case("count", 4_000_000, None),
     Case("count", 100_000, None),
     Case("sum_range", 4_000_000, None),
