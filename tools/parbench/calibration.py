@@ -49,6 +49,11 @@ def compare(first, second):
     return in_first, in_second, misses, widths, len(keys)
 
 
+def _text(e):
+    """An estimate with three significant digits, so that a speedup of 0.004 is not printed as 0.00."""
+    return f"{e.value:.3g}× [{e.low:.3g}, {e.high:.3g}]"
+
+
 def parse_args(argv):
     p = cli.ArgumentParser(prog=PROG, description="Whether a second run's speedups lie inside a first run's "
                                                   "intervals, and the other way round.")
@@ -69,7 +74,7 @@ def main(argv):
     print(f"first run inside the second's intervals: {in_second * 100:.1f}%")
     print(f"median interval width: {statistics.median(widths) * 100:.1f}% (high / low - 1)")
     for (kernel, n, strategy, workers), a, b in misses[:args.misses]:
-        print(f"  miss: {kernel} n={n:,} {strategy} ×{workers}: {a.text()} then {b.text()}")
+        print(f"  miss: {kernel} n={n:,} {strategy} ×{workers}: {_text(a)} then {_text(b)}")
     if len(misses) > args.misses:
         print(f"  ... and {len(misses) - args.misses} more")
     return cli.EXIT_OK
