@@ -19,13 +19,11 @@ import sys
 import threading
 import time
 
+from checks import Failure, exit_status
+
 DEADLINE_S = 2
 BOUND_S = DEADLINE_S + 5  # the bound: the named error within the deadline plus 5 s
 TIMEOUT_S = 120  # only against a hang of the test itself
-
-
-class Failure(Exception):
-    pass
 
 
 def stat(pid):
@@ -160,13 +158,7 @@ def main():
             b"--parbench_worker=spawn" in arg for arg in cmdline(pid)), "spawned worker"),
         ("processes.forkserver", lambda root, pid, parent: parent == root and is_forkserver(pid), "fork server"),
     ]
-    try:
-        for strategy, pick, what in cases:
-            case(bench, work, strategy, pick, what)
-    except Failure as e:
-        print(f"FAIL {e}")
-        return 1
-    return 0
+    return exit_status(lambda: [case(bench, work, strategy, pick, what) for strategy, pick, what in cases])
 
 
 if __name__ == "__main__":

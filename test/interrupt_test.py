@@ -20,6 +20,8 @@ import subprocess
 import sys
 import time
 
+from checks import Failure
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPORT = os.path.join(HERE, os.pardir, "tools", "parbench-report")
 FIRST = "count/sequential/workers:1/n:1024/real_time"
@@ -27,10 +29,6 @@ FIRST = "count/sequential/workers:1/n:1024/real_time"
 # the min time, so well over ten seconds in all); the signal itself follows the first line within milliseconds.
 WORKERS = "1,2,3,4,5,6,7,8"
 DEADLINE_S = 120  # only against a hang: a correct run ends within a second or two of the signal
-
-
-class Failure(Exception):
-    pass
 
 
 def session_processes(sid):

@@ -18,13 +18,11 @@ import subprocess
 import sys
 import tempfile
 
+from checks import Failure, exit_status
+
 FILTER = "^count/sequential/workers:1/n:(1024|65536)/"
 WRITE_ERROR = 3  # the README's exit status for results that could not be written
 TIMEOUT_S = 300  # only against a hang
-
-
-class Failure(Exception):
-    pass
 
 
 def args(out, extra=()):
@@ -152,13 +150,8 @@ def main():
     bench, work = sys.argv[1:3]
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    try:
-        for case in (full_disk, closed_stdout, concurrent, killed, unwritable):
-            case(bench, work)
-    except Failure as e:
-        print(f"FAIL {e}")
-        return 1
-    return 0
+    return exit_status(lambda: [case(bench, work) for case in (full_disk, closed_stdout, concurrent, killed,
+                                                               unwritable)])
 
 
 if __name__ == "__main__":

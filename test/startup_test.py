@@ -19,12 +19,10 @@ import shutil
 import subprocess
 import sys
 
+from checks import Failure, exit_status
+
 FILTER = "^count/sequential/workers:1/n:1024/"
 TIMEOUT_S = 120
-
-
-class Failure(Exception):
-    pass
 
 
 def refused(bench, filt, words):
@@ -73,7 +71,8 @@ def main():
     bench, work = sys.argv[1:3]
     shutil.rmtree(work, ignore_errors=True)
     os.makedirs(work)
-    try:
+
+    def checks():
         refused(bench, "(" * 20000 + ")" * 20000, ["--benchmark_filter", "40000 characters", "at most 8192"])
         refused(bench, "(" * 100 + "count" + ")" * 100, ["--benchmark_filter", "nests 100 groups", "at most 32"])
 
@@ -95,10 +94,8 @@ def main():
             def threads():
                 resource.setrlimit(resource.RLIMIT_NPROC, (4, 4))
             limited(bench, work, "ulimit_u_4", threads, user=nobody)
-    except Failure as e:
-        print(f"FAIL {e}")
-        return 1
-    return 0
+
+    return exit_status(checks)
 
 
 if __name__ == "__main__":
