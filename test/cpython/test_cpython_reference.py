@@ -298,7 +298,7 @@ class Payload(unittest.TestCase):
         seen = strategies_run(json.loads(proc.stdout))
         self.assertEqual({s for k, s, w in seen}, {"cpython.sequential", "cpython.threads", "cpython.thread_pool"}
                          | {"cpython.%s.%s" % (p, DEFAULT_METHOD)
-                            for p in ("process_pool", "mp_pool", "process_pool.shared_memory")})
+                            for p in ("processes", "process_pool", "mp_pool", "process_pool.shared_memory")})
         self.assertEqual(shared_memory_blocks() - before, set())
         self.assertNotIn("leaked", proc.stderr)
 
@@ -310,20 +310,19 @@ class Payload(unittest.TestCase):
         before = shared_memory_blocks()
         proc = run_script("--python", python, "--quick", "--workers", "2", "--filter", r"^payload\.numpy/.*/n:4096/")
         self.assertEqual(proc.returncode, 0, proc.stderr)
-        self.assertEqual(len(strategies_run(json.loads(proc.stdout))), 6)
+        self.assertEqual(len(strategies_run(json.loads(proc.stdout))), 7)
         self.assertEqual(shared_memory_blocks() - before, set())
 
     def test_dead_workers_and_wrong_totals(self):
         before = shared_memory_blocks()
-        pools = r"^payload/cpython\.(process_pool|mp_pool|process_pool\.shared_memory)\.%s/workers:2/n:64/" \
+        pools = r"^payload/cpython\.(processes|process_pool|mp_pool|process_pool\.shared_memory)\.%s/workers:2/n:64/" \
             % DEFAULT_METHOD
         proc = run_script("--quick", "--workers", "2", "--inject-fault=crash", "--filter", pools)
         self.assertEqual(proc.returncode, 1, proc.stderr)
         entries = json.loads(proc.stdout)["benchmarks"]
-        self.assertEqual(len(entries), 3)
+        self.assertEqual(len(entries), 4)
         for entry in entries:
-            self.assertIn("pool worker", entry["error_message"])
-            self.assertIn("exited with code 3", entry["error_message"])
+            self.assertRegex(entry["error_message"], r"(pool|process) worker \d+ \(pid \d+\) exited with code 3")
         proc = run_script("--quick", "--workers", "2", "--inject-fault=wrong", "--filter",
                           r"^payload/cpython\.(threads|process_pool\.shared_memory\.%s)/workers:2/n:64/"
                           % DEFAULT_METHOD)

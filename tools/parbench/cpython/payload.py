@@ -13,6 +13,9 @@ checksum is taken outside the timing (in CPython it would cost as much as the wo
 How the data moves (cpython.<strategy>):
   sequential, threads, thread_pool   the chunks read the caller's input and write its output in place (memoryview
                                      slices, no copy)
+  processes.M                        a process per worker per run: its chunk is an argument of the Process, which
+                                     a fork's child inherits (copy-on-write) and spawn and forkserver pickle to it;
+                                     the output comes back pickled through a pipe
   process_pool.M                     each task's input slice is pickled to a ProcessPoolExecutor worker and its
                                      output pickled back, then copied into place
   mp_pool.M                          the same through multiprocessing.Pool.map, one task per worker
@@ -352,6 +355,50 @@ def shipped_task(task):
     return shipped_chunk(*task)
 
 
+def process_payload(data, src, begin, units, fault, conn):
+    """Body of a cpython.processes worker: its chunk came with the process (inherited by fork, pickled by spawn
+    and forkserver); (sum, output) goes back pickled through its pipe."""
+    conn.send(shipped_chunk(data, src, begin, units, fault))
+    conn.close()
+
+
+class PayloadProcesses(ProcessStrategy, Payload):
+    """A process per worker per run, as cpython.processes does for the seeds' kernels: the chunk is an argument of
+    the Process (a fork's child inherits it, copy-on-write; spawn and forkserver pickle it to the child), the
+    result comes back pickled through a pipe."""
+
+    name = "cpython.processes"
+    fault_kind = "exit"
+
+    def run(self):
+        ctx, d = self.context, self.data
+        procs, conns = [], []
+        try:
+            for i, (b, e) in enumerate(self.chunks):
+                reader, writer = ctx.Pipe(duplex=False)
+                p = ctx.Process(target=process_payload,
+                                args=(d.name, d.ship(self.input, b, e), b, self.units, self.fault_for(i), writer))
+                p.start()
+                writer.close()  # the child's end: once the child is gone, recv() sees EOF
+                procs.append(p)
+                conns.append(reader)
+            total = 0
+            for i, ((b, e), conn) in enumerate(zip(self.chunks, conns)):
+                try:
+                    s, out = conn.recv()
+                except EOFError:
+                    procs[i].join()
+                    raise WorkerError(describe_exit("process worker %d" % i, procs[i])) from None
+                self.output[b:e] = out
+                total += s
+            return total
+        finally:
+            for conn in conns:
+                conn.close()
+            for p in procs:
+                p.join()
+
+
 class PayloadMpPool(ProcessPayload):
     name = "cpython.mp_pool"
 
@@ -434,5 +481,5 @@ class PayloadSharedMemory(ProcessPayload):
 # The payload kernel's strategies, by name; process ones for every start method, as in strategies.STRATEGIES.
 PAYLOAD_STRATEGIES = collections.OrderedDict(
     (s.name, s) for s in [PayloadSequential, PayloadThreads, PayloadThreadPool]
-    + [cls.start_method(m) for cls in (PayloadProcessPool, PayloadMpPool, PayloadSharedMemory)
+    + [cls.start_method(m) for cls in (PayloadProcesses, PayloadProcessPool, PayloadMpPool, PayloadSharedMemory)
        for m in START_METHODS])
