@@ -9,10 +9,11 @@ spread over the n elements, at least one each, as bench_parallel's payload{.work
 what moving the data costs. The total is (sum, checksum), the checksum Σ (2i + 1) out[i] of the output the
 caller holds after the run, both modulo 2^64: a chunk's output that did not reach its place changes it. The
 checksum is taken outside the timing (in CPython it would cost as much as the work; C++ takes it inside).
+payload.numpy is the same kernel on a numpy array (NumpyData), registered where the interpreter imports numpy.
 
 How the data moves (cpython.<strategy>):
   sequential, threads, thread_pool   the chunks read the caller's input and write its output in place (memoryview
-                                     slices, no copy)
+                                     slices or numpy views, no copy)
   processes.M                        a process per worker per run: its chunk is an argument of the Process, which
                                      a fork's child inherits (copy-on-write) and spawn and forkserver pickle to it;
                                      the output comes back pickled through a pipe
