@@ -450,7 +450,7 @@ template <class S>
 class pools : public ::testing::Test {};
 using pool_strategies = ::testing::Types<ps::process_pool, ps::process_pool_executor, ps::process_pool_spawn,
                                          ps::process_pool_executor_spawn, ps::process_pool_forkserver,
-                                         ps::process_pool_executor_forkserver>;
+                                         ps::process_pool_executor_forkserver, ps::process_pool_dynamic>;
 TYPED_TEST_SUITE(pools, pool_strategies, parbench::test::strategy_name);
 
 TYPED_TEST(pools, a_worker_killed_while_idle_fails_one_run_then_the_pool_serves_again) {
@@ -521,6 +521,63 @@ TEST(process_pool, one_worker_is_the_caller_alone) {
     EXPECT_TRUE(no_children());
     EXPECT_EQ(pool.run(parbench::kernels::sum_range{}, 1000), 499500u);
     EXPECT_EQ(pool.run(parbench::kernels::locked_counter_fine{}, 1000), 1000u);
+}
+
+// Per chunk: 1 in the low half when it ran in the test's own process, 1 in the high half when in a child; each
+// chunk sleeps, so that no process can take every chunk before the others wake.
+struct count_where {
+    using result = std::uint64_t;
+    static constexpr std::string_view name = "count_where";
+    result run(parbench::chunk c) const {
+        std::this_thread::sleep_for(1ms);
+        return c.empty() ? 0 : ::getpid() == test_process ? 1 : std::uint64_t{1} << 32;
+    }
+    static result combine(result a, result b) { return a + b; }
+    result expected(std::uint64_t) const { return 0; }
+};
+
+TEST(process_pool_dynamic, the_caller_and_the_children_share_16_chunks_per_worker) {
+    ps::process_pool_dynamic pool(3);
+    const std::uint64_t where = pool.run(count_where{}, 1000);
+    const std::uint64_t here = where & 0xffff'ffff;
+    const std::uint64_t there = where >> 32;
+    EXPECT_EQ(here + there, 48u) << "3 workers × 16 chunks, each run once";
+    EXPECT_GT(here, 0u) << "the caller takes chunks too";
+    EXPECT_GT(there, 0u) << "the children take chunks";
+    // Fewer items than chunks: one chunk per item, and workers left without one add nothing.
+    const std::uint64_t two = pool.run(count_where{}, 2);
+    EXPECT_EQ((two & 0xffff'ffff) + (two >> 32), 2u);
+}
+
+// Every chunk a child takes kills it; the caller's take 10 ms, so the children take some.
+struct fatal_in_children {
+    using result = std::uint64_t;
+    static constexpr std::string_view name = "fatal_in_children";
+    pid_t caller = test_process;
+    result run(parbench::chunk c) const {
+        if (::getpid() != caller) ::raise(SIGKILL);
+        std::this_thread::sleep_for(10ms);
+        return c.size();
+    }
+    static result combine(result a, result b) { return a + b; }
+    result expected(std::uint64_t n) const { return n; }
+};
+
+TEST(process_pool_dynamic, a_worker_that_dies_on_a_chunk_is_a_named_error_and_the_pool_recovers) {
+    ps::process_pool_dynamic_coarse pool(3);
+    try {
+        (void)pool.run(fatal_in_children{}, 120);
+        FAIL() << "no exception";
+    } catch (const parbench::worker_error& e) {
+        EXPECT_GE(e.worker(), 1u) << e.what();
+        EXPECT_LT(e.worker(), 3u) << e.what();
+        EXPECT_EQ(e.cause(), parbench::failure::signal) << e.what();
+        EXPECT_EQ(e.detail(), SIGKILL);
+        const std::string named = "worker " + std::to_string(e.worker()) + " of 3 failed: signal: 9";
+        EXPECT_NE(std::string(e.what()).find(named), std::string::npos) << e.what();
+    }
+    EXPECT_EQ(pool.run(parbench::kernels::uneven_triangular{}, 2000),
+              parbench::kernels::uneven_triangular{}.expected(2000));
 }
 
 TEST(child, leave_does_not_flush_the_parents_stdio) {

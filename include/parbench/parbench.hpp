@@ -43,7 +43,8 @@ using all_strategies = with_peers<
               strategies::thread_pool_condvar, strategies::thread_pool_dynamic, strategies::thread_pool_dynamic_coarse,
               strategies::thread_pool_dynamic_fine, strategies::processes_pipe, strategies::processes_shm,
               strategies::processes_spawn, strategies::processes_forkserver, strategies::process_pool,
-              strategies::process_pool_executor, strategies::process_pool_spawn,
+              strategies::process_pool_dynamic, strategies::process_pool_dynamic_coarse,
+              strategies::process_pool_dynamic_fine, strategies::process_pool_executor, strategies::process_pool_spawn,
               strategies::process_pool_executor_spawn, strategies::process_pool_forkserver,
               strategies::process_pool_executor_forkserver, strategies::gil_threads, strategies::event_loop>>;
 static_assert(all_strategies_in<all_strategies>, "every strategy satisfies parbench::strategy");

@@ -210,6 +210,36 @@ class ReportTests(ToolTestCase):
         self.assertEqual(cells[2:9], [markdown.format_time_ns(5e5), "2.00×", markdown.format_time_ns(1.2e6), "1.20×",
                                       "1.67×", "1.20", "40%"])
 
+    def test_uneven_view_names_the_best_chunk_size(self):
+        # heavy tail, n = 65,536, 2 workers: static 1.5x, 4 chunks per worker 1.9x, 16: 1.6x, 128: 1.2x; every
+        # repetition the same, so that no interval overlaps another.
+        ctx = json.load(open(fixture("single_rep.json"), encoding="utf-8"))["context"]
+        n = 65536
+        times = {("sequential", 1): 6e6, ("thread_pool", 2): 4e6, ("thread_pool.dynamic.coarse", 2): 6e6 / 1.9,
+                 ("thread_pool.dynamic", 2): 6e6 / 1.6, ("thread_pool.dynamic.fine", 2): 5e6, ("tbb", 2): 3.2e6}
+        benchmarks = []
+        for (strategy, workers), t in times.items():
+            name = f"uneven.heavy_tail/{strategy}/workers:{workers}/n:{n}/real_time"
+            benchmarks += [{"name": name, "run_name": name, "run_type": "iteration", "repetitions": 3,
+                            "repetition_index": r, "threads": 1, "iterations": 10, "real_time": t,
+                            "cpu_time": 1.0, "time_unit": "ns"} for r in range(3)]
+        path = os.path.join(self.tmp, "uneven.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"context": ctx, "benchmarks": benchmarks}, f)
+        out = os.path.join(self.tmp, "report.md")
+        r = run([tool("parbench-report"), "--no-plots", "--out", out, path])
+        self.assertEqual(r.returncode, 0, r.stderr)
+        with open(out, encoding="utf-8") as f:
+            text = f.read()
+        section = text[text.index("## Uneven work"):]
+        row = next(line for line in section.splitlines() if line.startswith("| `thread_pool` |"))
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        self.assertEqual([c.split(" ")[0] for c in cells[2:6]], ["1.50×", "1.90×", "1.60×", "1.20×"])
+        self.assertEqual(cells[6], f"4 per worker: chunk ≈ {n // 8:,} items")
+        tbb = next(line for line in section.splitlines() if line.startswith("| `tbb` |"))
+        self.assertIn("work stealing: 1.88×", tbb)
+        self.assertNotIn("`process_pool`", section)  # no dynamic twin in the run: no row
+
     def test_oversubscribed_columns_marked(self):
         text, _, _ = self.write_report("run_reps.json")
         self.assertIn("| 8† |", md_section(text, "count, n = 1,000"))

@@ -1,8 +1,8 @@
 #pragma once
-// Dynamic scheduling for the in-process strategies (thread_pool.dynamic, openmp.dynamic): [0, n) is cut into
+// Dynamic scheduling for the in-process strategies (thread_pool.dynamic, openmp.dynamic, tbb): [0, n) is cut into
 // more chunks than workers, and each worker takes the next chunk from a shared counter until none is left, so
-// that a worker whose chunks were cheap takes more of them. fork_join (fork_join.hpp) gives each worker one fixed
-// chunk instead.
+// that a worker whose chunks were cheap takes more of them (tbb's partitioner cuts and hands out ranges itself).
+// fork_join (fork_join.hpp) gives each worker one fixed chunk instead.
 
 #include <atomic>
 #include <cstdint>
@@ -34,9 +34,11 @@ struct alignas(cache_line) dynamic_job {
     std::atomic<std::uint64_t>* next;
 
     // Adds chunk c's result to worker w's slot. Only w's thread calls it for w.
-    void run_into(unsigned w, std::uint64_t c) const noexcept {
+    void run_into(unsigned w, std::uint64_t c) const noexcept { run_range_into(w, chunk_of(n, chunks, c)); }
+    // The same for any range of [0, n), for a scheduler that cuts the range itself (tbb's partitioner).
+    void run_range_into(unsigned w, chunk range) const noexcept {
         try {
-            const result r = run_chunk(kernel, chunk_of(n, chunks, c), *state);
+            const result r = run_chunk(kernel, range, *state);
             maybe_result<result> mine = slots[w].get();
             mine.value = mine.has ? K::combine(mine.value, r) : r;
             mine.has = true;

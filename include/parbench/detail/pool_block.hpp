@@ -8,6 +8,10 @@
 // A forked worker calls the kernel through the function pointer the parent stored; a worker that is not a copy
 // of the caller finds the same function in a registry under the kernel's type name (registry.hpp), which the
 // block carries beside it.
+//
+// A run is static (worker i runs chunk i of W) or dynamic (process_pool.dynamic): [0, n) is cut into more chunks
+// than workers and every worker, the parent included, takes the next from a counter in the block until none is
+// left, combining their results into its own slot.
 
 #include <atomic>
 #include <chrono>
@@ -28,9 +32,11 @@
 #include "wait.hpp"
 
 namespace parbench::detail {
-// Runs one chunk in a worker: the kernel and state are in the control block, the result goes to `result`.
-// Returns false if the kernel threw, with its message in `message`.
-using pool_invoke_fn = bool (*)(const void* kernel, chunk c, void* state, void* result, char* message) noexcept;
+// Runs one chunk in a worker: the kernel and state are in the control block, the result goes to `result`, or is
+// combined with the one there when `combine` is true. Returns false if the kernel threw, with its message in
+// `message`.
+using pool_invoke_fn = bool (*)(const void* kernel, chunk c, void* state, void* result, bool combine,
+                                char* message) noexcept;
 
 // The control block's layout, as the parent and every worker see it through their own mapping of it, and a
 // worker's loop.
@@ -49,6 +55,7 @@ public:
         pool_invoke_fn invoke = nullptr;   // valid in forked workers only
         std::uint32_t invoke_version = 0;  // bumped when invoke (and key) change
         std::uint64_t n = 0;
+        std::uint64_t chunks = 0;         // 0: static, chunk i of `workers` for worker i; else dynamic, from `next`
         std::atomic<int> parent_cpu{-1};  // where the parent last dispatched from
         std::uint32_t workers = 0;        // chunks in all
         std::uint32_t first = 0;          // chunks [0, first) run in the parent
@@ -57,6 +64,7 @@ public:
         alignas(cache_line) std::atomic<std::uint32_t> remaining{0};  // workers still running; the parent's futex word
         std::atomic<std::uint32_t> parent_sleepers{0};
         std::atomic<int> worker_cpu{-1};  // where a worker last waited (any worker: a hint, not a census)
+        alignas(cache_line) std::atomic<std::uint64_t> next{0};  // the next dynamic chunk to hand out
         alignas(cache_line) std::byte kernel[kernel_capacity];
         alignas(cache_line) std::byte state[state_capacity];
     };
@@ -64,9 +72,11 @@ public:
         alignas(cache_line) std::byte result[result_capacity];
         std::atomic<std::uint32_t> done{0};  // the generation this worker finished last
         bool ok = true;
+        bool ran = false;  // whether `result` holds a result: a dynamic run may leave a worker none
         char message[message_capacity] = {};
     };
     static_assert(std::atomic<std::uint32_t>::is_always_lock_free, "the control block is shared between processes");
+    static_assert(std::atomic<std::uint64_t>::is_always_lock_free, "the control block is shared between processes");
 
     static std::size_t bytes(unsigned worker_processes) noexcept {
         return sizeof(control) + sizeof(worker_slot) * worker_processes;
@@ -78,6 +88,22 @@ public:
     // Worker i's slot (i >= first: the parent's own chunks need none).
     worker_slot* slot(unsigned i) const noexcept {
         return reinterpret_cast<worker_slot*>(base_ + sizeof(control)) + (i - ctl().first);
+    }
+
+    // Worker i's share of the dispatched run: its chunk (static), or chunks from the counter until none is left or
+    // one throws (dynamic). `ran` says whether `result` holds anything; false if the kernel threw.
+    bool run_share(pool_invoke_fn invoke, unsigned i, void* result, bool& ran, char* message) const noexcept {
+        control& c = ctl();
+        if (c.chunks == 0) {
+            ran = true;
+            return invoke(c.kernel, chunk_of(c.n, c.workers, i), c.state, result, false, message);
+        }
+        ran = false;
+        for (std::uint64_t k; (k = c.next.fetch_add(1, std::memory_order_relaxed)) < c.chunks;) {
+            if (!invoke(c.kernel, chunk_of(c.n, c.chunks, k), c.state, result, ran, message)) return false;
+            ran = true;
+        }
+        return true;
     }
 
     // A worker's life: wait for the next generation, run its chunk, report, repeat until stopped. A forked
@@ -101,9 +127,10 @@ public:
                 invoke = find_registered<pool_invoke_fn>(std::string_view(c.key, ::strnlen(c.key, key_capacity)));
             }
             if (invoke != nullptr) {
-                s.ok = invoke(c.kernel, chunk_of(c.n, c.workers, i), c.state, s.result, s.message);
+                s.ok = run_share(invoke, i, s.result, s.ran, s.message);
             } else {
                 s.ok = false;
+                s.ran = false;
                 std::strncpy(s.message,
                              "the worker's program does not serve this kernel (does its main call "
                              "parbench::worker_main first?)",
@@ -136,12 +163,13 @@ inline int serve_pool_worker(int fd, unsigned i) noexcept {
 
 // What a worker runs for kernel K.
 template <kernel K>
-bool invoke_chunk(const void* kernel, chunk c, void* state, void* result, char* message) noexcept {
+bool invoke_chunk(const void* kernel, chunk c, void* state, void* result, bool combine, char* message) noexcept {
     using R = typename K::result;
     try {
         const K& k = *std::launder(static_cast<const K*>(kernel));
         auto* s = std::launder(static_cast<state_t<K>*>(state));  // no_state for a plain kernel: never read
-        ::new (result) R(run_chunk(k, c, *s));
+        const R r = run_chunk(k, c, *s);
+        ::new (result) R(combine ? K::combine(*std::launder(static_cast<const R*>(result)), r) : r);
         return true;
     } catch (...) {
         std::strncpy(message, current_exception_message(), pool_block::message_capacity - 1);

@@ -67,8 +67,12 @@ public:
 
     [[nodiscard]] void* kernel() const noexcept { return ctl().kernel; }
     [[nodiscard]] void* state() const noexcept { return ctl().state; }
-    // Worker i's result and error, for a worker the parent does not run (i >= in_parent).
-    [[nodiscard]] const void* result(unsigned i) const noexcept { return block_.slot(i)->result; }
+    // Worker i's result, for a worker the parent does not run (i >= in_parent): nullptr if it ran no chunk (a
+    // dynamic run may leave a worker none).
+    [[nodiscard]] const void* result(unsigned i) const noexcept {
+        const worker_slot* s = block_.slot(i);
+        return s->ran ? s->result : nullptr;
+    }
     // The message of the exception worker i's kernel threw in the last run, or nullopt if it did not throw.
     [[nodiscard]] std::optional<std::string> error(unsigned i) const {
         const worker_slot* s = block_.slot(i);
@@ -78,8 +82,10 @@ public:
 
     // Starts fn over [0, n) on every worker; the kernel (and any state) must already be in place. `key` names
     // fn for workers that are not forks (registered<K, pool_invoke_fn, fn>); it must outlive the pool (a type
-    // name does). The parent then runs its own chunks (run_in_parent) and waits.
-    void dispatch(pool_invoke_fn fn, std::string_view key, std::uint64_t n) noexcept {
+    // name does). `chunks` 0: worker i runs chunk i of W (static); else [0, n) is cut into `chunks` chunks that
+    // the workers take from a shared counter (dynamic). The parent then runs its own share (run_in_parent) and
+    // waits.
+    void dispatch(pool_invoke_fn fn, std::string_view key, std::uint64_t n, std::uint64_t chunks = 0) noexcept {
         control& c = ctl();
         if (c.invoke != fn) {
             c.invoke = fn;
@@ -89,15 +95,17 @@ public:
             ++c.invoke_version;
         }
         c.n = n;
+        c.chunks = chunks;
+        c.next.store(0, std::memory_order_relaxed);  // published by the generation's bump below
         c.parent_cpu.store(current_cpu(), std::memory_order_relaxed);
         c.remaining.store(workers_ - first_, std::memory_order_relaxed);
         c.generation.fetch_add(1, std::memory_order_seq_cst);
         wake_waiters(c.generation, &c.worker_sleepers);
     }
-    // Runs worker i's chunk (i < in_parent) in this process, as a worker would; false if the kernel threw.
-    bool run_in_parent(unsigned i, void* result, char* message) noexcept {
-        control& c = ctl();
-        return c.invoke(c.kernel, chunk_of(c.n, workers_, i), c.state, result, message);
+    // Runs worker i's share (i < in_parent) in this process, as a worker would; false if the kernel threw. `ran`
+    // says whether `result` holds a result.
+    bool run_in_parent(unsigned i, void* result, bool& ran, char* message) noexcept {
+        return block_.run_share(ctl().invoke, i, result, ran, message);
     }
 
     struct failed {

@@ -14,6 +14,10 @@
 // "pool" worker mode (as processes.spawn does), process_pool[.executor].forkserver has the fork server fork
 // them (as processes.forkserver does). Those two map the control block through a memfd and find the kernel's
 // code by its type's name, so their programs call parbench::worker_main first in main.
+// process_pool.dynamic (.coarse, .fine) is process_pool with dynamic scheduling, as thread_pool.dynamic is
+// thread_pool's: [0, n) is cut into 16 (4, 128) chunks per worker and every worker, the caller included, takes the
+// next from a counter in the control block until none is left (Python's Pool.map(chunksize=); its default
+// chunksize, n / (4 W), is .coarse's).
 // A chunk that the caller runs is not isolated: if it crashes, the caller crashes, as with threads; it throws,
 // and that is worker 0's error.
 //
@@ -35,6 +39,7 @@
 #include <typeinfo>
 
 #include "../detail/child.hpp"
+#include "../detail/dynamic_job.hpp"
 #include "../detail/hung.hpp"
 #include "../detail/pool_start.hpp"
 #include "../detail/pool_transport.hpp"
@@ -46,14 +51,35 @@ namespace parbench::strategies {
 // (process_pool.executor).
 enum class caller_role { runs_a_share, waits };
 
+// How a pool cuts [0, n): W chunks, worker i's the i-th (static_chunks), or PerWorker chunks per worker handed
+// out as workers free up (dynamic_chunks_of, under its own name).
+struct static_chunks {
+    static constexpr unsigned chunks_per_worker = 0;
+};
+template <unsigned PerWorker, const std::string_view& Name>
+struct dynamic_chunks_of {
+    static_assert(PerWorker > 0);
+    static constexpr unsigned chunks_per_worker = PerWorker;
+    static constexpr std::string_view name = Name;
+};
+
 // The two pools differ only in the caller's role, and each start method only in how its workers start (see the
-// top of this file).
-template <caller_role Caller, class Starter = detail::fork_start>
+// top of this file); Schedule is static_chunks or a dynamic_chunks_of.
+template <caller_role Caller, class Starter = detail::fork_start, class Schedule = static_chunks>
 class basic_process_pool : public worker_count {
-public:
-    static constexpr std::string_view name =
+    static constexpr bool dynamic = Schedule::chunks_per_worker > 0;
+    static constexpr std::string_view default_name =
         Caller == caller_role::runs_a_share ? Starter::pool_name : Starter::executor_name;
+
+public:
+    static constexpr std::string_view name = [] {
+        if constexpr (dynamic)
+            return Schedule::name;
+        else
+            return default_name;
+    }();
     static constexpr bool sweeps_workers = true;
+    static constexpr bool schedules_dynamically = dynamic;
     // How the workers start: "fork", "spawn" or "forkserver".
     static constexpr std::string_view start_method = Starter::start_method;
 
@@ -86,12 +112,15 @@ public:
             ~destroy_state() { std::destroy_at(s); }
         } guard{state};
 
-        transport_.dispatch(&detail::invoke_chunk<K>, key, n);
+        const std::uint64_t chunks = dynamic ? detail::dynamic_chunks(n, workers_, Schedule::chunks_per_worker) : 0;
+        transport_.dispatch(&detail::invoke_chunk<K>, key, n, chunks);
         // The caller's own share, run while the children run theirs; its result lives here, not in the block.
         alignas(R) std::byte own[sizeof(R)];
         char own_message[T::message_capacity];
         bool own_ok = true;
-        if constexpr (Caller == caller_role::runs_a_share) own_ok = transport_.run_in_parent(0, own, own_message);
+        bool own_ran = false;
+        if constexpr (Caller == caller_role::runs_a_share)
+            own_ok = transport_.run_in_parent(0, own, own_ran, own_message);
         if (const auto bad = transport_.wait(deadline_)) {
             // What a hung worker was doing, read before the kill.
             const std::string hung = bad->status < 0 && bad->lost.empty()
@@ -106,13 +135,17 @@ public:
         if (!own_ok) throw worker_error(0, workers_, failure::exception, own_message);
         for (unsigned i = in_parent; i < workers_; ++i)
             if (auto what = transport_.error(i)) throw worker_error(i, workers_, failure::exception, *what);
-        R total;
-        if constexpr (Caller == caller_role::runs_a_share)
-            total = *std::launder(reinterpret_cast<const R*>(own));
-        else
-            total = result<R>(0);
-        for (unsigned i = 1; i < workers_; ++i) total = K::combine(total, result<R>(i));
-        return detail::finish(k, *state, total);
+        // Every worker that ran a chunk (under static chunking, every one) adds its result.
+        detail::maybe_result<R> total{};
+        const auto add = [&](const void* r) {
+            if (r == nullptr) return;
+            const R value = *std::launder(static_cast<const R*>(r));
+            total.value = total.has ? K::combine(total.value, value) : value;
+            total.has = true;
+        };
+        if (own_ran) add(own);
+        for (unsigned i = in_parent; i < workers_; ++i) add(transport_.result(i));
+        return detail::finish(k, *state, total.value);
     }
 
     // The pid of the process that runs worker i (tests kill workers with it); the caller's own for process_pool's
@@ -121,11 +154,6 @@ public:
 
 private:
     static constexpr unsigned in_parent = Caller == caller_role::runs_a_share ? 1 : 0;
-
-    template <class R>
-    R result(unsigned i) const {
-        return *std::launder(static_cast<const R*>(transport_.result(i)));
-    }
 
     std::chrono::milliseconds deadline_;
     detail::pool_transport<Starter> transport_;
@@ -142,5 +170,19 @@ using process_pool_spawn = basic_process_pool<caller_role::runs_a_share, detail:
 using process_pool_executor_spawn = basic_process_pool<caller_role::waits, detail::spawn_start>;
 using process_pool_forkserver = basic_process_pool<caller_role::runs_a_share, detail::forkserver_start>;
 using process_pool_executor_forkserver = basic_process_pool<caller_role::waits, detail::forkserver_start>;
+
+namespace names {
+inline constexpr std::string_view process_pool_dynamic = "process_pool.dynamic";
+inline constexpr std::string_view process_pool_dynamic_coarse = "process_pool.dynamic.coarse";
+inline constexpr std::string_view process_pool_dynamic_fine = "process_pool.dynamic.fine";
+}  // namespace names
+
+// process_pool with dynamic scheduling: 16, 4 and 128 chunks per worker.
+using process_pool_dynamic = basic_process_pool<caller_role::runs_a_share, detail::fork_start,
+                                                dynamic_chunks_of<16, names::process_pool_dynamic>>;
+using process_pool_dynamic_coarse = basic_process_pool<caller_role::runs_a_share, detail::fork_start,
+                                                       dynamic_chunks_of<4, names::process_pool_dynamic_coarse>>;
+using process_pool_dynamic_fine = basic_process_pool<caller_role::runs_a_share, detail::fork_start,
+                                                     dynamic_chunks_of<128, names::process_pool_dynamic_fine>>;
 
 }  // namespace parbench::strategies

@@ -1,6 +1,9 @@
 #pragma once
-// tbb: a oneTBB task_arena with max_concurrency W, running the W chunks as a parallel_for, combined after it.
-// A peer, not parbench's own: built only where CMake found oneTBB (link parbench::tbb).
+// tbb: a oneTBB task_arena with max_concurrency W, running a parallel_for over the items [0, n) with TBB's
+// default partitioner, as a TBB user writes it: TBB cuts the range into a few pieces per thread and splits them
+// further when an idle thread steals one, so uneven work is balanced by work stealing, not cut into W fixed
+// chunks. Each thread adds the ranges it ran to the result slot of its arena index; a kernel that throws names
+// that index as the worker. A peer, not parbench's own: built only where CMake found oneTBB (link parbench::tbb).
 // TBB never runs more threads than its global limit (the CPUs by default), so W above that is a cap on
 // concurrency, not that many threads: a 64-worker tbb run on 2 CPUs uses 2 threads. The arena asks for no more
 // than that limit, which also keeps TBB from warning that it ignored the rest.
@@ -19,6 +22,8 @@
 #include <new>
 #include <string_view>
 
+#include "../chunk.hpp"
+#include "../detail/dynamic_job.hpp"
 #include "../strategy.hpp"
 
 namespace parbench::strategies {
@@ -27,6 +32,8 @@ class tbb : public worker_count {
 public:
     static constexpr std::string_view name = "tbb";
     static constexpr bool sweeps_workers = true;
+    // TBB's threads take ranges of items as they free up: which worker runs which items is TBB's choice.
+    static constexpr bool steals_work = true;
 
     // TBB starts its workers lazily, on the first run; they then stay until the destructor ends them.
     explicit tbb(unsigned workers) : worker_count(workers), arena_(concurrency(workers)) {}
@@ -39,15 +46,18 @@ public:
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) {
-        return fork_join(k, n, workers_, [&](auto&& body) {
+        // The chunk count is unused: the partitioner cuts [0, n) itself.
+        return detail::dynamic_fork_join(k, n, workers_, 1, [&](auto& job) {
             arena_.execute([&] {
-                // simple_partitioner with grain 1: one task per chunk, as every other strategy does.
                 ::oneapi::tbb::parallel_for(
-                    ::oneapi::tbb::blocked_range<unsigned>(0, workers_, 1),
-                    [&](const ::oneapi::tbb::blocked_range<unsigned>& r) {
-                        for (unsigned i = r.begin(); i != r.end(); ++i) body(i);
+                    ::oneapi::tbb::blocked_range<std::uint64_t>(0, n),
+                    [&](const ::oneapi::tbb::blocked_range<std::uint64_t>& r) {
+                        // In [0, max_concurrency) inside the arena, and max_concurrency <= W; unique among the
+                        // threads running at once, so one thread at a time writes a slot.
+                        const auto w = static_cast<unsigned>(::oneapi::tbb::this_task_arena::current_thread_index());
+                        job.run_range_into(w, chunk{r.begin(), r.end()});
                     },
-                    ::oneapi::tbb::simple_partitioner{});
+                    ::oneapi::tbb::auto_partitioner{});
             });
         });
     }
