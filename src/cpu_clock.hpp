@@ -17,6 +17,8 @@
 #include <system_error>
 #include <vector>
 
+#include "parbench/detail/forkserver_client.hpp"
+
 namespace parbench::bench {
 
 // CPU time used by this process (all its threads) and by the descendants it had when built: a process pool's
@@ -26,7 +28,7 @@ namespace parbench::bench {
 // descendant that has exited since reads as nothing more.
 class cpu_clock {
 public:
-    cpu_clock() {
+    cpu_clock() : server_(parbench::detail::forkserver_client::running_pid()) {
         std::vector<std::string> parents{"/proc/self"};
         while (!parents.empty()) {
             const std::string parent = std::move(parents.back());
@@ -50,15 +52,19 @@ public:
         return total;
     }
     // The whole process tree: seconds(), the children reaped so far (RUSAGE_CHILDREN: processes started per run,
-    // and what they reaped), and what the listed descendants reaped of their own (processes.forkserver's workers,
-    // reaped by its server; /proc's cutime and cstime, in clock ticks of 10 ms, so that short stretches of such
-    // work are undercounted). The difference of two reads is the tree's CPU in between, also where a listed
-    // process is reaped between them: its clock then reads nothing and its reaper's count its whole life.
+    // and what they reaped), the workers a fork server reaped (processes.forkserver's per-run workers, a
+    // forkserver pool's workers; as the server reported them, in microseconds) and what the other listed
+    // descendants reaped of their own (/proc's cutime and cstime, in clock ticks of 10 ms). The difference of two
+    // reads is the tree's CPU in between, also where a listed process is reaped between them: its clock then reads
+    // nothing and its reaper's count its whole life.
     [[nodiscard]] double tree_seconds() const noexcept {
         rusage children{};
         getrusage(RUSAGE_CHILDREN, &children);
         double total = seconds() + to_seconds(children.ru_utime) + to_seconds(children.ru_stime);
-        for (const pid_t pid : pids_) total += reaped_by(pid);
+        total +=
+            static_cast<double>(parbench::detail::forkserver_reaped_cpu_us().load(std::memory_order_relaxed)) * 1e-6;
+        for (const pid_t pid : pids_)
+            if (pid != server_) total += reaped_by(pid);  // the server's cutime: the same workers, in ticks
         return total;
     }
     // The live descendants found (children, and their children).
@@ -94,6 +100,7 @@ private:
     }
     std::vector<clockid_t> clocks_;
     std::vector<pid_t> pids_;
+    pid_t server_;  // this process's fork server, or -1
 };
 
 }  // namespace parbench::bench

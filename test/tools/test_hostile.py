@@ -269,7 +269,12 @@ def strategies(arity):
              "count/thread_pool/workers:4/n:1000/real_time", "count/sequential/workers:1/n:100000/real_time",
              "count/threads/workers:2/n:100000/real_time", "sum_range/cpython.sequential/workers:1/n:10/real_time",
              "sum_range/cpython.threads/workers:2/n:10/real_time", "count/threads/workers:0/n:0/real_time",
-             "overhead/ipc/pipe/bytes:4096", "gil/random_max/workers:2/switch_us:5000/real_time"]
+             "overhead/ipc/pipe/bytes:4096", "gil/random_max/workers:2/switch_us:5000/real_time",
+             "overhead/idle/thread_pool/workers:2", "uneven.triangular/sequential/workers:1/n:4096/real_time",
+             "uneven.triangular/process_pool.dynamic/workers:2/n:4096/real_time"]
+    # The counters the report reads: the CPU cost view's (tree_cpu_s, utilisation, idle_cpu_pct) among them.
+    counter_names = ["speedup", "efficiency", "items_per_second", "csw_voluntary", "tree_cpu_s", "utilisation",
+                     "idle_cpu_pct"]
     scalar = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats()
               | st.text(max_size=8))
 
@@ -279,7 +284,7 @@ def strategies(arity):
     anything = st.recursive(scalar, containers, max_leaves=6)
     good_times = st.floats(min_value=1e-3, max_value=1e12) | st.integers(1, 10 ** 9)
     times = good_times | st.floats()
-    counters = st.dictionaries(st.sampled_from(["speedup", "efficiency", "items_per_second", "csw_voluntary"]),
+    counters = st.dictionaries(st.sampled_from(counter_names),
                                st.floats(min_value=-1e6, max_value=1e6) | st.floats(), max_size=3)
     units = st.sampled_from(["ns", "us", "ms", "s"])
 
@@ -298,8 +303,7 @@ def strategies(arity):
             t = rng.choice([rng.uniform(1e-3, 1e12), rng.randint(1, 10 ** 9)])
             for r in range(count):
                 e = iteration(name, r, t * rng.uniform(0.5, 2.0), unit)
-                keys = ["speedup", "efficiency", "items_per_second", "csw_voluntary"]
-                for key in rng.sample(keys, rng.randint(0, 3)):
+                for key in rng.sample(counter_names, rng.randint(0, 4)):
                     e[key] = rng.choice([rng.uniform(-1e6, 1e6), rng.uniform(0, 10), math.nan, math.inf, 0])
                 if rng.randint(0, 15) == 0:
                     e.update(error_occurred=True, error_message=rng.choice(["", "wrong total", "worker 1 died"]),

@@ -20,10 +20,6 @@ from .markdown import table as md_table
 from .model import is_baseline, suite_of
 from .stats import speedup_estimate
 
-# Strategies whose workers are reaped by a process of their own (the fork server) rather than by bench_parallel:
-# their CPU reaches the count through /proc's cutime, in 10 ms clock ticks, and short runs undercount it.
-TICK_COUNTED = {"processes.forkserver"}
-
 IDLE_RE = re.compile(r"^overhead/idle/(?P<strategy>[^/]+)/workers:(?P<workers>\d+)")
 
 
@@ -53,8 +49,7 @@ def cost_row(cells, strategy, workers, base_cpu, idle):
     beyond = 100.0 * (cpu - base_cpu) / (t.value * 1e-9) if base_cpu is not None else None
     util = bench.counter_median("utilisation")
     idle_text = format_number(idle[(strategy, workers)]) if (strategy, workers) in idle else ""
-    mark = " ‡" if strategy in TICK_COUNTED else ""
-    return [f"`{strategy}`{mark}", workers, format_time_ns(t.value), format_speedup(s) if s is not None else "",
+    return [f"`{strategy}`", workers, format_time_ns(t.value), format_speedup(s) if s is not None else "",
             format_time_ns(cpu * 1e9), f"{ratio:.2f}×" if ratio is not None else "",
             format_speedup(per_cpu) if per_cpu is not None else "",
             f"{util:.2f}" if util is not None else "", f"{beyond:.0f}%" if beyond is not None else "", idle_text]
@@ -83,5 +78,4 @@ def md_cost(kernels, others):
             "workers; the median repetition), its multiple of the sequential loop's, the speedup per CPU-second "
             "(speedup ÷ that multiple: W for W workers that add no CPU), utilisation (CPU ÷ (wall × W)) and "
             "the burn beyond the work ((CPU − sequential's) ÷ wall, % of one CPU), beside `overhead/idle`'s "
-            "`idle_cpu_pct` for parked workers where the run has it. ‡: workers reaped by a fork server, counted in "
-            "10 ms clock ticks: an undercount for short runs.", ""] + lines
+            "`idle_cpu_pct` for parked workers where the run has it.", ""] + lines

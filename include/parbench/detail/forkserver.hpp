@@ -8,6 +8,7 @@
 // workers, when its client's end closes (the last strategy object using it was destroyed, or the program ended)
 // and when the thread that started it exits (PR_SET_PDEATHSIG, set by worker_main).
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -16,6 +17,7 @@
 #include <sys/prctl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <csignal>
 #include <cstdint>
@@ -38,7 +40,20 @@ struct server_message {
     std::uint32_t id = 0;
     std::int32_t pid = -1;
     std::int32_t status = 0;  // exited: the raw wait status; fork_failed: errno
+    std::int64_t cpu_us = 0;  // exited: the worker's user + system CPU, from the server's wait4
 };
+
+// The CPU of every worker a fork server reaped and reported to this process, in microseconds. The workers are the
+// server's children, so this process's RUSAGE_CHILDREN never has them, and the server's own cutime (/proc) counts
+// them in 10 ms clock ticks; the benchmarks' tree CPU counter adds this instead (src/cpu_clock.hpp).
+inline std::atomic<std::int64_t>& forkserver_reaped_cpu_us() noexcept {
+    static std::atomic<std::int64_t> total{0};
+    return total;
+}
+// Adds an "exited" message's CPU to forkserver_reaped_cpu_us; the client's side calls it once per such message.
+inline void count_reaped(const server_message& m) noexcept {
+    if (m.kind == server_message::exited) forkserver_reaped_cpu_us().fetch_add(m.cpu_us, std::memory_order_relaxed);
+}
 
 // The client's other requests, told apart by their first word (a worker_request's is its magic_value):
 // kill every worker this connection asked for and that still runs;
@@ -180,14 +195,17 @@ inline bool send_with_fds(int sock, const void* data, std::size_t size, int fd0 
         std::size_t w = 0;
         for (std::size_t j = nc; j < polls.size(); ++j) {
             int status = 0;
-            if (polls[j].revents == 0 || ::waitpid(workers[w].pid, &status, WNOHANG) != workers[w].pid) {
+            rusage usage{};
+            if (polls[j].revents == 0 || ::wait4(workers[w].pid, &status, WNOHANG, &usage) != workers[w].pid) {
                 ++w;
                 continue;
             }
             const live ended = workers[w];
             workers.erase(workers.begin() + static_cast<std::ptrdiff_t>(w));
             ::close(ended.pidfd);
-            const server_message m{server_message::exited, ended.id, ended.pid, status};
+            const std::int64_t cpu_us = std::int64_t{usage.ru_utime.tv_sec + usage.ru_stime.tv_sec} * 1'000'000 +
+                                        usage.ru_utime.tv_usec + usage.ru_stime.tv_usec;
+            const server_message m{server_message::exited, ended.id, ended.pid, status, cpu_us};
             if (ended.conn >= 0 && !send_with_fds(ended.conn, &m, sizeof m)) gone.push_back(ended.conn);
         }
         for (std::size_t c = 0; c < nc; ++c)

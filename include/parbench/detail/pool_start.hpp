@@ -168,6 +168,7 @@ private:
                 if (pids_[m.id] == asked) pids_[m.id] = m.pid;
                 break;
             case server_message::exited:
+                count_reaped(m);
                 if (pids_[m.id] != ended) ended_.push_back({m.id, m.status, {}});
                 pids_[m.id] = ended;
                 break;

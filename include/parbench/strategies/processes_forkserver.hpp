@@ -88,6 +88,7 @@ private:
             ++ended_;  // never started: nothing to wait for
             throw_errno("fork (forkserver)", m.status);
         }
+        count_reaped(m);
         if (m.kind == server_message::exited && status_[m.id] == unknown) {
             status_[m.id] = m.status;
             ++ended_;
