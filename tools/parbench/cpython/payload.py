@@ -28,12 +28,12 @@ How the data moves (cpython.<strategy>):
 import array
 import collections
 import concurrent.futures
-import threading
 import typing
 from multiprocessing import shared_memory
 
 from .kernels import MASK64, splitmix64
-from .strategies import START_METHODS, ProcessStrategy, Strategy, WorkerError, describe_exit, inject_crash, warmup_task
+from .strategies import (START_METHODS, ProcessStrategy, Strategy, WorkerError, describe_exit, inject_crash,
+                         run_in_threads, warmup_task)
 
 PERIOD = 4096
 LCG_A = 6364136223846793005
@@ -251,23 +251,7 @@ class PayloadThreads(Payload):
     name = "cpython.threads"
 
     def run(self):
-        results = [0] * self.workers
-        errors: list = [None] * self.workers
-
-        def main(i):
-            try:
-                results[i] = self.chunk_task(i)
-            except BaseException as exc:  # reported in the caller
-                errors[i] = exc
-        threads = [threading.Thread(target=main, args=(i,)) for i in range(self.workers)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for i, exc in enumerate(errors):
-            if exc is not None:
-                raise WorkerError("thread worker %d raised %s: %s" % (i, type(exc).__name__, exc))
-        return sum(results)
+        return sum(run_in_threads([lambda i=i: self.chunk_task(i) for i in range(self.workers)]))
 
 
 class PayloadThreadPool(Payload):

@@ -157,12 +157,26 @@ class Sequential(Strategy):
         return self.total([result], arg)
 
 
-def thread_main(fn, begin, end, arg, fault, results, errors, index):
-    """Body of a cpython.threads worker: keep the result or the exception for the caller."""
-    try:
-        results[index] = run_chunk(fn, begin, end, arg, fault)
-    except BaseException as exc:  # reported in the caller, never swallowed
-        errors[index] = exc
+def run_in_threads(tasks):
+    """Runs each of `tasks` (callables without arguments) on a thread of its own and returns their results in
+    order; the first task that raised is reported as a WorkerError that names the worker and the exception."""
+    results = [None] * len(tasks)
+    errors: list = [None] * len(tasks)
+
+    def main(i):
+        try:
+            results[i] = tasks[i]()
+        except BaseException as exc:  # reported in the caller, never swallowed
+            errors[i] = exc
+    threads = [threading.Thread(target=main, args=(i,)) for i in range(len(tasks))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, exc in enumerate(errors):
+        if exc is not None:
+            raise WorkerError("thread worker %d raised %s: %s" % (i, type(exc).__name__, exc))
+    return results
 
 
 class Threads(Strategy):
@@ -170,21 +184,9 @@ class Threads(Strategy):
 
     def run(self):
         arg = self.thread_arg()
-        results = [None] * self.workers
-        errors = [None] * self.workers
-        threads = [threading.Thread(
-            target=thread_main,
-            args=(self.kernel.chunk, b, e, arg, self.fault_for(i), results, errors, i))
-            for i, (b, e) in enumerate(self.chunks)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        for i, exc in enumerate(errors):
-            if exc is not None:
-                raise WorkerError("thread worker %d raised %s: %s"
-                                  % (i, type(exc).__name__, exc))
-        return self.total(results, arg)
+        return self.total(run_in_threads([
+            lambda b=b, e=e, i=i: run_chunk(self.kernel.chunk, b, e, arg, self.fault_for(i))
+            for i, (b, e) in enumerate(self.chunks)]), arg)
 
 
 class ProcessStrategy(Strategy):
