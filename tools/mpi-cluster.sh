@@ -5,38 +5,45 @@
 # machine's own network. COMMAND runs on host0 with Open MPI set up to launch across the hosts: plm_rsh_agent is
 # a script that enters a host's namespaces where ssh would log in, and TCP (btl and oob) is restricted to pbc0.
 # Everything made is torn down when COMMAND ends, or on an error, SIGINT, SIGTERM or SIGHUP, and the script then
-# checks that no namespace and no process of the cluster is left. Needs root and iproute2 (ip), nsenter and
-# unshare (util-linux).
+# checks that no namespace and no process of the cluster is left. Each host gets its own share of this machine's
+# CPUs, as separate machines have their own cores: with HOSTS up to the CPUs, host i gets every CPU whose index in
+# the allowed list is i modulo HOSTS; with more hosts, host i gets CPU i modulo the CPUs (hosts then share). Every
+# process on a host (its daemon and ranks; on host0 COMMAND) runs under taskset on them; -a leaves every host all
+# of the CPUs. Needs root and iproute2 (ip), nsenter, unshare and taskset (util-linux).
 #
-# Usage: tools/mpi-cluster.sh [-n HOSTS] [-s SLOTS] COMMAND [ARG...]
+# Usage: tools/mpi-cluster.sh [-n HOSTS] [-s SLOTS] [-a] COMMAND [ARG...]
 #   -n HOSTS  hosts, 1 to 16 (default 2)    -s SLOTS  slots per host in the hostfile (default 1)
+#   -a        every host may run on all of this machine's CPUs (default: each host its own share)
 # COMMAND sees, besides Open MPI's settings (OMPI_MCA_*):
 #   PARBENCH_CLUSTER_HOSTFILE  the hostfile (host0 slots=SLOTS ...), for mpirun --hostfile
 #   PARBENCH_CLUSTER_HOSTS     the host names;  PARBENCH_CLUSTER_NETNS  their network namespaces (ip -n, ip netns)
 #   PARBENCH_CLUSTER_SWITCH    the bridge's namespace, where host i's end of its link is the interface host<i>
 #   PARBENCH_CLUSTER_ID        set in every process of the cluster (mpirun, the daemons, the ranks)
+#   PARBENCH_CLUSTER_CPUS      each host's CPUs (taskset's list form), one word a host, in host order
 # Exit status: COMMAND's; 77 (with the reason) where the cluster cannot be made (not root, no ip, no right to
 # make namespaces); 1 when something of the cluster was left behind; 128 + the signal's number when interrupted.
 set -u
 
 hosts=2
 slots=1
-while getopts n:s: opt; do
+all_cpus=0
+while getopts n:s:a opt; do
   case $opt in
     n) hosts=$OPTARG ;;
     s) slots=$OPTARG ;;
-    *) echo "usage: $0 [-n HOSTS] [-s SLOTS] COMMAND [ARG...]" >&2; exit 2 ;;
+    a) all_cpus=1 ;;
+    *) echo "usage: $0 [-n HOSTS] [-s SLOTS] [-a] COMMAND [ARG...]" >&2; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 case $hosts in '' | *[!0-9]*) hosts=0 ;; esac
 case $slots in '' | *[!0-9]*) slots=0 ;; esac
 if [ $# -eq 0 ] || [ "$hosts" -lt 1 ] || [ "$hosts" -gt 16 ] || [ "$slots" -lt 1 ]; then
-  echo "usage: $0 [-n HOSTS (1-16)] [-s SLOTS (1 or more)] COMMAND [ARG...]" >&2
+  echo "usage: $0 [-n HOSTS (1-16)] [-s SLOTS (1 or more)] [-a] COMMAND [ARG...]" >&2
   exit 2
 fi
 if [ "$(id -u)" -ne 0 ]; then echo "mpi-cluster: skipped: network namespaces need root"; exit 77; fi
-for tool in ip nsenter unshare mpirun; do
+for tool in ip nsenter unshare taskset mpirun; do
   if ! command -v $tool >/dev/null 2>&1; then echo "mpi-cluster: skipped: no $tool on PATH"; exit 77; fi
 done
 
@@ -53,6 +60,31 @@ while [ $i -lt "$hosts" ]; do
 done
 names=${names# }
 netns=${netns# }
+
+# The CPUs this script may use (/proc's list form, e.g. 0-3,8), one a word.
+allowed=$(sed -n 's/^Cpus_allowed_list:[[:space:]]*//p' /proc/self/status | tr ',' ' ' | while read -r ranges; do
+  for r in $ranges; do seq "${r%-*}" "${r#*-}"; done
+done | tr '\n' ' ')
+ncpus=$(echo "$allowed" | wc -w)
+if [ "$ncpus" -lt 1 ]; then echo "mpi-cluster: cannot read the CPUs this process may use (/proc/self/status)" >&2; exit 1; fi
+# Host i's CPUs, comma-separated.
+host_cpus() {
+  k=0
+  picked=""
+  for c in $allowed; do
+    if [ $all_cpus -eq 1 ] || { [ "$hosts" -le "$ncpus" ] && [ $((k % hosts)) -eq "$1" ]; } ||
+      { [ "$hosts" -gt "$ncpus" ] && [ $k -eq $(($1 % ncpus)) ]; }; then picked="$picked,$c"; fi
+    k=$((k + 1))
+  done
+  echo "${picked#,}"
+}
+cpus=""
+i=0
+while [ $i -lt "$hosts" ]; do
+  cpus="$cpus $(host_cpus $i)"
+  i=$((i + 1))
+done
+cpus=${cpus# }
 
 # The processes of this cluster: every one in its namespaces, and any outside that carries its id.
 cluster_pids() {
@@ -129,6 +161,7 @@ for host in $names; do
   step touch "$dir/$host.uts"
   step unshare --uts="$dir/$host.uts" hostname "$host"
   echo "$host slots=$slots" >>"$dir/hostfile"
+  echo "$cpus" | cut -d' ' -f$((i + 1)) >"$dir/$host.cpus"
   i=$((i + 1))
 done
 
@@ -139,12 +172,13 @@ while [ \$# -gt 0 ]; do case \$1 in -*) shift ;; *) break ;; esac; done
 host=\$1
 shift
 if [ ! -e "$dir/\$host.uts" ]; then echo "mpi-cluster rsh: no host \$host in cluster $id" >&2; exit 255; fi
-exec nsenter --net=/run/netns/$id-\$host --uts="$dir/\$host.uts" -- /bin/sh -c "\$*"
+exec nsenter --net=/run/netns/$id-\$host --uts="$dir/\$host.uts" -- taskset -c "\$(cat "$dir/\$host.cpus")" \\
+  /bin/sh -c "\$*"
 EOF
 chmod +x "$dir/rsh"
 
 export PARBENCH_CLUSTER_HOSTFILE="$dir/hostfile" PARBENCH_CLUSTER_HOSTS="$names" PARBENCH_CLUSTER_NETNS="$netns"
-export PARBENCH_CLUSTER_SWITCH="$switch"
+export PARBENCH_CLUSTER_SWITCH="$switch" PARBENCH_CLUSTER_CPUS="$cpus"
 export OMPI_MCA_plm_rsh_agent="$dir/rsh" OMPI_MCA_plm_rsh_no_tree_spawn=1
 export OMPI_MCA_btl_tcp_if_include=pbc0 OMPI_MCA_oob_tcp_if_include=pbc0
 # One-sided MPI (the mpi strategy's window) across hosts over TCP needs osc/pt2pt, which Debian's
@@ -158,5 +192,6 @@ export OMPI_MCA_oob_tcp_keepalive_time=2 OMPI_MCA_oob_tcp_keepalive_intvl=1 OMPI
 
 # In the background, so that a signal to this script tears the cluster down at once. Only COMMAND's processes
 # carry the id, never this script's own.
-PARBENCH_CLUSTER_ID=$id nsenter --net="/run/netns/$id-host0" --uts="$dir/host0.uts" -- "$@" &
+PARBENCH_CLUSTER_ID=$id nsenter --net="/run/netns/$id-host0" --uts="$dir/host0.uts" -- \
+  taskset -c "$(cat "$dir/host0.cpus")" "$@" &
 wait $!

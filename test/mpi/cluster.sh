@@ -75,8 +75,8 @@ EOF
     link_down | kill_host | stop_rank)
       ns1=$(echo "$PARBENCH_CLUSTER_NETNS" | cut -d' ' -f2)
       # A run that would go on for a minute; 5 s is the deadline of a run of the mpi strategy here.
-      run 2 "$bench" --parbench_mpi_deadline=5 '--benchmark_filter=^sleep_tasks/mpi/workers:2/n:8/' \
-        --benchmark_min_time=60 >"$out/log" 2>&1 &
+      run 2 "$bench" --parbench_mpi_deadline=5 --parbench_workers=2 \
+        '--benchmark_filter=^sleep_tasks/mpi/workers:2/n:8/' --benchmark_min_time=60 >"$out/log" 2>&1 &
       job=$!
       i=0
       until mpi_processes "$ns1" | grep -q bench_parallel || [ $i -ge 100 ]; do
