@@ -56,7 +56,12 @@ int run(int argc, char** argv, parbench::bench::mpi_job& mpi) {
         std::fprintf(stderr, "bench_parallel: %s\n", e.what());
         return 2;
     }
-    mpi.set_run_deadline(pb::current_options().mpi_deadline);
+    if (const auto& o = pb::current_options(); o.mpi_deadline)
+        mpi.set_run_deadline(*o.mpi_deadline);
+    else if (o.worker_deadline_s)
+        mpi.set_run_deadline(*o.worker_deadline_s);
+    else
+        mpi.set_run_deadline(pb::default_mpi_deadline_floor_s, true);
     // The profile's min time and repetitions go in as flags rather than per benchmark: Benchmark::MinTime() would
     // put "/min_time:..." into every name, and names are the key reports and CI history match on.
     std::vector<std::string> profile_flags = pb::profile_flags(pb::current_options());

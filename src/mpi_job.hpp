@@ -14,7 +14,7 @@ struct mpi_job {
     mpi_job(int&, char**&) {}
     [[nodiscard]] bool is_root() const noexcept { return true; }
     [[nodiscard]] int serve() noexcept { return 0; }
-    void set_run_deadline(double) noexcept {}
+    void set_run_deadline(double, bool = false) noexcept {}
     int finish(int status) noexcept { return status; }
 };
 }  // namespace parbench::bench

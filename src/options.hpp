@@ -32,17 +32,20 @@ struct options {
     // Benchmarks that fork this process while timed top its anonymous memory up to this many MiB first
     // (fork_parent in machine.hpp); 0 forks it as it is.
     unsigned fork_parent_mib = 4;
-    // Under mpirun: the job ends when a run of the mpi strategy takes longer than max(this, 10 x the slowest
-    // run so far), in seconds (a stopped rank never answers otherwise); 0: no deadline.
-    double mpi_deadline = 60;
-    // How long a run waits on worker processes before it counts them as hung (--parbench_worker_deadline, in
-    // seconds); nullopt: max(default_worker_deadline_floor, worker_deadline_scale x the slowest run so far).
+    // How long a run waits on its workers before it counts them as hung (--parbench_worker_deadline, in
+    // seconds): worker processes, and under mpirun the other ranks (the job then ends). nullopt: max(the floor,
+    // worker_deadline_scale x the slowest run so far), the floor default_worker_deadline_floor_s for processes
+    // and default_mpi_deadline_floor_s for ranks.
     std::optional<unsigned> worker_deadline_s;
+    // --parbench_mpi_deadline, the older flag, for the ranks alone: S seconds (0: no deadline); it wins over
+    // --parbench_worker_deadline for them.
+    std::optional<double> mpi_deadline;
     std::optional<std::string> wrong_total;  // test knob: this kernel computes a wrong total
     std::optional<slowdown> slow;            // test knob: this kernel runs slower by a fraction
 };
 
 inline constexpr unsigned default_worker_deadline_floor_s = 30;
+inline constexpr unsigned default_mpi_deadline_floor_s = 60;
 inline constexpr unsigned worker_deadline_scale = 10;
 inline constexpr unsigned max_worker_deadline_s = 86400;
 

@@ -73,10 +73,11 @@ public:
     }
 
     // Rank 0: ends the job (status 4, one line on stderr naming the ranks waited on) when a run of the mpi
-    // strategy, or a session's opening or closing, takes longer than max(seconds, 10 x the slowest run): a
-    // stopped rank, or one whose host is cut off, never answers otherwise. 0 turns the deadline off (the default).
-    void set_run_deadline(double seconds) {
-        if (active_ && is_root()) detail::mpi::watch().start(seconds);
+    // strategy, or a session's opening or closing, takes longer than `seconds`, or with `grows`, than
+    // max(seconds, 10 x the slowest run so far) (at most a day): a stopped rank, or one whose host is cut off,
+    // never answers otherwise. 0 turns the deadline off (the default).
+    void set_run_deadline(double seconds, bool grows = false) {
+        if (active_ && is_root()) detail::mpi::watch().start(seconds, grows);
     }
 
     // The MPI library's own version line, e.g. "Open MPI v4.1.4, package: Debian OpenMPI, ...".

@@ -39,7 +39,7 @@ EOF
   mpi_processes() { ip netns pids "$1" | xargs -r ps -o pid=,stat=,comm= -p | grep -E ' (bench_parallel|orted|mpirun)$'; }
   # A loaded machine can stretch one run across 4 hosts well past the default deadline (60 s): 300 s here.
   common="--benchmark_min_time=0.01 --parbench_profile=quick --benchmark_format=json --benchmark_out_format=json
-    --parbench_mpi_deadline=300"
+    --parbench_worker_deadline=300"
   case $case in
     hosts2)
       # shellcheck disable=SC2086
@@ -75,7 +75,7 @@ EOF
     link_down | kill_host | stop_rank)
       ns1=$(echo "$PARBENCH_CLUSTER_NETNS" | cut -d' ' -f2)
       # A run that would go on for a minute; 5 s is the deadline of a run of the mpi strategy here.
-      run 2 "$bench" --parbench_mpi_deadline=5 --parbench_workers=2 \
+      run 2 "$bench" --parbench_worker_deadline=5 --parbench_workers=2 \
         '--benchmark_filter=^sleep_tasks/mpi/workers:2/n:8/' --benchmark_min_time=60 >"$out/log" 2>&1 &
       job=$!
       i=0

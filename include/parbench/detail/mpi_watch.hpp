@@ -3,9 +3,11 @@
 // is cut off while its connections stay open, never answers, and MPI's blocking calls would wait for it forever:
 // Open MPI notices a rank that dies, or a daemon whose connection breaks, but not a rank that merely stops. A
 // watchdog thread ends the job instead when one step (a run, or opening or closing a session) has taken longer
-// than the deadline: the larger of a floor and 10 times the slowest run so far (opening a session, which makes a
-// window, can take much longer than a run on a loaded machine, and would stretch the deadline). It prints one line
-// naming the ranks it waited on and ends rank 0 with status 4; mpirun then ends every other rank.
+// than the deadline: a fixed time, or one that grows with the runs, the larger of a floor and 10 times the slowest
+// run so far, at most a day (opening a session, which makes a window, can take much longer than a run on a loaded
+// machine, so it does not count). A fixed deadline bounds the time to notice a stopped rank however slow the runs
+// are (a sanitized build's are several times slower). It prints one line naming the ranks it waited on and ends
+// rank 0 with status 4; mpirun then ends every other rank.
 
 #include <atomic>
 #include <chrono>
@@ -27,11 +29,16 @@ public:
     run_watch& operator=(const run_watch&) = delete;
     ~run_watch() { stop(); }
 
-    // Starts the watchdog with this floor in seconds (0: no deadline, the watchdog stops). Rank 0 only.
-    void start(double floor_seconds) {
+    static constexpr std::int64_t scale = 10;
+    static constexpr std::int64_t most_ns = 86400LL * 1000000000LL;
+
+    // Starts the watchdog with a deadline of `seconds` (0: none, the watchdog stops), or with `grows`, of
+    // max(seconds, scale x the slowest run so far), at most a day. Rank 0 only.
+    void start(double seconds, bool grows) {
         stop();
-        if (!(floor_seconds > 0)) return;
-        floor_ns_ = static_cast<std::int64_t>(floor_seconds * 1e9);
+        if (!(seconds > 0)) return;
+        floor_ns_ = seconds < 86400 ? static_cast<std::int64_t>(seconds * 1e9) : most_ns;
+        grows_ = grows;
         stopping_ = false;
         active_.store(true, std::memory_order_release);
         thread_ = std::thread([this] { watch(); });
@@ -66,7 +73,9 @@ private:
             .count();
     }
     std::int64_t deadline_ns() const noexcept {
-        const std::int64_t scaled = 10 * slowest_.load(std::memory_order_relaxed);
+        if (!grows_) return floor_ns_;
+        const std::int64_t slowest = slowest_.load(std::memory_order_relaxed);
+        const std::int64_t scaled = slowest < most_ns / scale ? scale * slowest : most_ns;
         return scaled > floor_ns_ ? scaled : floor_ns_;
     }
 
@@ -93,6 +102,7 @@ private:
     std::atomic<std::int64_t> started_{0};  // steady clock at the step's start; 0: none in flight
     std::atomic<std::int64_t> slowest_{0};
     std::int64_t floor_ns_ = 0;
+    bool grows_ = false;
     std::mutex mutex_;
     std::condition_variable wake_;
     bool stopping_ = false;
