@@ -78,6 +78,20 @@ class ModelTests(unittest.TestCase):
         self.assertGreater(10 * n, project.mpi_ns(n, 1024, 10.0, 5000, 0.0, 0))
         self.assertIsNone(project.crossover_n(1, 1.0, 1000, 0.0, 0))
 
+    def test_kernel_time_is_piecewise_linear(self):
+        points = [(1000, 10000.0), (2000, 11000.0), (100000, 500000.0)]  # cheap while small, dear once large
+        self.assertEqual(project.kernel_ns(points, 1500), 10500.0)
+        self.assertAlmostEqual(project.kernel_ns(points, 51000), 11000.0 + 49000 * 489000 / 98000)
+        self.assertEqual(project.kernel_ns(points, 500), 9500.0)  # below: the two smallest points' line
+        self.assertEqual(project.kernel_ns(points[:1], 500), 5000.0)  # one point: through the origin
+        self.assertEqual(project.kernel_ns([(1000, 100.0), (2000, 1100.0)], 10), 0.0)  # never below 0
+
+    def test_strategy_cost_from_one_rank(self):
+        points = [(1000, 5000.0), (100000, 200000.0)]
+        times = {"k/mpi/workers:1/n:1000/real_time": 5900.0, "overhead/mpi/dispatch/workers:1/real_time": 100.0}
+        self.assertEqual(project.strategy_ns(times, "k", points), 800.0)
+        self.assertEqual(project.strategy_ns({}, "k", points), 0.0)
+
     def test_table(self):
         status, out, err = run_main(["--per-item-ns", "1", "--latency-us", "1", "--workers", "2,1024",
                                      "--n", "1000,1e9"])

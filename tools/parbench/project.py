@@ -13,12 +13,20 @@ crossover n, below which W ranks do not pay, is where T_mpi = T_seq (a cancels).
 whose ranks share nothing; the locked counters (.coarse, .fine, .atomic) go through rank 0's window per item or
 per chunk and are left out.
 
+A kernel's time is one line only roughly: random_max's per item is several times higher once its buffer leaves
+the caches than while it fits, so a line through its smallest and largest n puts its fixed cost too low and
+under-predicts small chunks. --check therefore takes the kernel's time at a chunk of m items from every
+sequential n measured, piecewise linear between them (below the smallest, the line through the two smallest),
+and adds the strategy's own cost for the kernel, measured at W = 1 (mpi at W = 1 less sequential less dispatch at
+W = 1, at the smallest n: the locked counters' window, zeroed and read at rank 0 each run).
+
 Two uses:
   parbench-project --per-item-ns T --latency-us L [--bandwidth-gbps B] [--overhead-us O] [--workers ...] [--n ...]
       a table of predicted time and speedup against n for each W (up to 1,024), with the crossover n;
   parbench-project --check RUN.json [RUN.json ...] [--tolerance F]
       calibrates L, B and o from a run's overhead/mpi/ benchmarks (ping_pong at 8 bytes and 1 MiB, dispatch at
-      workers:2) and a and t from each kernel's sequential benchmarks (its smallest and largest n), predicts
+      workers:2), each kernel's time from its sequential benchmarks (every n, above) and its cost in the
+      strategy from mpi at workers:1, predicts
       every other mpi benchmark of the run (every kernel but the locked counters at W >= 2, and
       overhead/mpi/dispatch at W > 2), and states the error at each; exits 1 when an error is beyond
       --tolerance. Runs of one configuration (the same mpi_transport) are pooled, and each benchmark is taken
@@ -127,20 +135,34 @@ def calibrate(times, path):
 
 
 def kernel_costs(times):
-    """kernel -> (a, t): its fixed cost and time per item, a line through its smallest and largest sequential n."""
+    """kernel -> its sequential (n, time) points, sorted by n."""
     runs: dict[str, list[tuple[int, float]]] = {}
     for name, t in times.items():
         m = MATRIX_NAME.match(name)
         if m and m["strategy"] == "sequential":
             runs.setdefault(m["kernel"], []).append((int(m["n"]), t))
-    costs = {}
-    for kernel, points in runs.items():
-        (n1, t1), (n2, t2) = min(points), max(points)
-        per_item = (t2 - t1) / (n2 - n1) if n2 > n1 else t2 / n2
-        if per_item <= 0:
-            per_item = t2 / n2
-        costs[kernel] = (max(0.0, t2 - per_item * n2), per_item)
-    return costs
+    return {kernel: sorted(points) for kernel, points in runs.items()}
+
+
+def kernel_ns(points, m):
+    """The kernel's time at m items: piecewise linear through its sequential points, extended at either end by
+    the line through the two outermost points there (a single point: through the origin); never below 0."""
+    if len(points) == 1:
+        n1, t1 = points[0]
+        return t1 * m / n1
+    i = 0
+    while i + 2 < len(points) and m > points[i + 1][0]:
+        i += 1
+    (n1, t1), (n2, t2) = points[i], points[i + 1]
+    return max(0.0, t1 + (t2 - t1) * (m - n1) / (n2 - n1))
+
+
+def strategy_ns(times, kernel, points):
+    """The mpi strategy's own cost per run for the kernel beyond dispatch, from W = 1 at its smallest n; else 0."""
+    n, seq = points[0]
+    alone = times.get(f"{kernel}/mpi/workers:1/n:{n}/real_time")
+    dispatch1 = next((t for name, t in times.items() if name.startswith("overhead/mpi/dispatch/workers:1/")), 0.0)
+    return max(0.0, alone - seq - dispatch1) if alone is not None else 0.0
 
 
 def pooled(paths):
@@ -167,8 +189,9 @@ def check(path, times):
             w, n = int(m["w"]), int(m["n"])
             if w < 2:
                 continue
-            startup, per_item = costs[m["kernel"]]
-            predicted = mpi_ns(n, w, per_item, latency, ns_per_byte, overhead, startup)
+            points = costs[m["kernel"]]
+            predicted = (dispatch_ns(w, latency, ns_per_byte, overhead) + strategy_ns(times, m["kernel"], points) +
+                         kernel_ns(points, math.ceil(n / w)))
         elif d and int(d["w"]) > 2:
             predicted = dispatch_ns(int(d["w"]), latency, ns_per_byte, overhead)
         else:
