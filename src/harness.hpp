@@ -95,9 +95,11 @@ inline void report_parent(benchmark::State& state, const fork_parent& parent) {
                                                        benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
 }
 
-// The matrix's loop: the strategy is built from the worker count, outside the timing.
+// The matrix's loop: the strategy is built from the worker count, outside the timing. A kernel whose data the
+// caller holds (a payload kernel's bind(n)) gets its arrays for n here, before the strategy, for this benchmark
+// alone.
 template <strategy S, kernel K>
-void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
+void measure_bound(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
     try {
         if (interrupt::stop_if_requested(state)) return;
         std::optional<fork_parent> parent;
@@ -109,6 +111,21 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
             report_parent(state, *parent);
     } catch (const std::exception& e) {
         fail(state, e.what());
+    }
+}
+
+template <strategy S, kernel K>
+void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
+    if constexpr (requires { k.bind(n); }) {
+        try {
+            if (interrupt::stop_if_requested(state)) return;
+            const auto data = k.bind(n);
+            measure_bound<S>(state, data.kernel(), n, workers, slowdown);
+        } catch (const std::exception& e) {
+            fail(state, e.what());
+        }
+    } else {
+        measure_bound<S>(state, k, n, workers, slowdown);
     }
 }
 
@@ -176,9 +193,21 @@ constexpr bool uneven_kernel = requires {
 // baseline, not every way of starting a process.
 inline constexpr std::string_view uneven_pairs[] = {"sequential",   "threads", "thread_pool",
                                                     "process_pool", "openmp",  "tbb"};
+// On a payload kernel, outside the full profile: the baseline, the threads (OpenMP and TBB share the data as they
+// do) and every way of moving the data to processes (the pools started by spawn or the fork server ship it as
+// their fork twins do, at one point).
+inline constexpr std::string_view payload_movers[] = {
+    "sequential",           "threads",       "thread_pool",           "gil_threads",
+    "processes.pipe",       "processes.shm", "processes.cow",         "processes.spawn",
+    "processes.forkserver", "process_pool",  "process_pool.executor", "mpi"};
 template <class S, class K>
 [[nodiscard]] bool in_profile() {
     if (current_options().run_profile == profile::full) return true;
+    if constexpr (payload_kernel<K>)
+        return std::find(std::begin(payload_movers), std::end(payload_movers), S::name) != std::end(payload_movers) ||
+               started_pool<S>;
+    // processes.cow differs from processes.pipe on payload kernels alone.
+    if (S::name == std::string_view("processes.cow")) return false;
     if constexpr (uneven_kernel<K>)
         return schedules_dynamically<S> ||
                std::find(std::begin(uneven_pairs), std::end(uneven_pairs), S::name) != std::end(uneven_pairs);
@@ -196,7 +225,8 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
                 if (!in_profile<S, K>()) return;
                 if constexpr (S::sweeps_workers) {
                     for (const unsigned w : workers_in_force())
-                        if (in_sweep(starts_processes_per_run<S>, w, i, all_n.size()) &&
+                        // A payload kernel's sweep of B is about what processes pay per byte: every size.
+                        if (in_sweep(starts_processes_per_run<S> && !payload_kernel<K>, w, i, all_n.size()) &&
                             (!started_pool<S> || started_pool_point(w, i)) && available<S>(w))
                             add_one<S>(k, n, w);
                 } else if (available<S>(1)) {
@@ -235,12 +265,13 @@ requires all_strategies_in<Strategies>
 void add_kernel(const K& k, const sizes& s) {
     const auto& o = current_options();
     if (o.wrong_total && *o.wrong_total == K::name) {
-        if constexpr (plain_kernel<K>) {
+        if constexpr (plain_kernel<K> && !payload_kernel<K>) {
             for (const std::uint64_t n : s.of(o.run_profile))
                 detail::add_all(detail::wrong_total<K>{k, n == 0 ? 0 : n - 1}, sizes{{n}, {n}, {n}}, Strategies{});
             return;
         } else {
-            throw std::invalid_argument("--parbench_test_wrong_total supports kernels without shared state only");
+            throw std::invalid_argument(
+                "--parbench_test_wrong_total supports kernels without shared state or payload only");
         }
     }
     detail::add_all(k, s, Strategies{});

@@ -39,7 +39,12 @@ void expect_totals(S& strategy, const K& kernel, unsigned w, std::uint64_t cap =
     for (const std::uint64_t n : sizes_for(w, cap)) {
         SCOPED_TRACE(std::string(S::name) + " " + std::string(K::name) + " n=" + std::to_string(n) +
                      " workers=" + std::to_string(w));
-        EXPECT_EQ(strategy.run(kernel, n), kernel.expected(n));
+        if constexpr (requires { kernel.bind(n); }) {  // a payload kernel: the caller's arrays for n, fresh
+            const auto data = kernel.bind(n);
+            EXPECT_EQ(strategy.run(data.kernel(), n), data.kernel().expected(n));
+        } else {
+            EXPECT_EQ(strategy.run(kernel, n), kernel.expected(n));
+        }
     }
 }
 
@@ -64,6 +69,8 @@ void expect_all_kernels(unsigned w) {
     // Uneven work: the triangular kernel's cost grows with n squared, so a few thousand items at most.
     expect_totals(strategy, k::uneven_triangular{}, w, 3000);
     expect_totals(strategy, k::uneven_heavy_tail{}, w, 20000);
+    // Data the caller holds, moved to the workers and back (4 units of work per element).
+    expect_totals(strategy, k::payload{.units = 4}, w);
     // I/O-bound: a tiny sleep, and a few hundred tasks at most.
     expect_totals(strategy, k::sleep_tasks{std::chrono::microseconds(1)}, w, 300);
     expect_totals(strategy, k::socket_tasks{shared_echo_server().port()}, w, 300);

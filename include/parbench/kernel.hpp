@@ -81,11 +81,15 @@ template <kernel K>
         return (void)s, k.run(c);
 }
 
-// Turns the combined per-chunk results into the total.
+// Turns the combined per-chunk results into the total, in the caller once every chunk is done: finish(state,
+// combined) of a stateful kernel, finish(combined) of a plain kernel that has one (a payload kernel reads the
+// output that came back, payload.hpp).
 template <kernel K>
 [[nodiscard]] typename K::result finish(const K& k, state_t<K>& s, typename K::result combined) {
     if constexpr (stateful_kernel<K>)
         return k.finish(s, combined);
+    else if constexpr (requires { k.finish(combined); })
+        return (void)s, k.finish(combined);
     else
         return (void)s, combined;
 }

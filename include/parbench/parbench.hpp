@@ -6,12 +6,14 @@
 #include "echo_server.hpp"
 #include "error.hpp"
 #include "kernel.hpp"
+#include "payload.hpp"
 #include "strategy.hpp"
 #include "thread_start.hpp"
 #include "worker_main.hpp"
 
 #include "kernels/count.hpp"
 #include "kernels/locked_counter.hpp"
+#include "kernels/payload.hpp"
 #include "kernels/random_max.hpp"
 #include "kernels/sleep_tasks.hpp"
 #include "kernels/socket_tasks.hpp"
@@ -42,8 +44,8 @@ using all_strategies = with_peers<
     type_list<strategies::sequential, strategies::single_thread, strategies::threads, strategies::thread_pool,
               strategies::thread_pool_condvar, strategies::thread_pool_dynamic, strategies::thread_pool_dynamic_coarse,
               strategies::thread_pool_dynamic_fine, strategies::processes_pipe, strategies::processes_shm,
-              strategies::processes_spawn, strategies::processes_forkserver, strategies::process_pool,
-              strategies::process_pool_dynamic, strategies::process_pool_dynamic_coarse,
+              strategies::processes_cow, strategies::processes_spawn, strategies::processes_forkserver,
+              strategies::process_pool, strategies::process_pool_dynamic, strategies::process_pool_dynamic_coarse,
               strategies::process_pool_dynamic_fine, strategies::process_pool_executor, strategies::process_pool_spawn,
               strategies::process_pool_executor_spawn, strategies::process_pool_forkserver,
               strategies::process_pool_executor_forkserver, strategies::gil_threads, strategies::event_loop>>;

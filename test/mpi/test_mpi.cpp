@@ -50,6 +50,12 @@ TEST(mpi_equality, every_kernel_every_worker_count_the_job_allows) {
         expect_totals(strategy, k::locked_counter_fine{}, w, 20'000);
         expect_totals(strategy, k::locked_counter_atomic{}, w, 20'000);
         expect_totals(strategy, k::sleep_tasks{std::chrono::microseconds(1)}, w, 300);
+        // Data rank 0 holds: scattered to the ranks, the output gathered back (fresh arrays for every n).
+        for (const std::uint64_t n : sizes_for(w, UINT64_MAX)) {
+            SCOPED_TRACE("payload n=" + std::to_string(n) + " workers=" + std::to_string(w));
+            const auto data = k::payload{.units = 4}.bind(n);
+            EXPECT_EQ(strategy.run(data.kernel(), n), data.kernel().expected(n));
+        }
     }
 }
 

@@ -13,18 +13,24 @@
 // than workers and every worker, the parent included, takes the next from a counter in the block until none is
 // left, combining their results into its own slot.
 
+#include <fcntl.h>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <new>
+#include <span>
+#include <stdexcept>
+#include <string>
 #include <string_view>
 
 #include "../chunk.hpp"
 #include "../error.hpp"
 #include "../kernel.hpp"
+#include "../payload.hpp"
 #include "child.hpp"
+#include "fd.hpp"
 #include "fork_join.hpp"
 #include "registry.hpp"
 #include "shm.hpp"
@@ -34,9 +40,10 @@
 namespace parbench::detail {
 // Runs one chunk in a worker: the kernel and state are in the control block, the result goes to `result`, or is
 // combined with the one there when `combine` is true. Returns false if the kernel threw, with its message in
-// `message`.
-using pool_invoke_fn = bool (*)(const void* kernel, chunk c, void* state, void* result, bool combine,
-                                char* message) noexcept;
+// `message`. A payload kernel's data (payload.hpp) is in the pool's data area, `data`: n input elements, then n
+// output elements; nullptr runs it on the caller's own arrays (the chunk the caller runs itself).
+using pool_invoke_fn = bool (*)(const void* kernel, chunk c, std::uint64_t n, void* state, void* result, bool combine,
+                                char* message, void* data) noexcept;
 
 // The control block's layout, as the parent and every worker see it through their own mapping of it, and a
 // worker's loop.
@@ -61,6 +68,11 @@ public:
         std::uint32_t first = 0;          // chunks [0, first) run in the parent
         std::int64_t worker_spin_ns = 0;
         char key[key_capacity] = {};  // invoke's kernel type name, for workers that are not forks
+        // The data area that ships a payload kernel's data (a memfd of the parent's, opened by the workers through
+        // /proc/<data_pid>/fd/<data_fd>), and a version bumped when it is replaced by a larger one; 0: none yet.
+        std::int32_t data_pid = 0;
+        std::int32_t data_fd = -1;
+        std::uint32_t data_version = 0;
         alignas(cache_line) std::atomic<std::uint32_t> remaining{0};  // workers still running; the parent's futex word
         std::atomic<std::uint32_t> parent_sleepers{0};
         std::atomic<int> worker_cpu{-1};  // where a worker last waited (any worker: a hint, not a census)
@@ -92,15 +104,17 @@ public:
 
     // Worker i's share of the dispatched run: its chunk (static), or chunks from the counter until none is left or
     // one throws (dynamic). `ran` says whether `result` holds anything; false if the kernel threw.
-    bool run_share(pool_invoke_fn invoke, unsigned i, void* result, bool& ran, char* message) const noexcept {
+    // `data`: the pool's data area as this process maps it (invoke_chunk), nullptr in the caller.
+    bool run_share(pool_invoke_fn invoke, unsigned i, void* result, bool& ran, char* message,
+                   void* data) const noexcept {
         control& c = ctl();
         if (c.chunks == 0) {
             ran = true;
-            return invoke(c.kernel, chunk_of(c.n, c.workers, i), c.state, result, false, message);
+            return invoke(c.kernel, chunk_of(c.n, c.workers, i), c.n, c.state, result, false, message, data);
         }
         ran = false;
         for (std::uint64_t k; (k = c.next.fetch_add(1, std::memory_order_relaxed)) < c.chunks;) {
-            if (!invoke(c.kernel, chunk_of(c.n, c.chunks, k), c.state, result, ran, message)) return false;
+            if (!invoke(c.kernel, chunk_of(c.n, c.chunks, k), c.n, c.state, result, ran, message, data)) return false;
             ran = true;
         }
         return true;
@@ -115,6 +129,8 @@ public:
         std::uint32_t seen = s.done.load(std::memory_order_relaxed);
         std::uint32_t version = 0;
         pool_invoke_fn invoke = nullptr;
+        shared_mapping data;  // the parent's data area as of data_version `mapped`
+        std::uint32_t mapped = 0;
         for (;;) {
             c.worker_cpu.store(current_cpu(), std::memory_order_relaxed);
             seen = wait_while(c.generation, seen,
@@ -126,8 +142,13 @@ public:
                 version = c.invoke_version;
                 invoke = find_registered<pool_invoke_fn>(std::string_view(c.key, ::strnlen(c.key, key_capacity)));
             }
+            if (c.data_version != mapped) {
+                data = map_data_area(c.data_pid, c.data_fd);
+                mapped = c.data_version;
+            }
             if (invoke != nullptr) {
-                s.ok = run_share(invoke, i, s.result, s.ran, s.message);
+                s.ok = run_share(invoke, i, s.result, s.ran, s.message,
+                                 data.data() != nullptr ? data.data() : &no_data_area);
             } else {
                 s.ok = false;
                 s.ran = false;
@@ -141,7 +162,23 @@ public:
         }
     }
 
+    // What a worker passes as `data` when it has no data area (a payload kernel's worker then fails).
+    static inline std::byte no_data_area{};
+
 private:
+    // The parent's data area, mapped here; an empty mapping if it cannot be (the payload kernel's chunk then
+    // fails with a message; other kernels never look).
+    static shared_mapping map_data_area(std::int32_t pid, std::int32_t fd) noexcept {
+        try {
+            const std::string path = "/proc/" + std::to_string(pid) + "/fd/" + std::to_string(fd);
+            const unique_fd file(::open(path.c_str(), O_RDWR | O_CLOEXEC));
+            if (!file) return {};
+            return memfd_mapping::of_fd(file.get());
+        } catch (...) {
+            return {};
+        }
+    }
+
     std::byte* base_;
 };
 
@@ -163,12 +200,27 @@ inline int serve_pool_worker(int fd, unsigned i) noexcept {
 
 // What a worker runs for kernel K.
 template <kernel K>
-bool invoke_chunk(const void* kernel, chunk c, void* state, void* result, bool combine, char* message) noexcept {
+bool invoke_chunk(const void* kernel, chunk c, std::uint64_t n, void* state, void* result, bool combine, char* message,
+                  void* data) noexcept {
     using R = typename K::result;
     try {
         const K& k = *std::launder(static_cast<const K*>(kernel));
         auto* s = std::launder(static_cast<state_t<K>*>(state));  // no_state for a plain kernel: never read
-        const R r = run_chunk(k, c, *s);
+        R r{};
+        bool done = false;
+        if constexpr (payload_kernel<K>) {
+            if (data != nullptr) {
+                using T = typename K::element;
+                if (data == &pool_block::no_data_area)
+                    throw std::runtime_error("parbench: this pool worker cannot map the pool's data area");
+                T* in = static_cast<T*>(data);
+                r = k.run(c, std::span<const T>(in + c.begin, c.size()), std::span<T>(in + n + c.begin, c.size()));
+                done = true;
+            }
+        }
+        (void)n;
+        (void)data;
+        if (!done) r = run_chunk(k, c, *s);
         ::new (result) R(combine ? K::combine(*std::launder(static_cast<const R*>(result)), r) : r);
         return true;
     } catch (...) {

@@ -103,9 +103,26 @@ public:
         wake_waiters(c.generation, &c.worker_sleepers);
     }
     // Runs worker i's share (i < in_parent) in this process, as a worker would; false if the kernel threw. `ran`
-    // says whether `result` holds a result.
-    bool run_in_parent(unsigned i, void* result, bool& ran, char* message) noexcept {
-        return block_.run_share(ctl().invoke, i, result, ran, message);
+    // says whether `result` holds a result. `data`: a payload kernel's data area, or nullptr to run on the
+    // caller's own arrays.
+    bool run_in_parent(unsigned i, void* result, bool& ran, char* message, void* data = nullptr) noexcept {
+        return block_.run_share(ctl().invoke, i, result, ran, message, data);
+    }
+
+    // The data area that ships a payload kernel's data, at least `bytes` long: a memfd the workers open through
+    // /proc, replaced by a larger one (at least twice the size) when a run needs more. It keeps the pages the
+    // largest run touched until the pool goes.
+    [[nodiscard]] void* data_area(std::size_t bytes) {
+        if (!data_ || data_->size() < bytes) {
+            const std::size_t size = std::max(bytes, data_ ? 2 * data_->size() : bytes);
+            data_.reset();
+            data_.emplace(size);
+            control& c = ctl();
+            c.data_pid = static_cast<std::int32_t>(::getpid());
+            c.data_fd = data_->fd();
+            ++c.data_version;  // published to the workers by dispatch's generation bump
+        }
+        return data_->data();
     }
 
     struct failed {
@@ -182,6 +199,7 @@ private:
     unsigned workers_;
     unsigned first_;  // chunks [0, first_) run in the parent
     memfd_mapping map_;
+    std::optional<memfd_mapping> data_;
     pool_block block_;
     Starter starter_;
     std::chrono::nanoseconds parent_spin_{};

@@ -16,6 +16,7 @@
 #include "child.hpp"
 #include "fd.hpp"
 #include "fork_join.hpp"
+#include "payload_io.hpp"
 #include "spawn.hpp"
 #include "worker_request.hpp"
 
@@ -34,6 +35,7 @@ public:
     typename K::result run(const K& k, std::uint64_t n) const {
         using result = typename K::result;
         check_can_start_self(name);
+        if constexpr (payload_kernel<K>) return run_payload(k, n);
         started_state<K> shared;
         std::vector<unique_fd> results;
         results.reserve(workers_);
@@ -57,6 +59,31 @@ public:
     }
 
 private:
+    // A payload kernel's run: the workers inherit nothing, so each gets its chunk's input through a pipe (in the
+    // state descriptor's place) and sends its output back through its result pipe (payload_io.hpp).
+    template <payload_kernel K>
+    typename K::result run_payload(const K& k, std::uint64_t n) const {
+        const auto deadline = std::chrono::steady_clock::now() + deadline_;
+        payload_exchange<K> exchange(k, n, workers_, true);
+        Launcher launcher(context_, workers_, deadline);
+        for (unsigned i = 0; i < workers_; ++i) {
+            const auto ends = exchange.open(i);
+            launcher.start(i, make_request(k, chunk_of(n, workers_, i), i), ends.output.get(),
+                           ends.input ? ends.input.get() : -1);
+        }
+        exchange.run(deadline);
+        const auto bad = launcher.wait_all(deadline);
+        if (bad && bad->status >= 0 && WIFEXITED(bad->status) && WEXITSTATUS(bad->status) == exit_unregistered)
+            throw worker_error(static_cast<unsigned>(bad->index), workers_, failure::lost,
+                               "the worker's program does not serve this kernel (does its main call "
+                               "parbench::worker_main first?)");
+        if (bad && bad->status > 0 && exchange.cut_short(static_cast<unsigned>(bad->index)))
+            throw died_mid_transfer(static_cast<unsigned>(bad->index), workers_, bad->status,
+                                    exchange.progress(static_cast<unsigned>(bad->index)));
+        no_state none;
+        return end_run(k, none, bad, [&](unsigned i) { return exchange.result(i); });
+    }
+
     typename Launcher::context context_;
 };
 

@@ -17,8 +17,10 @@
 #include <vector>
 
 #include "../kernel.hpp"
+#include "../payload.hpp"
 #include "../strategies/processes.hpp"  // child_outcome, run_in_child
 #include "fd.hpp"
+#include "payload_io.hpp"
 #include "registry.hpp"
 #include "shm.hpp"
 
@@ -43,31 +45,47 @@ static_assert(sizeof(worker_request) <= 4096, "a request must fit PIPE_BUF");
 
 // Runs request r of a kernel of type K: maps the shared state (if any) from state_fd, runs the chunk and writes
 // a child_outcome to result_fd. Returns the worker's exit status.
+// A payload kernel's request has no shared state: state_fd is the pipe its chunk's input arrives on, and the
+// output goes back through result_fd before the outcome (payload_io.hpp).
 template <kernel K>
 int serve_kernel(const worker_request& r, int result_fd, int state_fd) noexcept {
     using result = typename K::result;
-    child_outcome<result> out;
-    int status = exit_uncaught;
-    void* map = MAP_FAILED;
-    if (r.kernel_size != sizeof(K) || (r.state_size != 0) != stateful_kernel<K>) {
-        out.set_error("parbench: request does not match its kernel");
-    } else if (r.state_size != 0 &&
-               (map = ::mmap(nullptr, r.state_size, PROT_READ | PROT_WRITE, MAP_SHARED, state_fd, 0)) == MAP_FAILED) {
-        out.set_error("parbench: cannot map the shared state");
+    if constexpr (payload_kernel<K>) {
+        if (r.kernel_size == sizeof(K) && r.state_size == 0 && state_fd >= 0) {
+            alignas(K) unsigned char bytes[sizeof(K)];
+            std::memcpy(bytes, r.kernel, sizeof(K));
+            return stream_chunk(*std::launder(reinterpret_cast<const K*>(bytes)), chunk{r.begin, r.end}, state_fd,
+                                result_fd);
+        }
+        child_outcome<result> out;
+        out.set_error("parbench: a payload request without its input pipe");
+        const std::uint64_t end = 0;  // the end frame (payload_io.hpp), then the outcome
+        return write_full(result_fd, &end, sizeof end) && write_full(result_fd, &out, sizeof out) ? exit_uncaught
+                                                                                                  : exit_unsent;
     } else {
-        alignas(K) unsigned char bytes[sizeof(K)];
-        std::memcpy(bytes, r.kernel, sizeof(K));
-        const K& k = *std::launder(reinterpret_cast<const K*>(bytes));
-        no_state none;
-        state_t<K>* state = nullptr;
-        if constexpr (stateful_kernel<K>)
-            state = static_cast<state_t<K>*>(map);
-        else
-            state = &none;
-        status = run_in_child(k, chunk{r.begin, r.end}, *state, out);
+        child_outcome<result> out;
+        int status = exit_uncaught;
+        void* map = MAP_FAILED;
+        if (r.kernel_size != sizeof(K) || (r.state_size != 0) != stateful_kernel<K>) {
+            out.set_error("parbench: request does not match its kernel");
+        } else if (r.state_size != 0 && (map = ::mmap(nullptr, r.state_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+                                                      state_fd, 0)) == MAP_FAILED) {
+            out.set_error("parbench: cannot map the shared state");
+        } else {
+            alignas(K) unsigned char bytes[sizeof(K)];
+            std::memcpy(bytes, r.kernel, sizeof(K));
+            const K& k = *std::launder(reinterpret_cast<const K*>(bytes));
+            no_state none;
+            state_t<K>* state = nullptr;
+            if constexpr (stateful_kernel<K>)
+                state = static_cast<state_t<K>*>(map);
+            else
+                state = &none;
+            status = run_in_child(k, chunk{r.begin, r.end}, *state, out);
+        }
+        if (map != MAP_FAILED) ::munmap(map, r.state_size);
+        return write_full(result_fd, &out, sizeof out) ? status : exit_unsent;
     }
-    if (map != MAP_FAILED) ::munmap(map, r.state_size);
-    return write_full(result_fd, &out, sizeof out) ? status : exit_unsent;
 }
 
 using serve_fn = int (*)(const worker_request&, int, int) noexcept;

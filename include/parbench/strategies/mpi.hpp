@@ -2,7 +2,8 @@
 // mpi: W MPI ranks, one chunk each (docs/mpi.md). Needs an MPI job: start the program with mpirun and give it a
 // parbench::mpi_session (mpi_session.hpp); built only where CMake found MPI (link parbench::mpi).
 // A run broadcasts the kernel's bytes and n from rank 0, every rank of the session runs its chunk (rank 0 runs
-// chunk 0), and one MPI_Reduce combines the results with the kernel's own combine. The locked counters keep
+// chunk 0), and one MPI_Reduce combines the results with the kernel's own combine. A payload kernel's data is
+// scattered from rank 0 and its output gathered back (run_payload_on_rank). The locked counters keep
 // their shared counter in an MPI window at rank 0 (detail/mpi_counter.hpp). A kernel that throws on any rank
 // becomes a worker_error naming the rank.
 
@@ -14,14 +15,19 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <exception>
+#include <span>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
+#include <vector>
 
 #include "../detail/mpi_counter.hpp"
 #include "../detail/mpi_world.hpp"
 #include "../error.hpp"
 #include "../kernel.hpp"
+#include "../payload.hpp"
 
 namespace parbench::detail::mpi {
 
@@ -77,6 +83,45 @@ typename K::result run_chunk_on_rank(const K& k, chunk c, MPI_Win w) {
     }
 }
 
+// A payload kernel's chunk on this rank (payload.hpp): rank 0, which holds the data, scatters the input's chunks
+// to the ranks (MPI_Scatterv), each runs its chunk (rank 0 in place), and rank 0 gathers the outputs into the
+// caller's array (MPI_Gatherv). A kernel that throws is rethrown after the gather, which every rank joins.
+template <payload_kernel K>
+typename K::result run_payload_on_rank(const K& k, std::uint64_t n, const session& s) {
+    using T = typename K::element;
+    const auto ranks = static_cast<std::uint64_t>(s.size);
+    const auto rank = static_cast<std::uint64_t>(s.rank);
+    if (n > static_cast<std::uint64_t>(INT_MAX) / sizeof(T))  // the same n on every rank: all throw, none waits
+        throw std::invalid_argument("parbench: mpi moves at most 2 GiB of payload (MPI's int counts)");
+    std::vector<int> counts(static_cast<std::size_t>(ranks));
+    std::vector<int> displs(static_cast<std::size_t>(ranks));
+    for (std::uint64_t r = 0; r < ranks; ++r) {
+        const chunk c = chunk_of(n, ranks, r);
+        counts[r] = static_cast<int>(c.size() * sizeof(T));
+        displs[r] = static_cast<int>(c.begin * sizeof(T));
+    }
+    const chunk mine = chunk_of(n, ranks, rank);
+    std::vector<T> in(rank == 0 ? 0 : static_cast<std::size_t>(mine.size()));
+    std::vector<T> out(in.size());
+    if (rank == 0)
+        MPI_Scatterv(k.input().data(), counts.data(), displs.data(), MPI_BYTE, MPI_IN_PLACE, 0, MPI_BYTE, 0, s.comm);
+    else
+        MPI_Scatterv(nullptr, nullptr, nullptr, MPI_BYTE, in.data(), counts[rank], MPI_BYTE, 0, s.comm);
+    typename K::result r{};
+    std::exception_ptr failed;
+    try {
+        r = rank == 0 ? k.run(mine) : k.run(mine, std::span<const T>(in), std::span<T>(out));
+    } catch (...) {
+        failed = std::current_exception();
+    }
+    if (rank == 0)
+        MPI_Gatherv(MPI_IN_PLACE, 0, MPI_BYTE, k.output().data(), counts.data(), displs.data(), MPI_BYTE, 0, s.comm);
+    else
+        MPI_Gatherv(out.data(), counts[rank], MPI_BYTE, nullptr, nullptr, nullptr, MPI_BYTE, 0, s.comm);
+    if (failed) std::rethrow_exception(failed);
+    return r;
+}
+
 // Rank 0's view of one run: the reduced outcome and the first failed rank's message.
 template <class R>
 struct run_result {
@@ -97,8 +142,11 @@ void kernel_job(const command& c, const session& s, void* out) {
     outcome<result> mine;
     std::string message;
     try {
-        mine.value = run_chunk_on_rank(
-            k, chunk_of(c.n, static_cast<std::uint64_t>(s.size), static_cast<std::uint64_t>(s.rank)), s.window);
+        if constexpr (payload_kernel<K>)
+            mine.value = run_payload_on_rank(k, c.n, s);
+        else
+            mine.value = run_chunk_on_rank(
+                k, chunk_of(c.n, static_cast<std::uint64_t>(s.size), static_cast<std::uint64_t>(s.rank)), s.window);
     } catch (...) {
         mine.failures = 1;
         mine.first_failed = s.rank;
@@ -146,6 +194,7 @@ public:
     typename K::result run(const K& k, std::uint64_t n) {
         static_assert(sizeof(K) <= sizeof(detail::mpi::command::payload),
                       "the mpi strategy sends a kernel in 40 bytes");
+        if constexpr (payload_kernel<K>) detail::check_payload(k, n);
         using result = typename K::result;
         const auto& s = session_.get();
         if constexpr (detail::mpi::is_locked_counter<K>) detail::mpi::zero_counters(s.window);
@@ -158,6 +207,9 @@ public:
             throw worker_error(static_cast<unsigned>(r.total.first_failed), workers_, failure::exception, r.message);
         if constexpr (detail::mpi::is_locked_counter<K>) {
             return detail::mpi::finish_counter(k, s.window, r.total.value);
+        } else if constexpr (payload_kernel<K>) {
+            detail::no_state none;
+            return detail::finish(k, none, r.total.value);  // the output's checksum, as rank 0 holds it
         } else {
             return r.total.value;
         }

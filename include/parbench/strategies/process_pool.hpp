@@ -21,6 +21,10 @@
 // A chunk that the caller runs is not isolated: if it crashes, the caller crashes, as with threads; it throws,
 // and that is worker 0's error.
 //
+// A payload kernel's data (payload.hpp) is shipped with each task, as a Python pool pickles it: the caller copies
+// the input of the workers' chunks into a data area the workers map (pool_transport.hpp), and their output back
+// out of it.
+//
 // Faults: a kernel that throws is a worker_error (exception) and the pool goes on as is. A worker that dies or
 // outlives the deadline is a worker_error too (signal, exit code, timeout); all workers are then killed and
 // reaped, and fresh ones are started for the next run. Workers get SIGKILL when the thread that built the pool
@@ -30,6 +34,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <mutex>
 #include <new>
@@ -43,6 +48,7 @@
 #include "../detail/hung.hpp"
 #include "../detail/pool_start.hpp"
 #include "../detail/pool_transport.hpp"
+#include "../payload.hpp"
 #include "../strategy.hpp"
 
 namespace parbench::strategies {
@@ -112,6 +118,14 @@ public:
             ~destroy_state() { std::destroy_at(s); }
         } guard{state};
 
+        // A payload kernel's data is shipped with the task: the input of every chunk a worker may run is copied
+        // into the data area, and its output copied back out once all are done. The caller's own chunk runs in
+        // place under static chunking; under dynamic scheduling its chunks are any, so it uses the data area too.
+        [[maybe_unused]] void* data = nullptr;
+        if constexpr (payload_kernel<K>) {
+            detail::check_payload(k, n);
+            data = ship_input(k, n);
+        }
         const std::uint64_t chunks = dynamic ? detail::dynamic_chunks(n, workers_, Schedule::chunks_per_worker) : 0;
         transport_.dispatch(&detail::invoke_chunk<K>, key, n, chunks);
         // The caller's own share, run while the children run theirs; its result lives here, not in the block.
@@ -120,7 +134,7 @@ public:
         bool own_ok = true;
         bool own_ran = false;
         if constexpr (Caller == caller_role::runs_a_share)
-            own_ok = transport_.run_in_parent(0, own, own_ran, own_message);
+            own_ok = transport_.run_in_parent(0, own, own_ran, own_message, dynamic ? data : nullptr);
         if (const auto bad = transport_.wait(deadline_)) {
             // What a hung worker was doing, read before the kill.
             const std::string hung = bad->status < 0 && bad->lost.empty()
@@ -135,6 +149,7 @@ public:
         if (!own_ok) throw worker_error(0, workers_, failure::exception, own_message);
         for (unsigned i = in_parent; i < workers_; ++i)
             if (auto what = transport_.error(i)) throw worker_error(i, workers_, failure::exception, *what);
+        if constexpr (payload_kernel<K>) ship_output(k, n, data);
         // Every worker that ran a chunk (under static chunking, every one) adds its result.
         detail::maybe_result<R> total{};
         const auto add = [&](const void* r) {
@@ -154,6 +169,29 @@ public:
 
 private:
     static constexpr unsigned in_parent = Caller == caller_role::runs_a_share ? 1 : 0;
+
+    // The elements the worker processes may run: all but the caller's own chunk under static chunking.
+    [[nodiscard]] std::uint64_t first_shipped(std::uint64_t n) const noexcept {
+        return dynamic ? 0 : chunk_of(n, workers_, in_parent).begin;
+    }
+    // Copies the workers' input into the data area (n input elements, then n output elements); returns it.
+    template <payload_kernel K>
+    void* ship_input(const K& k, std::uint64_t n) {
+        using T = typename K::element;
+        auto* in = static_cast<T*>(transport_.data_area(2 * static_cast<std::size_t>(n) * sizeof(T) + 1));
+        const std::uint64_t from = first_shipped(n);
+        if (n > from) std::memcpy(in + from, k.input().data() + from, static_cast<std::size_t>(n - from) * sizeof(T));
+        return in;
+    }
+    // Copies the workers' output from the data area to the caller's output.
+    template <payload_kernel K>
+    void ship_output(const K& k, std::uint64_t n, void* data) const {
+        using T = typename K::element;
+        const std::uint64_t from = first_shipped(n);
+        if (n > from)
+            std::memcpy(k.output().data() + from, static_cast<const T*>(data) + n + from,
+                        static_cast<std::size_t>(n - from) * sizeof(T));
+    }
 
     std::chrono::milliseconds deadline_;
     detail::pool_transport<Starter> transport_;

@@ -2,8 +2,11 @@
 // processes.pipe and processes.shm: each run forks one worker process per chunk, like multiprocessing.Process.
 // A worker sends its result back through a pipe (pipe, like multiprocessing.Queue) or writes it to its slot in a
 // MAP_SHARED mapping (shm, like multiprocessing.Value); the parent combines. A kernel with shared state gets it
-// in a MAP_SHARED mapping. A worker that throws, exits non-zero, dies of a signal or outlives the deadline
-// becomes a worker_error; the other workers are then killed and every child is reaped before run() returns.
+// in a MAP_SHARED mapping. A payload kernel's data (payload.hpp) travels the same way: through a pipe each way
+// (pipe), or copied into a MAP_SHARED mapping and back out of it (shm). processes.cow is processes.pipe whose
+// workers read the input they inherited from the fork, copy-on-write, in place: only the output travels. A worker that
+// throws, exits non-zero, dies of a signal or outlives the deadline becomes a worker_error; the other workers are then
+// killed and every child is reaped before run() returns.
 
 #include <algorithm>
 #include <chrono>
@@ -12,13 +15,16 @@
 #include <cstring>
 #include <new>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "../detail/child.hpp"
 #include "../detail/fd.hpp"
+#include "../detail/payload_io.hpp"
 #include "../detail/shm.hpp"
+#include "../payload.hpp"
 #include "../strategy.hpp"
 
 namespace parbench::detail {
@@ -59,9 +65,24 @@ worker_error child_failure(unsigned i, unsigned workers, int status, const child
     return status_error(i, workers, status);
 }
 
+// How a fork-per-run strategy moves a payload kernel's data: a pipe each way; a MAP_SHARED mapping the caller
+// copies the input into and the output out of; or the input inherited by the fork, the output through a pipe.
+enum class payload_path { pipes, shared_mapping, inherited_input };
+
+// The worker_error for worker i that ended with `status` before its payload had all travelled: "worker 1 of 2
+// failed: signal: 9 (Killed) mid-transfer, after 65536 of 262144 output bytes".
+inline worker_error died_mid_transfer(unsigned i, unsigned workers, int status, const std::string& progress) {
+    const worker_error plain = status_error(i, workers, status);
+    const std::string what = plain.what();
+    const std::string prefix = "worker " + std::to_string(i) + " of " + std::to_string(workers) +
+                               " failed: " + to_string(plain.cause()) + ": ";
+    return {i, workers, plain.cause(), what.substr(prefix.size()) + " " + progress, plain.detail()};
+}
+
 // Transport: results through one pipe per worker.
 struct pipe_results {
     static constexpr std::string_view name = "processes.pipe";
+    static constexpr payload_path moves = payload_path::pipes;
 
     template <class R>
     class channel {
@@ -95,6 +116,7 @@ struct pipe_results {
 // Transport: results in one slot per worker of a MAP_SHARED mapping.
 struct shm_results {
     static constexpr std::string_view name = "processes.shm";
+    static constexpr payload_path moves = payload_path::shared_mapping;
 
     template <class R>
     class channel {
@@ -117,6 +139,13 @@ struct shm_results {
         slot* slots() const noexcept { return static_cast<slot*>(map_.data()); }
         shared_mapping map_;
     };
+};
+
+// processes.cow: processes.pipe, but a payload kernel's workers read their input in place, from the memory their
+// fork inherited (copy-on-write, never written), and only the output travels back through the pipe.
+struct cow_results : pipe_results {
+    static constexpr std::string_view name = "processes.cow";
+    static constexpr payload_path moves = payload_path::inherited_input;
 };
 
 // Kernel K's shared state where worker processes see it: a MAP_SHARED mapping, or nothing for a plain kernel.
@@ -179,6 +208,12 @@ public:
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {
         using result = typename K::result;
+        if constexpr (payload_kernel<K>) {
+            if constexpr (Transport::moves == payload_path::shared_mapping)
+                return run_through_mapping(k, n);
+            else
+                return run_through_pipes(k, n);
+        }
         typename Transport::template channel<result> channel(workers_);
         process_state<K> shared;
         state_t<K>& state = shared.get();
@@ -194,6 +229,63 @@ public:
             channel.after_fork(i);
         }
         return end_run(k, state, children.wait_all(deadline_), [&](unsigned i) { return channel.receive(i); });
+    }
+
+private:
+    // A payload kernel's run with its data through pipes (processes.pipe), or its output only (processes.cow).
+    template <payload_kernel K>
+    typename K::result run_through_pipes(const K& k, std::uint64_t n) const {
+        const auto deadline = std::chrono::steady_clock::now() + deadline_;
+        payload_exchange<K> exchange(k, n, workers_, Transport::moves == payload_path::pipes);
+        child_group children;
+        for (unsigned i = 0; i < workers_; ++i) {
+            const auto ends = exchange.open(i);  // the worker's ends, closed here once it has them
+            children.fork([&, i] {
+                return stream_chunk(k, chunk_of(n, workers_, i), ends.input ? ends.input.get() : -1, ends.output.get());
+            });
+        }
+        exchange.run(deadline);
+        const auto bad = children.wait_all(
+            std::max(deadline - std::chrono::steady_clock::now(), std::chrono::steady_clock::duration::zero()));
+        no_state none;
+        if (bad && bad->status > 0 && exchange.cut_short(static_cast<unsigned>(bad->index)))
+            throw died_mid_transfer(static_cast<unsigned>(bad->index), workers_, bad->status,
+                                    exchange.progress(static_cast<unsigned>(bad->index)));
+        return end_run(k, none, bad, [&](unsigned i) { return exchange.result(i); });
+    }
+
+    // A payload kernel's run with its data copied into a MAP_SHARED mapping before the forks and back out of it
+    // after them (processes.shm).
+    template <payload_kernel K>
+    typename K::result run_through_mapping(const K& k, std::uint64_t n) const {
+        using T = typename K::element;
+        using result = typename K::result;
+        check_payload(k, n);
+        const auto bytes = static_cast<std::size_t>(n) * sizeof(T);
+        const shared_mapping data(2 * bytes + 1);
+        T* in = static_cast<T*>(data.data());
+        T* out = in + n;
+        if (bytes != 0) std::memcpy(in, k.input().data(), bytes);
+        typename Transport::template channel<result> channel(workers_);
+        child_group children;
+        for (unsigned i = 0; i < workers_; ++i)
+            children.fork([&, i] {
+                child_outcome<result> told;
+                int status = 0;
+                try {
+                    const chunk c = chunk_of(n, workers_, i);
+                    told.value =
+                        k.run(c, std::span<const T>(in + c.begin, c.size()), std::span<T>(out + c.begin, c.size()));
+                } catch (...) {
+                    told.set_error(current_exception_message());
+                    status = exit_uncaught;
+                }
+                return channel.send(i, told, status);
+            });
+        const auto bad = children.wait_all(deadline_);
+        if (!bad && bytes != 0) std::memcpy(k.output().data(), out, bytes);
+        no_state none;
+        return end_run(k, none, bad, [&](unsigned i) { return channel.receive(i); });
     }
 };
 
@@ -214,6 +306,11 @@ struct processes_pipe : detail::fork_per_run<detail::pipe_results> {
     using fork_per_run::fork_per_run;
 };
 struct processes_shm : detail::fork_per_run<detail::shm_results> {
+    using fork_per_run::fork_per_run;
+};
+// processes.pipe, but a payload kernel's input is inherited by the fork rather than sent (the zero-copy path of
+// multiprocessing's fork start method: a global the workers read); other kernels run as under processes.pipe.
+struct processes_cow : detail::fork_per_run<detail::cow_results> {
     using fork_per_run::fork_per_run;
 };
 
