@@ -10,7 +10,7 @@ not Google Benchmark JSON is refused with a one-line message on stderr), 70 inte
 import os
 import sys
 
-from . import cli, cost, disturbance, estimate, flags, model, uneven
+from . import cli, cost, disturbance, estimate, flags, model, payload, uneven
 from .markdown import format_number, format_speedup, format_time_ns
 from .markdown import table as md_table
 from .model import (SUITE_TITLES, baseline_of, config_label, hardware_threads, index_kernels, is_baseline,
@@ -260,7 +260,8 @@ def render_markdown(run, kernels, others, plots, plot_note, answer):
         lines += [f"![{title}]({path})" for title, path in plots.get(kernel, [])]
         lines += [""] if plots.get(kernel) else []
         lines += md_kernel_tables(kernel, by_n, hw) + md_crossovers(by_n) + md_tally(kernel, by_n)
-    lines += uneven.md_uneven(kernels) + cost.md_cost(kernels, others) + md_others(others) + md_errors(run)
+    lines += (uneven.md_uneven(kernels) + payload.md_payload(kernels) + cost.md_cost(kernels, others)
+              + md_others(others) + md_errors(run))
     if plot_note:
         lines += ["## Plots", "", plot_note, ""]
     return "\n".join(lines)

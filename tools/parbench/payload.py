@@ -1,0 +1,139 @@
+"""The report's *Moving the data* section: what process strategies pay per byte of a payload kernel's data.
+
+bench_parallel's ``payload`` kernel (include/parbench/kernels/payload.hpp) runs a fixed amount of work over n
+doubles the caller holds, B = 8n bytes, and brings B bytes of output back. Threads share the data; every process
+strategy moves it (``MOVED`` says how much of it crosses per run). Against ``thread_pool`` at the same W and B:
+
+- the cost per byte moved: how much more time the process strategy takes over thread_pool as B grows, per byte it
+  moves, ``(extra(B_max) - extra(B_min)) / (moved(B_max) - moved(B_min))`` where extra is the difference of the
+  two fastest repetitions' times, so that what both pay whatever B (start-up, dispatch, the work) cancels; the
+  interval takes the time intervals' ends crosswise;
+- the crossover B: the size above which the process strategy stops paying against the threads, where its time
+  over theirs crosses 1 (interpolated in log space as the other crossovers are: ``stats.find_crossover``), against
+  ``thread_pool`` and against ``gil_threads``, the model of threads under CPython's interpreter lock, the
+  comparison a Python program faces.
+"""
+
+from .markdown import format_time_ns
+from .markdown import table as md_table
+from .model import suite_of
+from .stats import find_crossover
+
+KERNELS = ("payload",)
+ELEMENT_BYTES = 8  # a double
+THREADS = ("thread_pool", "gil_threads")
+
+# What a strategy moves per run, in payload sizes B: both directions (input out to the workers, output back), the
+# output alone (processes.cow inherits the input), or both but for the chunk the caller runs itself ("share":
+# (W - 1) / W of it).
+MOVED = {
+    "processes.pipe": (2, False), "processes.shm": (2, False), "processes.spawn": (2, False),
+    "processes.forkserver": (2, False), "processes.cow": (1, False),
+    "process_pool": (2, True), "process_pool.spawn": (2, True), "process_pool.forkserver": (2, True),
+    "process_pool.executor": (2, False), "process_pool.executor.spawn": (2, False),
+    "process_pool.executor.forkserver": (2, False), "mpi": (2, True),
+}
+
+
+def moved_bytes(strategy, workers, n):
+    """Bytes a strategy moves per run at n elements; None for a strategy that shares the data."""
+    if strategy not in MOVED:
+        return None
+    directions, share = MOVED[strategy]
+    b = n * ELEMENT_BYTES * directions
+    return b * (workers - 1) / workers if share else float(b)
+
+
+def format_bytes(b):
+    """4 KiB, 1.5 MiB, 64 MiB."""
+    for unit, size in (("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if b >= size:
+            v = b / size
+            return f"{v:.0f} {unit}" if abs(v - round(v)) < 0.05 else f"{v:.1f} {unit}"
+    return f"{b:.0f} B"
+
+
+def times(by_n, strategy, workers):
+    """{n: time Estimate} of one configuration, where usable."""
+    out = {}
+    for n, cells in by_n.items():
+        bench = cells.get((strategy, workers))
+        t = bench.time_estimate() if bench is not None and bench.usable else None
+        if t is not None and t.value > 0:
+            out[n] = t
+    return out
+
+
+def per_byte(proc, ref, strategy, workers):
+    """(value, low, high) in ns per byte moved, from the smallest and largest n both have; None without two."""
+    common = sorted(set(proc) & set(ref))
+    if len(common) < 2:
+        return None
+    lo, hi = common[0], common[-1]
+    span = moved_bytes(strategy, workers, hi) - moved_bytes(strategy, workers, lo)
+    if span <= 0:
+        return None
+    value = ((proc[hi].value - ref[hi].value) - (proc[lo].value - ref[lo].value)) / span
+    low = ((proc[hi].low - ref[hi].high) - (proc[lo].high - ref[lo].low)) / span
+    high = ((proc[hi].high - ref[hi].low) - (proc[lo].low - ref[lo].high)) / span
+    return value, low, high
+
+
+def crossover_text(proc, ref):
+    """The B above which proc's time exceeds ref's, in words; "" without common sizes."""
+    points = [(n * ELEMENT_BYTES, ref[n].value / proc[n].value) for n in sorted(set(proc) & set(ref))]
+    if not points:
+        return ""
+    c = find_crossover(points)
+    if c.kind == "never":
+        return f"never (up to {format_bytes(c.n_max)})"
+    if c.kind == "below":
+        return f"≤ {format_bytes(c.n)} " + ("(slower at every B)" if c.holds else "(faster again later)")
+    mark = "" if c.holds else " (faster again later)"
+    return f"≈ {format_bytes(c.n)}{mark}"
+
+
+def rows_for(by_n):
+    """One row per process strategy and worker count that has thread_pool beside it."""
+    rows = []
+    configs = sorted({c for cells in by_n.values() for c in cells
+                      if suite_of(c[0]) == "native" and c[0] in MOVED})
+    for strategy, workers in configs:
+        proc = times(by_n, strategy, workers)
+        ref = times(by_n, "thread_pool", workers)
+        cost = per_byte(proc, ref, strategy, workers)
+        if cost is None:
+            continue
+        largest = max(set(proc) & set(ref))
+        gil = times(by_n, "gil_threads", workers)
+        rows.append([f"`{strategy}`", workers, format_bytes(largest * ELEMENT_BYTES),
+                     format_bytes(moved_bytes(strategy, workers, largest)),
+                     format_time_ns(proc[largest].value - ref[largest].value),
+                     f"{cost[0]:.3f} [{cost[1]:.3f}, {cost[2]:.3f}]",
+                     f"{1.0 / cost[0]:.2f}" if cost[0] > 0 else "–",
+                     crossover_text(proc, ref), crossover_text(proc, gil)])
+    return rows
+
+
+def md_payload(kernels):
+    """The section; [] where the run has no payload kernel with thread_pool and a process strategy."""
+    lines = []
+    for kernel in KERNELS:
+        if kernel not in kernels:
+            continue
+        rows = rows_for(kernels[kernel])
+        if rows:
+            lines += [f"#### {kernel}", ""] + md_table(
+                ["strategy", "workers", "largest B", "moved per run there", "extra time over thread_pool there",
+                 "ns per byte moved [interval]", "GB/s", "stops paying against thread_pool above B",
+                 "against gil_threads"], rows) + [""]
+    if not lines:
+        return []
+    return ["## Moving the data", "",
+            "The `payload` kernel: fixed work over B bytes of doubles the caller holds, B bytes of output back. "
+            "Threads share the data; each process strategy moves it (both ways; `processes.cow` the output only; "
+            "a pool whose caller runs chunk 0, and `mpi`, all but the caller's chunk). Cost per byte moved: the "
+            "growth of its time over `thread_pool`'s from the smallest to the largest B, per byte moved (what "
+            "both pay at every B cancels); GB/s is its inverse. Crossover: the B above which the strategy is "
+            "slower than the threads (time ratio through 1, interpolated in log space; *never*: not up to the "
+            "largest B).", ""] + lines
