@@ -8,8 +8,9 @@ strategy moves it (``MOVED`` says how much of it crosses per run). Against ``thr
   moves, ``(extra(B_max) - extra(B_min)) / (moved(B_max) - moved(B_min))`` where extra is the difference of the
   two fastest repetitions' times, so that what both pay whatever B (start-up, dispatch, the work) cancels; the
   interval takes the time intervals' ends crosswise;
-- the crossover B: the size above which the process strategy stops paying against the threads, where its time
-  over theirs crosses 1 (interpolated in log space as the other crossovers are: ``stats.find_crossover``), against
+- the crossover B: the size above which the process strategy stops paying against the threads, the bracket
+  between the last measured B where it is not slower than them beyond both time intervals and the first B from
+  which it is at every larger B (point estimates alone cross and recross 1 where the two tie), against
   ``thread_pool`` and against ``gil_threads``, the model of threads under CPython's interpreter lock, the
   comparison a Python program faces.
 """
@@ -17,7 +18,6 @@ strategy moves it (``MOVED`` says how much of it crosses per run). Against ``thr
 from .markdown import format_time_ns
 from .markdown import table as md_table
 from .model import suite_of
-from .stats import find_crossover
 
 KERNELS = ("payload",)
 ELEMENT_BYTES = 8  # a double
@@ -79,18 +79,25 @@ def per_byte(proc, ref, strategy, workers):
     return value, low, high
 
 
+def resolved_slower(p, r):
+    """Whether time p is slower than time r beyond both intervals."""
+    return p.low > r.high
+
+
 def crossover_text(proc, ref):
-    """The B above which proc's time exceeds ref's, in words; "" without common sizes."""
-    points = [(n * ELEMENT_BYTES, ref[n].value / proc[n].value) for n in sorted(set(proc) & set(ref))]
-    if not points:
+    """The B from which proc is slower than ref beyond the intervals at every larger B measured, in words: the
+    bracket between the last size where it was not and the first from which it is; "" without common sizes."""
+    common = sorted(set(proc) & set(ref))
+    if not common:
         return ""
-    c = find_crossover(points)
-    if c.kind == "never":
-        return f"never (up to {format_bytes(c.n_max)})"
-    if c.kind == "below":
-        return f"≤ {format_bytes(c.n)} " + ("(slower at every B)" if c.holds else "(faster again later)")
-    mark = "" if c.holds else " (faster again later)"
-    return f"≈ {format_bytes(c.n)}{mark}"
+    first = len(common)
+    while first > 0 and resolved_slower(proc[common[first - 1]], ref[common[first - 1]]):
+        first -= 1
+    if first == len(common):
+        return f"never (up to {format_bytes(common[-1] * ELEMENT_BYTES)})"
+    if first == 0:
+        return f"≤ {format_bytes(common[0] * ELEMENT_BYTES)} (slower at every B)"
+    return f"{format_bytes(common[first - 1] * ELEMENT_BYTES)} – {format_bytes(common[first] * ELEMENT_BYTES)}"
 
 
 def rows_for(by_n):
@@ -125,7 +132,7 @@ def md_payload(kernels):
         if rows:
             lines += [f"#### {kernel}", ""] + md_table(
                 ["strategy", "workers", "largest B", "moved per run there", "extra time over thread_pool there",
-                 "ns per byte moved [interval]", "GB/s", "stops paying against thread_pool above B",
+                 "ns per byte moved [interval]", "GB/s", "stops paying against thread_pool at B",
                  "against gil_threads"], rows) + [""]
     if not lines:
         return []
@@ -134,6 +141,6 @@ def md_payload(kernels):
             "Threads share the data; each process strategy moves it (both ways; `processes.cow` the output only; "
             "a pool whose caller runs chunk 0, and `mpi`, all but the caller's chunk). Cost per byte moved: the "
             "growth of its time over `thread_pool`'s from the smallest to the largest B, per byte moved (what "
-            "both pay at every B cancels); GB/s is its inverse. Crossover: the B above which the strategy is "
-            "slower than the threads (time ratio through 1, interpolated in log space; *never*: not up to the "
-            "largest B).", ""] + lines
+            "both pay at every B cancels); GB/s is its inverse. Crossover: between the last B where the strategy "
+            "is not slower than the threads beyond both time intervals and the first from which it is at every "
+            "larger B (*never*: not up to the largest B).", ""] + lines
