@@ -271,7 +271,14 @@ def strategies(arity):
              "sum_range/cpython.threads/workers:2/n:10/real_time", "count/threads/workers:0/n:0/real_time",
              "overhead/ipc/pipe/bytes:4096", "gil/random_max/workers:2/switch_us:5000/real_time",
              "overhead/idle/thread_pool/workers:2", "uneven.triangular/sequential/workers:1/n:4096/real_time",
-             "uneven.triangular/process_pool.dynamic/workers:2/n:4096/real_time"]
+             "uneven.triangular/process_pool.dynamic/workers:2/n:4096/real_time",
+             # The payload kernel's Moving the data section: a thread pool and process strategies at two sizes,
+             # a pool of one worker (it moves nothing) and the interpreter-lock model.
+             "payload/thread_pool/workers:2/n:512/real_time", "payload/thread_pool/workers:2/n:131072/real_time",
+             "payload/processes.pipe/workers:2/n:512/real_time",
+             "payload/processes.pipe/workers:2/n:131072/real_time",
+             "payload/process_pool/workers:1/n:512/real_time", "payload/process_pool/workers:1/n:131072/real_time",
+             "payload/gil_threads/workers:2/n:131072/real_time"]
     # The counters the report reads: the CPU cost view's (tree_cpu_s, utilisation, idle_cpu_pct) among them.
     counter_names = ["speedup", "efficiency", "items_per_second", "csw_voluntary", "tree_cpu_s", "utilisation",
                      "idle_cpu_pct"]
