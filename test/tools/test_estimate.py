@@ -237,6 +237,21 @@ class PlanTests(unittest.TestCase):
         self.assertIn("n:65536/", regex)
         self.assertNotIn("n:1024/", regex)
 
+    def test_the_filter_stays_within_what_bench_parallel_takes(self):
+        # Hundreds of wide points on a busy machine: the plan takes what fits in bench_parallel's filter.
+        path = os.path.join(self.dir.name, "many.json")
+        series = {}
+        for kernel in ("count", "sum_range", "locked_counter.sharded", "random_max"):
+            for n in (1 << k for k in range(10, 27)):
+                series[f"{kernel}/sequential/workers:1/n:{n}/real_time"] = [1e3, 1.001e3, 1.002e3]
+                for strategy in ("threads", "thread_pool", "process_pool.forkserver", "processes.spawn"):
+                    for w in (1, 2):
+                        series[f"{kernel}/{strategy}/workers:{w}/n:{n}/real_time"] = [500.0, 900.0, 950.0]
+        gb_file(path, series)
+        regex, _ = plan.plan(model.load([path]), budget_seconds=10_000)
+        self.assertLessEqual(len(regex), plan.MAX_FILTER)
+        self.assertIn("n:67108864/", regex)  # the headline points first
+
     def test_a_decided_run_needs_no_second_pass(self):
         path = os.path.join(self.dir.name, "decided.json")
         n = "n:1024/real_time"

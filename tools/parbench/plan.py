@@ -11,7 +11,8 @@ After a first pass over every configuration, the rest of a profile's time goes w
    too few repetitions are what makes a speedup move between two runs (notebook/busy_machine.md), so more of them
    are what narrows its interval.
 Each chosen benchmark, and the baseline at its n, is measured again, as long as the estimated time fits the
-budget; the report reads both passes' repetitions together.
+budget and the filter fits bench_parallel's limit on its length; the report reads both passes' repetitions
+together.
 
 Prints nothing when nothing needs measuring or nothing fits; else two lines for bench_parallel:
 ``--benchmark_filter=REGEX`` and ``--benchmark_repetitions=R``. Exit status: 0, 2 usage or input error.
@@ -31,6 +32,7 @@ OVERHEAD_S = 0.008         # Google Benchmark's own cost per repetition (setup, 
 START_S = 0.03             # per benchmark: finding its iteration count before the first repetition
 SHARE = 0.85               # of the budget the plan fills: its costs are estimates
 MIN_TIME_S = 0.01          # the profiles' --benchmark_min_time (src/options.cpp)
+MAX_FILTER = 8192          # the longest --benchmark_filter bench_parallel takes (src/options.hpp max_filter_length)
 
 
 def seconds_per_repetition(bench, min_time=MIN_TIME_S):
@@ -97,12 +99,13 @@ def plan(run, budget_seconds):
         cells = kernels[kernel][n]
         cost = sum(seconds_per_repetition(cells[key]) * REPETITIONS + START_S
                    for key in chosen | {(baseline_of(s), 1) for s, _ in chosen} if key in cells)
-        if spent + cost > SHARE * budget_seconds:
-            continue
-        spent += cost
         keys = sorted(chosen | {(baseline_of(s), 1) for s, _ in chosen})
         alternatives = "|".join(f"{re.escape(s)}/workers:{w}" for s, w in keys)
-        patterns.append(f"^{re.escape(kernel)}/({alternatives})/n:{n}/")
+        pattern = f"^{re.escape(kernel)}/({alternatives})/n:{n}/"
+        if spent + cost > SHARE * budget_seconds or len("|".join(patterns + [pattern])) > MAX_FILTER:
+            continue
+        spent += cost
+        patterns.append(pattern)
     if not patterns:
         return None
     return "|".join(patterns), REPETITIONS
