@@ -15,6 +15,7 @@ Reading and reporting:
   stats        the report's statistics: speedup, crossover n, winner tally
   flags        results a report must not recommend from (implausible speedups)
   cost         the report's cost view: the CPU each configuration burns for its speedup
+  uneven       the report's uneven-work view: static against dynamic scheduling, the best chunk size
   markdown     number and time formatting, Markdown tables
   plots        the report's PNG plots (matplotlib)
   report       parbench-report
