@@ -16,6 +16,7 @@ Reading and reporting:
   flags        results a report must not recommend from (implausible speedups)
   cost         the report's cost view: the CPU each configuration burns for its speedup
   uneven       the report's uneven-work view: static against dynamic scheduling, the best chunk size
+  payload      the report's moving-the-data view: cost per byte moved, the crossover B against threads
   markdown     number and time formatting, Markdown tables
   plots        the report's PNG plots (matplotlib)
   report       parbench-report
