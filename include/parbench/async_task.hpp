@@ -4,6 +4,7 @@
 #include <coroutine>
 #include <cstddef>
 #include <exception>
+#include <stdexcept>
 #include <utility>
 
 namespace parbench {
@@ -29,7 +30,7 @@ public:
             void await_suspend(std::coroutine_handle<promise_type> h) noexcept {
                 promise_type& p = h.promise();
                 p.done = true;
-                --*p.live;
+                if (p.live) --*p.live;
                 if (p.detached) h.destroy();
             }
             void await_resume() noexcept {}
@@ -59,6 +60,15 @@ public:
         return h_.promise().value;
     }
     [[nodiscard]] bool done() const noexcept { return h_ && h_.promise().done; }
+
+    // Runs the task on the calling thread, without a loop, and returns what get() returns: for a task whose every
+    // co_await completes at once (its awaiters block instead of suspending), e.g. a kernel's asynchronous form
+    // driven by a blocking strategy. Throws std::logic_error if the task suspends all the same.
+    R run_in_place() {
+        h_.resume();
+        if (!h_.promise().done) throw std::logic_error("parbench: an async_task run in place suspended");
+        return get();
+    }
 
 private:
     friend class parbench::io_loop;

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <coroutine>
 #include <cstdint>
 #include <cstring>
 #include <stdexcept>
@@ -30,45 +31,11 @@ struct socket_tasks {
     std::uint16_t port = 0;                   // the echo server's port on 127.0.0.1
     std::chrono::milliseconds timeout{5000};  // the longest wait for a connect or an answer
 
-    // Blocking: one thread waits in poll for each step.
-    [[nodiscard]] result run(chunk c) const {
-        if (c.empty()) return 0;
-        bool pending = false;
-        const detail::unique_fd s = detail::start_connect(port, pending, who);
-        if (pending) {
-            wait(s.get(), POLLOUT);
-            detail::connect_result(s.get(), port, who);
-        }
-        result sum = 0;
-        for (std::uint64_t i = c.begin; i < c.end; ++i) {
-            send(s.get(), i + 1);
-            std::uint64_t answer = 0;
-            std::size_t got = 0;
-            while (!receive(s.get(), answer, got)) wait(s.get(), POLLIN);
-            sum += check(i + 1, answer);
-        }
-        return sum;
-    }
-
+    // Blocking: the thread waits in poll at each step.
+    [[nodiscard]] result run(chunk c) const { return requests(c, blocking_waits{this}).run_in_place(); }
     // On an io_loop: the task gives the thread away at every wait.
     [[nodiscard]] async_task<result> run_async(chunk c, io_loop& loop) const {
-        if (c.empty()) co_return 0;
-        bool pending = false;
-        const detail::unique_fd s = detail::start_connect(port, pending, who);
-        if (pending) {
-            if (!co_await loop.wait_for(s.get(), EPOLLOUT, io_loop::clock::now() + timeout)) no_answer();
-            detail::connect_result(s.get(), port, who);
-        }
-        result sum = 0;
-        for (std::uint64_t i = c.begin; i < c.end; ++i) {
-            send(s.get(), i + 1);
-            std::uint64_t answer = 0;
-            std::size_t got = 0;
-            while (!receive(s.get(), answer, got))
-                if (!co_await loop.wait_for(s.get(), EPOLLIN, io_loop::clock::now() + timeout)) no_answer();
-            sum += check(i + 1, answer);
-        }
-        co_return sum;
+        return requests(c, loop_waits{this, &loop});
     }
 
     [[nodiscard]] static constexpr result combine(result a, result b) noexcept { return a + b; }
@@ -83,17 +50,57 @@ private:
     }
     [[noreturn]] void no_answer() const { fail("did not answer within " + std::to_string(timeout.count()) + " ms"); }
 
-    void wait(int fd, short events) const {
-        pollfd p{fd, events, 0};
-        int r;
-        {
-            blocking_scope blocking;
-            do r = ::poll(&p, 1, static_cast<int>(timeout.count()));
-            while (r < 0 && errno == EINTR);
+    // The chunk's requests, written once for both forms: co_await waits(fd, EPOLLIN or EPOLLOUT) is true once fd
+    // is ready, false at the deadline. loop_waits suspends the task on the loop; blocking_waits blocks in poll
+    // and completes at once, so that run() runs the same coroutine in place.
+    template <class Waits>
+    async_task<result> requests(chunk c, Waits waits) const {
+        if (c.empty()) co_return 0;
+        bool pending = false;
+        const detail::unique_fd s = detail::start_connect(port, pending, who);
+        if (pending) {
+            if (!co_await waits(s.get(), EPOLLOUT)) no_answer();
+            detail::connect_result(s.get(), port, who);
         }
-        if (r < 0) detail::throw_errno("poll");
-        if (r == 0) no_answer();
+        result sum = 0;
+        for (std::uint64_t i = c.begin; i < c.end; ++i) {
+            send(s.get(), i + 1);
+            std::uint64_t answer = 0;
+            std::size_t got = 0;
+            while (!receive(s.get(), answer, got))
+                if (!co_await waits(s.get(), EPOLLIN)) no_answer();
+            sum += check(i + 1, answer);
+        }
+        co_return sum;
     }
+    struct loop_waits {
+        const socket_tasks* k;
+        io_loop* loop;
+        io_loop::fd_awaiter operator()(int fd, std::uint32_t events) const {
+            return loop->wait_for(fd, events, io_loop::clock::now() + k->timeout);
+        }
+    };
+    struct blocking_waits {
+        const socket_tasks* k;
+        struct done {
+            bool ready;
+            bool await_ready() const noexcept { return true; }
+            void await_suspend(std::coroutine_handle<>) const noexcept {}
+            bool await_resume() const noexcept { return ready; }
+        };
+        static_assert(EPOLLIN == POLLIN && EPOLLOUT == POLLOUT);
+        done operator()(int fd, std::uint32_t events) const {
+            pollfd p{fd, static_cast<short>(events), 0};
+            int r;
+            {
+                blocking_scope blocking;
+                do r = ::poll(&p, 1, static_cast<int>(k->timeout.count()));
+                while (r < 0 && errno == EINTR);
+            }
+            if (r < 0) detail::throw_errno("poll");
+            return {r > 0};
+        }
+    };
     void send(int fd, std::uint64_t request) const {
         // 8 bytes into an empty socket buffer: all or an error, never a part.
         ssize_t w;
