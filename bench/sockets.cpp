@@ -2,10 +2,14 @@
 // - socket_tasks.delay_<D>us/<strategy>/workers:W/n:N: n requests to an echo server on loopback that answers after
 //   D (0 and 1 ms), under the strategies that wait in different ways: threads, a pool, processes, the modelled
 //   interpreter lock and the event loop.
-// - scale: sleep_tasks and socket_tasks.delay_1000us at 1,000 to 10,000 tasks: threads with one thread per task
-//   (up to parbench::max_workers, past which the strategy says no), thread_pool with 4 workers (full: the sweep) and
-//   event_loop with every task in flight (up to max_workers). The default profile measures n = 1,000 only.
-// Each benchmark starts its own echo server and stops it when it ends (echo_server.hpp).
+// - scale: sleep_tasks and socket_tasks.delay_1000us at n = 1,000 (default profile) and 100, 1,000 and 10,000
+//   (full): threads with one thread per task (where the machine cannot start them, the benchmark's error names
+//   the limit), event_loop and event_loop.io_uring with every task in flight, thread_pool with 4 workers (full:
+//   also the sweep's largest W). thread_pool x4 sleeps 2.5 s a run at n = 10,000, so the default profile leaves
+//   that n out: `--parbench_profile=full --benchmark_filter='/n:10000/'` runs it alone (docs/event_loop.md).
+// event_loop.io_uring is there where the build has liburing and the kernel gives this process an io_uring; else
+// bench_parallel says once why it is left out. Each benchmark starts its own echo server and stops it when it
+// ends (echo_server.hpp).
 
 #include <algorithm>
 #include <chrono>
@@ -14,6 +18,9 @@
 #include <vector>
 
 #include "harness.hpp"
+#if defined(PARBENCH_HAS_URING)
+#include "parbench/strategies/event_loop_uring.hpp"
+#endif
 
 namespace parbench::bench {
 namespace {
@@ -21,6 +28,7 @@ namespace {
 template <class S, class K>
 void add_io(const std::string& kernel_name, const K& k, std::chrono::microseconds delay, std::uint64_t n,
             unsigned workers) {
+    if (!detail::available<S>(workers)) return;
     const std::string name =
         kernel_name + "/" + std::string(S::name) + "/workers:" + std::to_string(workers) + "/n:" + std::to_string(n);
     auto* b = register_benchmark(name, [k, delay, n, workers](benchmark::State& state) {
@@ -39,7 +47,10 @@ void add_io(const std::string& kernel_name, const K& k, std::chrono::microsecond
             fail(state, e.what());
         }
     });
-    b->UseRealTime();
+    b->UseRealTime()
+        ->ComputeStatistics("fastest", estimate::fastest)
+        ->ComputeStatistics("fastest_low", estimate::fastest_low)
+        ->ComputeStatistics("fastest_high", estimate::fastest_high);
 }
 
 std::string socket_name(std::chrono::microseconds delay) {
@@ -60,9 +71,22 @@ void add_sockets(strategy_list<S...>, std::chrono::microseconds delay, std::uint
         ...);
 }
 
-using socket_strategies =
-    strategy_list<strategies::sequential, strategies::threads, strategies::thread_pool, strategies::processes_pipe,
-                  strategies::process_pool, strategies::gil_threads, strategies::event_loop>;
+// The event loops: event_loop, and event_loop.io_uring where built.
+#if defined(PARBENCH_HAS_URING)
+using event_loops = strategy_list<strategies::event_loop, strategies::event_loop_uring>;
+#else
+using event_loops = strategy_list<strategies::event_loop>;
+#endif
+
+using socket_strategies = strategy_list<strategies::sequential, strategies::threads, strategies::thread_pool,
+                                        strategies::processes_pipe, strategies::process_pool, strategies::gil_threads>;
+
+// Kernel k at n with every task in flight under each event loop.
+template <class K, class... L>
+void add_loops(strategy_list<L...>, const std::string& kernel_name, const K& k, std::chrono::microseconds delay,
+               std::uint64_t n, unsigned workers) {
+    (add_io<L>(kernel_name, k, delay, n, workers), ...);
+}
 
 }  // namespace
 
@@ -72,25 +96,32 @@ PARBENCH_FAMILY(45, sockets) {
                                              : p == profile::default_ ? std::vector<std::uint64_t>{64}
                                                                       : std::vector<std::uint64_t>{8, 64, 256};
     for (const auto delay : {std::chrono::microseconds(0), std::chrono::microseconds(1000)})
-        for (const std::uint64_t n : sizes) add_sockets(socket_strategies{}, delay, n);
+        for (const std::uint64_t n : sizes) {
+            add_sockets(socket_strategies{}, delay, n);
+            add_sockets(event_loops{}, delay, n);
+        }
 }
 
 PARBENCH_FAMILY(46, scale) {
     const auto p = current_options().run_profile;
     if (p == profile::quick) return;
     const std::vector<std::uint64_t> sizes =
-        p == profile::full ? std::vector<std::uint64_t>{100, 1000, 4096, 10000} : std::vector<std::uint64_t>{1000};
+        p == profile::full ? std::vector<std::uint64_t>{100, 1000, 10000} : std::vector<std::uint64_t>{1000};
+    std::vector<unsigned> pool_workers{4};
+    const unsigned widest = *std::max_element(workers_in_force().begin(), workers_in_force().end());
+    if (p == profile::full && widest > 4) pool_workers.push_back(widest);
     const auto delay = std::chrono::microseconds(1000);
     const kernels::sleep_tasks sleep{delay};
+    const kernels::socket_tasks sockets{};
     for (const std::uint64_t n : sizes) {
         const auto all = static_cast<unsigned>(std::min<std::uint64_t>(n, max_workers));
         add_io<strategies::threads>("sleep_tasks", sleep, delay, n, all);
-        add_io<strategies::event_loop>("sleep_tasks", sleep, delay, n, all);
-        add_io<strategies::threads>(socket_name(delay), kernels::socket_tasks{}, delay, n, all);
-        add_io<strategies::event_loop>(socket_name(delay), kernels::socket_tasks{}, delay, n, all);
-        for (const unsigned w : p == profile::full ? workers_in_force() : std::vector<unsigned>{4}) {
+        add_loops(event_loops{}, "sleep_tasks", sleep, delay, n, all);
+        add_io<strategies::threads>(socket_name(delay), sockets, delay, n, all);
+        add_loops(event_loops{}, socket_name(delay), sockets, delay, n, all);
+        for (const unsigned w : pool_workers) {
             add_io<strategies::thread_pool>("sleep_tasks", sleep, delay, n, w);
-            add_io<strategies::thread_pool>(socket_name(delay), kernels::socket_tasks{}, delay, n, w);
+            add_io<strategies::thread_pool>(socket_name(delay), sockets, delay, n, w);
         }
     }
 }

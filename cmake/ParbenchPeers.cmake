@@ -66,11 +66,36 @@ parbench_peer(mpi OPTION PARBENCH_WITH_MPI FOUND MPI_CXX_FOUND FIND MPI QUIET CO
   LABEL "mpi (MPI ${MPI_CXX_VERSION}, ${MPIEXEC_EXECUTABLE})" EXPORT MPI
   DEFINES PARBENCH_HAS_MPI=1 OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
 
+# io_uring (docs/event_loop.md): the event_loop.io_uring strategy, strategies/event_loop_uring.hpp, built where
+# liburing is found (Debian: liburing-dev). parbench::uring brings liburing and defines PARBENCH_HAS_URING; it is not
+# installed: a consumer includes that header and links liburing itself.
+find_path(PARBENCH_LIBURING_INCLUDE_DIR liburing.h)
+find_library(PARBENCH_LIBURING_LIBRARY uring)
+if(PARBENCH_LIBURING_INCLUDE_DIR AND PARBENCH_LIBURING_LIBRARY)
+  set(parbench_liburing_found ON)
+else()
+  set(parbench_liburing_found OFF)
+endif()
+option(PARBENCH_WITH_URING "Build the event_loop.io_uring strategy (needs liburing, e.g. liburing-dev)"
+       ${parbench_liburing_found})
+if(PARBENCH_WITH_URING)
+  if(NOT parbench_liburing_found)
+    message(FATAL_ERROR "PARBENCH_WITH_URING is ON but liburing was not found; turn it OFF or install liburing-dev")
+  endif()
+  add_library(parbench_uring INTERFACE)
+  add_library(parbench::uring ALIAS parbench_uring)
+  target_include_directories(parbench_uring INTERFACE "${PARBENCH_LIBURING_INCLUDE_DIR}")
+  target_link_libraries(parbench_uring INTERFACE parbench "${PARBENCH_LIBURING_LIBRARY}")
+  target_compile_definitions(parbench_uring INTERFACE PARBENCH_HAS_URING=1)
+  target_link_libraries(parbench_peers INTERFACE parbench_uring)
+  list(APPEND parbench_peers_built "io_uring (${PARBENCH_LIBURING_LIBRARY})")
+endif()
+
 if(parbench_peers_built)
   list(JOIN parbench_peers_built ", " parbench_peers_text)
   message(STATUS "parbench peers: ${parbench_peers_text}")
 else()
-  message(STATUS "parbench peers: none (no OpenMP, oneTBB or MPI found, or PARBENCH_WITH_OPENMP/TBB/MPI OFF)")
+  message(STATUS "parbench peers: none (no OpenMP, oneTBB, MPI or liburing found, or PARBENCH_WITH_* OFF)")
 endif()
 
 if(PARBENCH_INSTALL)

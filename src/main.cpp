@@ -17,7 +17,11 @@
 #include "mpi_job.hpp"
 #include "options.hpp"
 #include "output_file.hpp"
+#include "parbench/detail/fd.hpp"
 #include "parbench/peers.hpp"
+#if defined(PARBENCH_HAS_URING)
+#include "parbench/strategies/event_loop_uring.hpp"
+#endif
 #include "parbench/version.hpp"
 #include "parbench/worker_main.hpp"
 #include "progress.hpp"
@@ -87,6 +91,14 @@ int run(int argc, char** argv, parbench::bench::mpi_job& mpi) {
     benchmark::AddCustomContext("parbench_version", parbench::version);
     benchmark::AddCustomContext("parbench_profile", std::string(pb::to_string(o.run_profile)));
     benchmark::AddCustomContext("parbench_peers", parbench::peers_description());
+#if defined(PARBENCH_HAS_URING)
+    const std::string& no_uring = parbench::strategies::event_loop_uring::unavailable_reason();
+    benchmark::AddCustomContext("parbench_io_uring", no_uring.empty() ? "available" : "unavailable: " + no_uring);
+#else
+    benchmark::AddCustomContext("parbench_io_uring", "not built (no liburing)");
+#endif
+    // The scale benchmarks hold one descriptor per task in flight, 10,000 in the full profile.
+    benchmark::AddCustomContext("descriptor_limit", std::to_string(parbench::detail::raise_descriptor_limit()));
     if (o.wrong_total) benchmark::AddCustomContext("parbench_test_wrong_total", *o.wrong_total);
     if (o.slow)
         benchmark::AddCustomContext("parbench_test_slowdown", o.slow->kernel + ":" + std::to_string(o.slow->fraction));

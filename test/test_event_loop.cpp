@@ -1,23 +1,81 @@
-// The event_loop strategy, the io_loop under it, the socket_tasks kernel and its echo server: totals with many
-// tasks in flight, the server's faults as named errors within a bounded time, and no descriptor, thread or
-// process left behind after many runs. (Every kernel's total under event_loop: the conformance suites.)
+// The event_loop strategies (event_loop, and event_loop.io_uring where built), the io_loop under them, the
+// socket_tasks kernel and its echo server: totals with many tasks in flight, the server's faults and the end of
+// descriptors as named errors within a bounded time, and no descriptor, thread or process left behind after many
+// runs. (Every kernel's total under event_loop: the conformance suites, here for event_loop.io_uring.)
+// event_loop.io_uring's tests skip, saying why, where the build has no liburing or the kernel refuses io_uring.
 
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
+#include "conformance.hpp"
 #include "parbench/parbench.hpp"
+#if defined(PARBENCH_HAS_URING)
+#include "parbench/strategies/event_loop_uring.hpp"
+#endif
 
 namespace parbench::test {
+
+// Why strategy S cannot run here (event_loop.io_uring without an io_uring), or empty.
+template <class S>
+std::string unavailable() {
+    if constexpr (requires { S::unavailable_reason(); })
+        return S::unavailable_reason();
+    else
+        return {};
+}
+
+#if defined(PARBENCH_HAS_URING)
+// Every kernel's total and the error tests under event_loop.io_uring (conformance.hpp), skipped without io_uring.
+template <>
+class strategy_equality<strategies::event_loop_uring> : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (const std::string why = unavailable<strategies::event_loop_uring>(); !why.empty()) GTEST_SKIP() << why;
+    }
+};
+template <>
+class strategy_errors<strategies::event_loop_uring> : public strategy_equality<strategies::event_loop_uring> {};
+using uring_strategies = ::testing::Types<strategies::event_loop_uring>;
+INSTANTIATE_TYPED_TEST_SUITE_P(uring, strategy_equality, uring_strategies, strategy_name);
+INSTANTIATE_TYPED_TEST_SUITE_P(uring, strategy_errors, uring_strategies, strategy_name);
+using event_loops = ::testing::Types<strategies::event_loop, strategies::event_loop_uring>;
+#else
+TEST(event_loop_uring, is_built_where_liburing_is_found) {
+    GTEST_SKIP() << "event_loop.io_uring is not built: CMake found no liburing (Debian: liburing-dev), or "
+                    "PARBENCH_WITH_URING is OFF";
+}
+using event_loops = ::testing::Types<strategies::event_loop>;
+#endif
+
 namespace {
 
 using namespace std::chrono_literals;
+
+// A typed test over strategies, skipped (saying why) for one this process cannot run.
+template <class S>
+class runnable : public ::testing::Test {
+protected:
+    void SetUp() override {
+        if (const std::string why = unavailable<S>(); !why.empty()) GTEST_SKIP() << S::name << ": " << why;
+    }
+};
+template <class S>
+class loops : public runnable<S> {};
+TYPED_TEST_SUITE(loops, event_loops, strategy_name);
 
 std::size_t entries(const char* dir) {
     std::size_t n = 0;
@@ -42,24 +100,26 @@ std::size_t children() {
     return n;
 }
 
-TEST(event_loop, a_thousand_sleeps_in_flight_give_the_total) {
-    strategies::event_loop loop(1000);
+TYPED_TEST(loops, a_thousand_sleeps_in_flight_give_the_total) {
+    TypeParam loop(1000);
     const kernels::sleep_tasks k{1ms};
     EXPECT_EQ(loop.run(k, 1000), k.expected(1000));
     EXPECT_EQ(loop.run(k, 2500), k.expected(2500));  // 2 or 3 sleeps per task
+    TypeParam all(10000);                            // past the old cap on workers, 4096
+    EXPECT_EQ(all.run(k, 10000), k.expected(10000));
 }
 
-TEST(event_loop, a_thousand_requests_in_flight_give_the_total) {
+TYPED_TEST(loops, a_thousand_requests_in_flight_give_the_total) {
+    (void)detail::raise_descriptor_limit();  // 1,000 sockets: more than Debian's default soft limit allows
     const echo_server server(1ms);
-    strategies::event_loop loop(1000);
+    TypeParam loop(1000);
     const kernels::socket_tasks k{server.port()};
     EXPECT_EQ(loop.run(k, 1000), k.expected(1000));
 }
 
 // A run against a broken server: the named error, raised as a worker_error of the strategy.
 template <class S>
-std::string error_of(const kernels::socket_tasks& k, unsigned workers, std::uint64_t n) {
-    S strategy(workers);
+std::string error_of(S& strategy, const kernels::socket_tasks& k, std::uint64_t n) {
     try {
         (void)strategy.run(k, n);
     } catch (const worker_error& e) {
@@ -69,12 +129,21 @@ std::string error_of(const kernels::socket_tasks& k, unsigned workers, std::uint
     ADD_FAILURE() << "no error";
     return {};
 }
+template <class S>
+std::string error_of(const kernels::socket_tasks& k, unsigned workers, std::uint64_t n) {
+    S strategy(workers);
+    return error_of(strategy, k, n);
+}
 
 template <class S>
-class server_faults : public ::testing::Test {};
-using fault_strategies = ::testing::Types<strategies::event_loop, strategies::thread_pool, strategies::threads,
-                                          strategies::processes_pipe, strategies::gil_threads>;
-TYPED_TEST_SUITE(server_faults, fault_strategies);
+class server_faults : public runnable<S> {};
+using fault_strategies =
+    ::testing::Types<strategies::event_loop,
+#if defined(PARBENCH_HAS_URING)
+                     strategies::event_loop_uring,
+#endif
+                     strategies::thread_pool, strategies::threads, strategies::processes_pipe, strategies::gil_threads>;
+TYPED_TEST_SUITE(server_faults, fault_strategies, strategy_name);
 
 TYPED_TEST(server_faults, a_refused_connection_is_named) {
     std::uint16_t port = 0;
@@ -106,8 +175,8 @@ TYPED_TEST(server_faults, a_server_that_dies_is_named) {
     EXPECT_TRUE(named) << what;
 }
 
-TEST(event_loop, a_thousand_runs_leave_no_descriptor_thread_or_process) {
-    strategies::event_loop loop(8);  // its epoll and timerfd, and the pool's threads, are there from the start
+TYPED_TEST(loops, a_thousand_runs_leave_no_descriptor_thread_or_process) {
+    TypeParam loop(8);  // its epoll and timerfd (or its ring), and the pool's threads, are there from the start
     strategies::thread_pool pool(4);
     const std::size_t fds = entries("/proc/self/fd"), threads = entries("/proc/self/task"), kids = children();
     for (int run = 0; run < 1000; ++run) {
@@ -120,6 +189,85 @@ TEST(event_loop, a_thousand_runs_leave_no_descriptor_thread_or_process) {
     EXPECT_EQ(entries("/proc/self/fd"), fds);
     EXPECT_EQ(entries("/proc/self/task"), threads);
     EXPECT_EQ(children(), kids);
+}
+
+// This process's soft limit on descriptors, lowered to leave `room` free ones, and restored at the end of scope.
+class descriptor_room {
+public:
+    explicit descriptor_room(rlim_t room) {
+        ok_ = ::getrlimit(RLIMIT_NOFILE, &saved_) == 0;
+        rlimit low = saved_;
+        low.rlim_cur = entries("/proc/self/fd") + room;
+        ok_ = ok_ && low.rlim_cur < saved_.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &low) == 0;
+    }
+    ~descriptor_room() { (void)::setrlimit(RLIMIT_NOFILE, &saved_); }
+    [[nodiscard]] bool ok() const noexcept { return ok_; }
+
+private:
+    rlimit saved_{};
+    bool ok_ = false;
+};
+
+// More tasks in flight than the process may open descriptors: the error says so and names the limit.
+TYPED_TEST(loops, running_out_of_descriptors_is_named) {
+    const echo_server server(50ms);  // the threads' connections are all open at once
+    const kernels::socket_tasks k{server.port()};
+    TypeParam loop(64);
+    strategies::threads threads(64);
+    const descriptor_room room(16);
+    ASSERT_TRUE(room.ok()) << std::strerror(errno);
+    for (const std::string& what : {error_of(loop, k, 64), error_of(threads, k, 64)}) {
+        EXPECT_NE(what.find("socket: out of descriptors (this process may open "), std::string::npos) << what;
+        EXPECT_NE(what.find("RLIMIT_NOFILE"), std::string::npos) << what;
+    }
+}
+
+// The echo server out of descriptors: it says so on stderr and exits, and every client fails with a named error
+// at once rather than at its deadline. In a forked child, whose hard limit it lowers for good: the server holds the
+// child's 40 extra descriptors as it starts, so it runs out while the client still has room.
+TEST(echo_server, running_out_of_descriptors_ends_it_with_a_named_error) {
+    enum status : int { ok = 0, setup_failed = 10, no_error = 11, wrong_error = 12, no_line = 13 };
+    std::fflush(nullptr);
+    const pid_t pid = ::fork();
+    ASSERT_NE(pid, -1) << std::strerror(errno);
+    if (pid == 0) {
+        int result = ok;
+        const detail::unique_fd original_stderr(::dup(STDERR_FILENO));
+        std::FILE* log = std::tmpfile();
+        rlimit l{};
+        if (!original_stderr || !log || ::getrlimit(RLIMIT_NOFILE, &l) != 0) detail::leave(setup_failed);
+        l.rlim_cur = l.rlim_max = std::min<rlim_t>(l.rlim_max, entries("/proc/self/fd") + 64);
+        if (::setrlimit(RLIMIT_NOFILE, &l) != 0 || ::dup2(::fileno(log), STDERR_FILENO) < 0)
+            detail::leave(setup_failed);
+        std::vector<detail::unique_fd> held;
+        for (int i = 0; i < 40; ++i) held.emplace_back(::open("/dev/null", O_RDONLY));
+        std::string what;
+        {
+            const echo_server server;
+            held.clear();
+            strategies::event_loop loop(48);
+            what = error_of(loop, kernels::socket_tasks{server.port()}, 48);
+            const bool named =
+                what.find("the echo server at 127.0.0.1:" + std::to_string(server.port())) != std::string::npos &&
+                what.find("did not answer") == std::string::npos;
+            if (!named) result = what.empty() ? no_error : wrong_error;
+        }
+        std::fflush(log);
+        std::string line(4096, '\0');
+        line.resize(
+            static_cast<std::size_t>(std::max<ssize_t>(0, ::pread(::fileno(log), line.data(), line.size(), 0))));
+        if (result == ok &&
+            line.find("parbench: echo_server: out of descriptors at accept (RLIMIT_NOFILE ") == std::string::npos)
+            result = no_line;
+        (void)::dup2(original_stderr.get(), STDERR_FILENO);
+        std::fprintf(stderr, "client: %s\nserver's stderr: %s\n", what.c_str(), line.c_str());
+        std::fflush(stderr);
+        detail::leave(result);
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+    ASSERT_TRUE(WIFEXITED(status)) << status;
+    EXPECT_EQ(WEXITSTATUS(status), ok) << "see the child's stderr above";
 }
 
 TEST(io_loop, a_descriptor_wait_ends_at_its_deadline) {

@@ -9,8 +9,14 @@
 #include <sys/socket.h>
 #include <sys/types.h>
 
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstring>
 
 #include "detail/child.hpp"
 #include "detail/fd.hpp"
@@ -27,6 +33,7 @@ public:
     explicit echo_server(std::chrono::microseconds delay = {}, mode m = mode::echo) {
         detail::unique_fd listener = detail::listen_loopback(port_);
         pid_ = detail::fork_child([&] {
+            (void)detail::raise_descriptor_limit();  // one descriptor per connection
             io_loop loop;
             auto acceptor = accept_all(loop, listener.get(), delay, m);
             loop.spawn(acceptor);
@@ -48,17 +55,30 @@ public:
 
 private:
     static constexpr std::chrono::hours forever{24};
+    static constexpr int exit_out_of_descriptors = 74;
 
     static async_task<int> accept_all(io_loop& loop, int listener, std::chrono::microseconds delay, mode m) {
         for (;;) {
             (void)co_await loop.wait_for(listener, EPOLLIN, io_loop::clock::now() + forever);
             for (;;) {
                 const int c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                if (c < 0) break;  // EAGAIN: all accepted; anything else (EMFILE): try again at the next wake-up
+                if (c < 0 && (errno == EMFILE || errno == ENFILE)) out_of_descriptors();
+                if (c < 0) break;  // EAGAIN: all accepted; anything else: try again at the next wake-up
                 detail::set_connection_options(c);
                 loop.spawn_detached(serve(loop, detail::unique_fd(c), delay, m));
             }
         }
+    }
+    // Out of descriptors, the listener would wake the server for ever: it says so on stderr and exits, which
+    // resets the connections waiting to be accepted, so the clients fail at once instead of at their deadline.
+    [[noreturn]] static void out_of_descriptors() noexcept {
+        const int err = errno;
+        char line[160];
+        const int len = std::snprintf(
+            line, sizeof line, "parbench: echo_server: out of descriptors at accept (RLIMIT_NOFILE %llu): %s\n",
+            static_cast<unsigned long long>(detail::raise_descriptor_limit()), std::strerror(err));
+        if (len > 0) (void)!::write(STDERR_FILENO, line, std::min<std::size_t>(sizeof line - 1, std::size_t(len)));
+        detail::leave(exit_out_of_descriptors);
     }
     static async_task<int> serve(io_loop& loop, detail::unique_fd c, std::chrono::microseconds delay, mode m) {
         char buffer[4096];

@@ -7,9 +7,10 @@
 
 namespace parbench {
 
-// The most workers a strategy accepts: far past any real machine, low enough to stop a typo (or -1 cast to
-// unsigned) from starting four billion threads.
-inline constexpr unsigned max_workers = 4096;
+// The most workers a strategy accepts: room for 10,000 tasks in flight and more (event_loop, threads with one
+// thread per task), low enough to stop a typo (or -1 cast to unsigned) from starting four billion threads. What
+// the machine allows below it (threads, processes, descriptors) is the strategy's named error when it runs out.
+inline constexpr unsigned max_workers = 65536;
 
 // Why a worker failed.
 enum class failure {

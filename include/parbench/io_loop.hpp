@@ -1,23 +1,26 @@
 #pragma once
 // io_loop: one thread that waits on many things at once, the C++ counterpart of asyncio's event loop. Tasks are
 // C++20 coroutines (async_task.hpp); a task waits with co_await on a sleep (io_loop::sleep_for) or on a descriptor
-// (io_loop::wait_for, with a deadline). The loop sleeps in epoll_wait: descriptors are registered one-shot, and
-// every deadline shares one timerfd, armed for the earliest. The event_loop strategy and the echo server run on it.
+// (io_loop::wait_for, with a deadline). Every deadline, sleeps included, is kept in one ordered map; the loop
+// sleeps in its poller (detail/poller.hpp) until a descriptor is ready or the earliest deadline: epoll with one
+// timerfd by default, io_uring where built (detail/uring_poller.hpp). The event_loop strategies and the echo
+// server run on it.
 
 #include <sys/epoll.h>
-#include <sys/timerfd.h>
 
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <exception>
 #include <map>
+#include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
 #include "async_task.hpp"
 #include "chunk.hpp"
-#include "detail/fd.hpp"
+#include "detail/poller.hpp"
 #include "kernel.hpp"
 
 namespace parbench {
@@ -26,14 +29,10 @@ class io_loop {
 public:
     using clock = std::chrono::steady_clock;
 
-    io_loop() : epoll_(::epoll_create1(EPOLL_CLOEXEC)), timer_(::timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)) {
-        if (!epoll_) detail::throw_errno("epoll_create1");
-        if (!timer_) detail::throw_errno("timerfd_create");
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u64 = timer_key;
-        if (::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, timer_.get(), &ev) != 0) detail::throw_errno("epoll_ctl");
-    }
+    // A loop on epoll (detail/poller.hpp).
+    io_loop() : io_loop(std::make_unique<detail::epoll_poller>()) {}
+    // A loop on another poller: detail::uring_poller (strategies/event_loop_uring.hpp).
+    explicit io_loop(std::unique_ptr<detail::poller> p) : poller_(std::move(p)) {}
     io_loop(const io_loop&) = delete;
     io_loop& operator=(const io_loop&) = delete;
 
@@ -61,6 +60,7 @@ public:
             }
             if (live_ > 0) wait();
         }
+        poller_->flush();
     }
 
     // co_await loop.sleep_for(d): resumes after d.
@@ -89,9 +89,9 @@ public:
     }
 
 private:
-    static constexpr std::uint64_t timer_key = ~std::uint64_t{0};
-
-    // One pending wait: a descriptor (or -1 for a sleep), its deadline's place in timers_, and its outcome.
+    // One pending wait: a descriptor (or -1 for a sleep), its deadline's place in timers_, and its outcome. A
+    // descriptor's wait is known to the poller by its key, the slot with its generation, so that a key that comes
+    // back after its wait ended (at its deadline) is told from the slot's next wait.
     struct wait_slot {
         std::coroutine_handle<> h;
         int fd = -1;
@@ -99,6 +99,9 @@ private:
         std::uint32_t generation = 0;
         std::multimap<clock::time_point, std::uint32_t>::iterator timer;
     };
+    [[nodiscard]] std::uint64_t key_of(std::uint32_t s) const noexcept {
+        return (std::uint64_t{slots_[s].generation} << 32) | s;
+    }
 
     std::uint32_t add_wait(int fd, std::uint32_t events, clock::time_point deadline, std::coroutine_handle<> h) {
         std::uint32_t s;
@@ -114,18 +117,14 @@ private:
         w.fd = fd;
         w.ready = false;
         if (fd >= 0) {
-            epoll_event ev{};
-            ev.events = events | EPOLLONESHOT;
-            ev.data.u64 = (std::uint64_t{w.generation} << 32) | s;
-            if (::epoll_ctl(epoll_.get(), EPOLL_CTL_MOD, fd, &ev) != 0 &&
-                (errno != ENOENT || ::epoll_ctl(epoll_.get(), EPOLL_CTL_ADD, fd, &ev) != 0)) {
+            try {
+                poller_->watch(fd, events, key_of(s));
+            } catch (...) {
                 free_.push_back(s);
-                detail::throw_errno("epoll_ctl");
+                throw;
             }
         }
-        const bool earliest = timers_.empty() || deadline < timers_.begin()->first;
         w.timer = timers_.emplace(deadline, s);
-        if (earliest) arm(deadline);
         return s;
     }
     // Frees a finished wait's slot; returns whether its descriptor was ready (false: the deadline came first).
@@ -135,55 +134,39 @@ private:
         free_.push_back(s);
         return w.ready;
     }
-    void arm(clock::time_point t) noexcept {
-        itimerspec spec{};
-        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
-        spec.it_value.tv_sec = ns / 1'000'000'000;
-        spec.it_value.tv_nsec = ns % 1'000'000'000;
-        if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;  // 0 disarms
-        (void)::timerfd_settime(timer_.get(), TFD_TIMER_ABSTIME, &spec, nullptr);
-    }
     // Sleeps until a descriptor is ready or a deadline passes; queues the tasks that can go on.
     void wait() {
-        epoll_event events[256];
-        const int n = ::epoll_wait(epoll_.get(), events, 256, -1);
-        if (n < 0) {
-            if (errno == EINTR) return;
-            detail::throw_errno("epoll_wait");
-        }
-        for (int i = 0; i < n; ++i) {
-            const std::uint64_t key = events[i].data.u64;
-            if (key == timer_key) {
-                std::uint64_t expirations;
-                (void)::read(timer_.get(), &expirations, sizeof expirations);
-                continue;
-            }
-            wait_slot& w = slots_[static_cast<std::uint32_t>(key)];
-            if (w.generation != static_cast<std::uint32_t>(key >> 32) || !w.h) continue;  // a stale event
+        keys_.clear();
+        poller_->wait(timers_.empty() ? std::nullopt : std::optional(timers_.begin()->first), keys_);
+        for (const std::uint64_t key : keys_) {
+            const auto s = static_cast<std::uint32_t>(key);
+            if (s >= slots_.size()) continue;
+            wait_slot& w = slots_[s];
+            if (w.generation != static_cast<std::uint32_t>(key >> 32) || !w.h) continue;  // a stale key
             w.ready = true;
             timers_.erase(w.timer);
             ready_.push_back(std::exchange(w.h, {}));
         }
         const auto now = clock::now();
         while (!timers_.empty() && timers_.begin()->first <= now) {
-            wait_slot& w = slots_[timers_.begin()->second];
+            const std::uint32_t s = timers_.begin()->second;
+            wait_slot& w = slots_[s];
             timers_.erase(timers_.begin());
             if (w.fd >= 0)
-                (void)::epoll_ctl(epoll_.get(), EPOLL_CTL_DEL, w.fd, nullptr);
+                poller_->unwatch(w.fd, key_of(s));
             else
                 w.ready = true;
             ready_.push_back(std::exchange(w.h, {}));
-            if (w.fd < 0) release(static_cast<std::uint32_t>(&w - slots_.data()));
+            if (w.fd < 0) release(s);
         }
-        if (!timers_.empty()) arm(timers_.begin()->first);
     }
 
-    detail::unique_fd epoll_;
-    detail::unique_fd timer_;
+    std::unique_ptr<detail::poller> poller_;
     std::vector<wait_slot> slots_;
     std::vector<std::uint32_t> free_;
     std::multimap<clock::time_point, std::uint32_t> timers_;
     std::vector<std::coroutine_handle<>> ready_;
+    std::vector<std::uint64_t> keys_;
     std::size_t live_ = 0;
 };
 

@@ -370,9 +370,9 @@ class BadArguments(unittest.TestCase):
                 self.assertEqual(proc.stdout, "")
 
     def test_workers_follow_bench_parallel(self):
-        # --parbench_workers' rule and messages (src/options.cpp): no empty count, at most 4096, none twice.
-        for value, message in (("1,,2", "'' is not a worker count in [1, 4096]"),
-                               ("99999", "'99999' is not a worker count in [1, 4096]"),
+        # --parbench_workers' rule and messages (src/options.cpp): no empty count, at most 65536, none twice.
+        for value, message in (("1,,2", "'' is not a worker count in [1, 65536]"),
+                               ("99999", "'99999' is not a worker count in [1, 65536]"),
                                ("3,1,3", "3 is given twice")):
             with self.subTest(value=value):
                 proc = run_script("--quick", "--list", "--workers", value)

@@ -3,6 +3,7 @@
 // transfers.
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -17,6 +18,31 @@ namespace parbench::detail {
 
 [[noreturn]] inline void throw_errno(const char* what, int err = errno) {
     throw std::system_error(err, std::generic_category(), std::string("parbench: ") + what);
+}
+
+// The most descriptors this process may open (RLIMIT_NOFILE's soft limit), first raised to the hard limit where
+// it is lower, for a process that opens one per task in flight (bench_parallel, the echo server): Debian's
+// default soft limit, 1024, stops 1,000 sockets in flight. Never throws; returns the limit in force.
+inline rlim_t raise_descriptor_limit() noexcept {
+    rlimit l{};
+    if (::getrlimit(RLIMIT_NOFILE, &l) != 0) return 0;
+    if (l.rlim_cur < l.rlim_max) {
+        const rlim_t soft = l.rlim_cur;
+        l.rlim_cur = l.rlim_max;
+        if (::setrlimit(RLIMIT_NOFILE, &l) != 0) l.rlim_cur = soft;
+    }
+    return l.rlim_cur;
+}
+
+// throw_errno for a call that makes a descriptor (socket, accept, pipe); out of descriptors (EMFILE), the
+// message says the limit and how to raise it.
+[[noreturn]] inline void throw_descriptor_errno(const char* what, int err = errno) {
+    if (err != EMFILE) throw_errno(what, err);
+    rlimit l{};
+    (void)::getrlimit(RLIMIT_NOFILE, &l);
+    throw std::system_error(err, std::generic_category(),
+                            std::string("parbench: ") + what + ": out of descriptors (this process may open " +
+                                std::to_string(l.rlim_cur) + ", its RLIMIT_NOFILE; ulimit -n raises it)");
 }
 
 // Owns one file descriptor; closes it once.

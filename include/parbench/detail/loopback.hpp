@@ -52,7 +52,7 @@ inline void set_connection_options(int fd) noexcept {
 // and the port if the connect fails at once.
 [[nodiscard]] inline unique_fd start_connect(std::uint16_t port, bool& pending, const char* who) {
     unique_fd s(::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    if (!s) throw_errno("socket");
+    if (!s) throw_descriptor_errno("socket");
     set_connection_options(s.get());
     const sockaddr_in a = loopback_address(port);
     pending = false;

@@ -3,7 +3,7 @@
 // runs chunk i. A kernel with an asynchronous form (parbench::async_kernel: sleep_tasks, socket_tasks) gives the
 // thread away at every wait, so W waits overlap on an io_loop (epoll, with a timerfd for sleeps and deadlines).
 // Any other kernel runs its chunks one after another on the calling thread, as CPU-bound coroutines do under
-// asyncio: the report shows that too.
+// asyncio: the report shows that too. event_loop.io_uring (event_loop_uring.hpp) is the same on io_uring.
 
 #include <cstdint>
 #include <exception>
@@ -14,14 +14,16 @@
 #include "../io_loop.hpp"
 #include "../strategy.hpp"
 
-namespace parbench::strategies {
+namespace parbench {
+namespace detail {
 
-class event_loop : public worker_count {
+// The event loop strategies, written once: gather on an io_loop whose poller is a Poller.
+template <class Poller>
+class gather_loop : public worker_count {
 public:
-    static constexpr std::string_view name = "event_loop";
     static constexpr bool sweeps_workers = true;
 
-    explicit event_loop(unsigned workers) : worker_count(workers), loop_(std::make_unique<io_loop>()) {}
+    explicit gather_loop(unsigned workers) : worker_count(workers), loop_(make_loop()) {}
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) {
@@ -35,20 +37,22 @@ public:
     }
 
 private:
+    static std::unique_ptr<io_loop> make_loop() { return std::make_unique<io_loop>(std::make_unique<Poller>()); }
+
     template <async_kernel K>
     typename K::result gather(const K& k, std::uint64_t n) {
         using result = typename K::result;
         std::vector<async_task<result>> tasks;
         tasks.reserve(workers_);
-        detail::first_error errors;
+        first_error errors;
         for (unsigned i = 0; i < workers_; ++i) {
             tasks.push_back(k.run_async(chunk_of(n, workers_, i), *loop_));
             loop_->spawn(tasks.back());
         }
         try {
             loop_->run();
-        } catch (...) {  // the loop itself failed (epoll): start afresh, since its waits name frames about to go
-            loop_ = std::make_unique<io_loop>();
+        } catch (...) {  // the loop itself failed (its poller): start afresh, since its waits name frames about to go
+            loop_ = make_loop();
             throw;
         }
         result total{};
@@ -69,4 +73,15 @@ private:
     std::unique_ptr<io_loop> loop_;
 };
 
-}  // namespace parbench::strategies
+}  // namespace detail
+
+namespace strategies {
+
+class event_loop : public detail::gather_loop<detail::epoll_poller> {
+public:
+    static constexpr std::string_view name = "event_loop";
+    using gather_loop::gather_loop;
+};
+
+}  // namespace strategies
+}  // namespace parbench

@@ -16,7 +16,7 @@ from .suite import strategies_for, DEFAULT_CASES, QUICK_CASES, SEED_CASES, SEED_
 
 
 # bench_parallel's limit on a worker count (parbench::max_workers, include/parbench/error.hpp).
-MAX_WORKERS = 4096
+MAX_WORKERS = 65536
 
 
 def worker_list(text):
