@@ -94,7 +94,8 @@ def plan(run, budget_seconds):
     """-> (filter regex, repetitions) or None."""
     kernels, _ = index_kernels(run)
     hw = hardware_threads(run)
-    patterns, spent = [], 0.0
+    patterns: list[str] = []
+    spent = 0.0
     for _, kernel, n, chosen in wanted(kernels, hw):
         cells = kernels[kernel][n]
         cost = sum(seconds_per_repetition(cells[key]) * REPETITIONS + START_S
