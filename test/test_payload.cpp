@@ -15,6 +15,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "leaks.hpp"
 #include "parbench/detail/forkserver_client.hpp"
 #include "parbench/detail/payload_io.hpp"
 #include "strategies.hpp"
@@ -56,22 +57,8 @@ std::vector<pid_t> children() {
     return out;
 }
 
-std::size_t open_fds() {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-    return n;
-}
-
-// Shared mappings: what the strategies create (see test_processes.cpp).
-std::size_t shared_mappings() {
-    std::ifstream maps("/proc/self/maps");
-    std::size_t n = 0;
-    for (std::string line; std::getline(maps, line);) {
-        const auto perms = line.find(' ');
-        if (perms != std::string::npos && perms + 4 < line.size() && line[perms + 4] == 's') ++n;
-    }
-    return n;
-}
+using parbench::test::open_fds;
+using parbench::test::shared_mappings;
 
 template <class S>
 class payload_strategies : public ::testing::Test {};

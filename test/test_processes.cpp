@@ -28,6 +28,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "leaks.hpp"
 #include "parbench/detail/child.hpp"
 #include "parbench/detail/fd.hpp"
 #include "parbench/detail/forkserver_client.hpp"
@@ -108,24 +109,8 @@ bool no_children() {
 // True when this process has no child at all, fork server included: what every strategy leaves once destroyed.
 bool nothing_left() { return d::forkserver_client::running_pid() < 0 && children_of(::getpid()).empty(); }
 
-std::size_t open_fds() {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
-    return n;
-}
-
-// Shared mappings only: those are what the strategies create (results, counters, the pool's control block).
-// Private mappings come and go with the allocator (ASan's grows its own as the test allocates), so counting every
-// line would blame the sanitizer, not us.
-std::size_t mappings() {
-    std::ifstream maps("/proc/self/maps");
-    std::size_t n = 0;
-    for (std::string line; std::getline(maps, line);) {
-        const auto perms = line.find(' ');
-        if (perms != std::string::npos && perms + 4 < line.size() && line[perms + 4] == 's') ++n;
-    }
-    return n;
-}
+using parbench::test::open_fds;
+using parbench::test::shared_mappings;
 
 template <class S>
 class processes : public ::testing::Test {};
@@ -245,14 +230,14 @@ TYPED_TEST(processes, a_thousand_runs_leak_no_child_descriptor_or_mapping) {
         mixed_runs(warm, 100);
     }
     const std::size_t fds = open_fds();
-    const std::size_t maps = mappings();
+    const std::size_t maps = shared_mappings();
     {
         TypeParam strategy(2);
         mixed_runs(strategy, 1000);
     }
     EXPECT_TRUE(nothing_left()) << "a child or a fork server outlived its strategy";
     EXPECT_EQ(open_fds(), fds);
-    EXPECT_EQ(mappings(), maps);
+    EXPECT_EQ(shared_mappings(), maps);
 }
 
 TYPED_TEST(processes, workers_die_with_a_parent_killed_by_sigkill) {
