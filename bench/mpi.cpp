@@ -5,6 +5,9 @@
 //   overhead/mpi/dispatch/workers:W    one run of the mpi strategy with W empty tasks: a 64-byte MPI_Bcast of the
 //                                      command, an empty chunk per rank, a 16-byte MPI_Reduce of the outcomes;
 //                                      the same round trip as overhead/dispatch/<strategy>/workers:W
+//   overhead/mpi/window/workers:W      rank 0's two epochs on its own window that a locked counter's run adds
+//                                      (zero both counts, read them back), the other W-1 ranks waiting for a
+//                                      command as they do between runs; time per pair of epochs
 // The first three follow the OSU Micro-Benchmarks: warm-up, then every rank times the same number of operations
 // (all of Google Benchmark's iterations in one batch), and the time is the slowest rank's (MPI_MAX), with the
 // fastest and the mean beside it. dispatch is timed by rank 0 per run, as the other strategies' dispatch is: a
@@ -131,6 +134,28 @@ void dispatch(benchmark::State& state, unsigned workers) {
     }
 }
 
+// The locked counters' cost at rank 0 beyond dispatch: the strategy's own calls before and after a run
+// (detail/mpi_counter.hpp), with nothing run between them, so the count read back must be 0. Timed like dispatch.
+void window(benchmark::State& state, unsigned workers) {
+    state.SetLabel(label("rank 0: exclusive epoch zeroing its window, shared epoch reading it", workers));
+    try {
+        pm::session_scope scope(workers);
+        const MPI_Win w = scope.get().window;
+        const kernels::locked_counter_sharded k;
+        const auto seconds = detail::checked_loop(
+            state,
+            [&] {
+                pm::zero_counters(w);
+                return pm::finish_counter(k, w, std::uint64_t{0});
+            },
+            std::uint64_t{0});
+        if (!seconds) return;
+        state.counters["ns_per_op"] = *seconds * 1e9;
+    } catch (const std::exception& e) {
+        fail(state, e.what());
+    }
+}
+
 std::string transport() {
     const char* btl = std::getenv("OMPI_MCA_btl");
     std::string t =
@@ -167,6 +192,9 @@ PARBENCH_FAMILY(55, overhead_mpi) {
         })->UseManualTime();
         register_benchmark("overhead/mpi/dispatch" + ws, [w](benchmark::State& state) {
             dispatch(state, w);
+        })->UseRealTime();
+        register_benchmark("overhead/mpi/window" + ws, [w](benchmark::State& state) {
+            window(state, w);
         })->UseRealTime();
     }
 }

@@ -44,13 +44,13 @@ EOF
     hosts2)
       # shellcheck disable=SC2086
       run 2 "$bench" $common --benchmark_out="$out/r.json" --parbench_workers=2 \
-        '--benchmark_filter=^(count|locked_counter[.](coarse|sharded)|sleep_tasks)/mpi/workers:2/n:(1|1024)/|^overhead/mpi/(ping_pong/bytes:8|barrier|allreduce|dispatch)/' \
+        '--benchmark_filter=^(count|locked_counter[.](coarse|sharded)|sleep_tasks)/mpi/workers:2/n:(1|1024)/|^overhead/mpi/(ping_pong/bytes:8|barrier|allreduce|dispatch|window)/' \
         >/dev/null || { echo "FAIL: bench_parallel across 2 hosts exited $?"; exit 1; }
       check_json 2 "$out/r.json" count/mpi/workers:2/n:1024/real_time \
         locked_counter.coarse/mpi/workers:2/n:1024/real_time locked_counter.sharded/mpi/workers:2/n:1024/real_time \
         sleep_tasks/mpi/workers:2/n:1/real_time overhead/mpi/ping_pong/bytes:8/manual_time \
         overhead/mpi/barrier/workers:2/manual_time overhead/mpi/allreduce/workers:2/manual_time \
-        overhead/mpi/dispatch/workers:2/real_time
+        overhead/mpi/dispatch/workers:2/real_time overhead/mpi/window/workers:2/real_time
       said=$(run 2 "$peer" 8 100) || { echo "FAIL: the ping-pong peer exited $?"; exit 1; }
       echo "$said" | grep -q '^8 bytes: [0-9.]* us per round trip' || { echo "FAIL: peer said '$said'"; exit 1; }
       echo "ok: peer: $said"
@@ -66,11 +66,12 @@ EOF
     hosts4)
       # shellcheck disable=SC2086
       run 4 "$bench" $common --benchmark_out="$out/r.json" --parbench_workers=4 \
-        '--benchmark_filter=^(count|locked_counter[.]coarse)/mpi/workers:4/n:1024/|^overhead/mpi/(barrier|allreduce|dispatch)/workers:4/' \
+        '--benchmark_filter=^(count|locked_counter[.]coarse)/mpi/workers:4/n:1024/|^overhead/mpi/(barrier|allreduce|dispatch|window)/workers:4/' \
         >/dev/null || { echo "FAIL: bench_parallel across 4 hosts exited $?"; exit 1; }
       check_json 4 "$out/r.json" count/mpi/workers:4/n:1024/real_time \
         locked_counter.coarse/mpi/workers:4/n:1024/real_time overhead/mpi/barrier/workers:4/manual_time \
-        overhead/mpi/allreduce/workers:4/manual_time overhead/mpi/dispatch/workers:4/real_time
+        overhead/mpi/allreduce/workers:4/manual_time overhead/mpi/dispatch/workers:4/real_time \
+        overhead/mpi/window/workers:4/real_time
       ;;
     link_down | kill_host | stop_rank)
       ns1=$(echo "$PARBENCH_CLUSTER_NETNS" | cut -d' ' -f2)

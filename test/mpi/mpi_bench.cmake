@@ -50,7 +50,8 @@ if(CASE STREQUAL "np2")
                sleep_tasks/mpi/workers:2/n:1/real_time
                overhead/mpi/ping_pong/bytes:8/manual_time overhead/mpi/ping_pong/bytes:1048576/manual_time
                overhead/mpi/barrier/workers:2/manual_time overhead/mpi/allreduce/workers:2/manual_time
-               overhead/mpi/dispatch/workers:2/real_time)
+               overhead/mpi/dispatch/workers:2/real_time overhead/mpi/window/workers:1/real_time
+               overhead/mpi/window/workers:2/real_time)
   if(names MATCHES "mpi/workers:4")
     message(FATAL_ERROR "workers:4 registered with 2 ranks: ${names}")
   endif()
@@ -67,10 +68,11 @@ if(CASE STREQUAL "np2")
   endif()
 elseif(CASE STREQUAL "np4")
   run_checked(TRUE ${MPIRUN} 4 ${BENCH} ${json_out}
-      "--benchmark_filter=^(count|locked_counter[.]fine)/mpi/workers:[124]/n:1024/|^overhead/mpi/(barrier|allreduce|dispatch)/")
+      "--benchmark_filter=^(count|locked_counter[.]fine)/mpi/workers:[124]/n:1024/|^overhead/mpi/(barrier|allreduce|dispatch|window)/")
   read_names()
   expect_names(count/mpi/workers:4/n:1024/real_time locked_counter.fine/mpi/workers:4/n:1024/real_time
-               overhead/mpi/barrier/workers:4/manual_time overhead/mpi/dispatch/workers:4/real_time)
+               overhead/mpi/barrier/workers:4/manual_time overhead/mpi/dispatch/workers:4/real_time
+               overhead/mpi/window/workers:4/real_time)
   expect_context(mpi_ranks "^4$")
 elseif(CASE STREQUAL "wrong_total")
   run_checked(FALSE ${MPIRUN} 2 ${BENCH} ${json_out} --parbench_test_wrong_total=count

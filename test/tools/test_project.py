@@ -44,6 +44,12 @@ def synthetic_run(latency, ns_per_byte, overhead, per_item, startup=700.0, skew=
         # outside the model: its ranks share rank 0's window
         "locked_counter.fine/mpi/workers:2/n:1000/real_time": 1e9,
         "locked_counter.fine/sequential/workers:1/n:1000/real_time": 1000.0,
+        # rank 0's window epochs: dearer from W = 2 on (measured up to W = 2 only)
+        "overhead/mpi/window/workers:1/real_time": 100.0,
+        "overhead/mpi/window/workers:2/real_time": 400.0,
+        "locked_counter.sharded/sequential/workers:1/n:1000/real_time": 1000.0,
+        "locked_counter.sharded/sequential/workers:1/n:100000/real_time": 100000.0,
+        "locked_counter.sharded/mpi/workers:1/n:1000/real_time": 1000.0 + overhead / 3 + 100.0,
     }
     for w in (2, 4):
         names[f"overhead/mpi/dispatch/workers:{w}/real_time"] = project.dispatch_ns(w, latency, ns_per_byte,
@@ -51,6 +57,9 @@ def synthetic_run(latency, ns_per_byte, overhead, per_item, startup=700.0, skew=
         for n in (1000, 100000):
             names[f"count/mpi/workers:{w}/n:{n}/real_time"] = project.mpi_ns(n, w, per_item, latency,
                                                                              ns_per_byte, overhead, startup)
+        # the window at W = 4 taken from W = 2, the largest measured up to 4
+        names[f"locked_counter.sharded/mpi/workers:{w}/n:1000/real_time"] = \
+            project.dispatch_ns(w, latency, ns_per_byte, overhead) + 400.0 + 1000 / w
     benchmarks = []
     for name, ns in names.items():
         ns *= skew.get(name, 1.0)
@@ -92,6 +101,14 @@ class ModelTests(unittest.TestCase):
         self.assertEqual(project.strategy_ns(times, "k", points), 800.0)
         self.assertEqual(project.strategy_ns({}, "k", points), 0.0)
 
+    def test_window_cost_at_its_workers(self):
+        times = {"overhead/mpi/window/workers:1/real_time": 100.0, "overhead/mpi/window/workers:2/real_time": 400.0,
+                 "overhead/mpi/window/workers:8/real_time": 900.0}
+        self.assertEqual([project.window_ns(times, w) for w in (1, 2, 3, 4, 8, 1024)],
+                         [100.0, 400.0, 400.0, 400.0, 900.0, 900.0])
+        self.assertIsNone(project.window_ns(times, 0))
+        self.assertIsNone(project.window_ns({}, 2))
+
     def test_table(self):
         status, out, err = run_main(["--per-item-ns", "1", "--latency-us", "1", "--workers", "2,1024",
                                      "--n", "1000,1e9"])
@@ -121,10 +138,11 @@ class CheckTests(unittest.TestCase):
         self.assertEqual((status, err), (0, ""))
         self.assertIn("L = 20 us", out)
         self.assertIn("o = 3 us", out)
-        self.assertNotIn("locked_counter", out)
-        rows = [line for line in out.splitlines() if line.startswith("| count/") or line.startswith("| overhead")]
-        # count at W = 2, 4 and n = 1000, 100000; dispatch at W = 4 (W = 2 calibrates o)
-        self.assertEqual(len(rows), 5)
+        self.assertNotIn("locked_counter.fine", out)
+        rows = [line for line in out.splitlines() if line.startswith("| count/") or line.startswith("| overhead")
+                or line.startswith("| locked_counter.sharded/")]
+        # count at W = 2, 4 and n = 1000, 100000; dispatch at W = 4 (W = 2 calibrates o); sharded at W = 2, 4
+        self.assertEqual(len(rows), 7)
         self.assertTrue(all(line.endswith("| +0% |") for line in rows), rows)
         self.assertIn("largest |error|: 0%", out)
 
@@ -149,6 +167,16 @@ class CheckTests(unittest.TestCase):
         self.assertEqual(status, 0, out)
         self.assertIn(f"{slow}, {exact} (btl self,tcp; 2 hosts): L = 20 us", out)
         self.assertIn("largest |error|: 0%", out)
+
+    def test_locked_counter_without_window_falls_back_to_one_rank(self):
+        doc = synthetic_run(20000, 0.25, 3000, 2.0)
+        doc["benchmarks"] = [b for b in doc["benchmarks"] if not b["name"].startswith("overhead/mpi/window/")]
+        status, out, _ = run_main(["--check", self.write(doc)])
+        self.assertEqual(status, 0, out)
+        # W = 1's cost (100 ns) where 400 ns was measured: 300 ns short of dispatch + 400 + 500 at W = 2
+        measured = project.dispatch_ns(2, 20000, 0.25, 3000) + 400.0 + 500.0
+        self.assertIn(f"| locked_counter.sharded/mpi/workers:2/n:1000/real_time | {project.human_ns(measured)} | "
+                      f"{project.human_ns(measured - 300)} | {-300 / measured:+.0%} |", out)
 
     def test_bad_input(self):
         path = self.write({"context": {}, "benchmarks": [entry("count/sequential/workers:1/n:10/real_time", 5)]})

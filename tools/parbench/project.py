@@ -18,7 +18,13 @@ the caches than while it fits, so a line through its smallest and largest n puts
 under-predicts small chunks. --check therefore takes the kernel's time at a chunk of m items from every
 sequential n measured, piecewise linear between them (below the smallest, the line through the two smallest),
 and adds the strategy's own cost for the kernel, measured at W = 1 (mpi at W = 1 less sequential less dispatch at
-W = 1, at the smallest n: the locked counters' window, zeroed and read at rank 0 each run).
+W = 1, at the smallest n). A locked counter's run adds two epochs on rank 0's window (zeroing it before, reading
+it after), and their cost depends on W, because the MPI library may serve a window of one rank and a window of
+several with different one-sided components (Open MPI 4.1 on one host: osc/sm for one rank, where a lock is a
+local store; osc/rdma for two or more, where it is the transport's atomics; docs/mpi.md). For the locked
+counters --check therefore takes that cost from overhead/mpi/window/workers:W, which times exactly those two
+epochs at rank 0 with the other ranks waiting as they do between runs (the largest W measured up to W where W
+itself was not); a run without it falls back to the cost at W = 1.
 
 Two uses:
   parbench-project --per-item-ns T --latency-us L [--bandwidth-gbps B] [--overhead-us O] [--workers ...] [--n ...]
@@ -26,7 +32,7 @@ Two uses:
   parbench-project --check RUN.json [RUN.json ...] [--tolerance F]
       calibrates L, B and o from a run's overhead/mpi/ benchmarks (ping_pong at 8 bytes and 1 MiB, dispatch at
       workers:2), each kernel's time from its sequential benchmarks (every n, above) and its cost in the
-      strategy from mpi at workers:1, predicts
+      strategy from mpi at workers:1 (a locked counter's: overhead/mpi/window at its W), predicts
       every other mpi benchmark of the run (every kernel but the locked counters at W >= 2, and
       overhead/mpi/dispatch at W > 2), and states the error at each; exits 1 when an error is beyond
       --tolerance. Runs of one configuration (the same mpi_transport) are pooled, and each benchmark is taken
@@ -50,6 +56,7 @@ DEFAULT_N = (10**3, 10**5, 10**7, 10**9)
 SHARED_KERNELS = re.compile(r"^locked_counter\.(coarse|fine|atomic)$")
 MATRIX_NAME = re.compile(r"^(?P<kernel>[^/]+)/(?P<strategy>[^/]+)/workers:(?P<w>\d+)/n:(?P<n>\d+)/")
 DISPATCH_NAME = re.compile(r"^overhead/mpi/dispatch/workers:(?P<w>\d+)/")
+WINDOW_NAME = re.compile(r"^overhead/mpi/window/workers:(?P<w>\d+)/")
 
 
 def rounds(workers):
@@ -165,6 +172,14 @@ def strategy_ns(times, kernel, points):
     return max(0.0, alone - seq - dispatch1) if alone is not None else 0.0
 
 
+def window_ns(times, workers):
+    """Rank 0's two window epochs of a locked counter's run at W ranks (overhead/mpi/window), at the largest W
+    measured up to `workers`; None where the run has none."""
+    measured = {int(m["w"]): t for name, t in times.items() if (m := WINDOW_NAME.match(name))}
+    below = [w for w in measured if w <= workers]
+    return measured[max(below)] if below else None
+
+
 def pooled(paths):
     """[(label, times)]: the runs grouped by their mpi_transport, each benchmark at its fastest in the group."""
     groups: dict[str, tuple[list[str], dict[str, float]]] = {}
@@ -190,8 +205,10 @@ def check(path, times):
             if w < 2:
                 continue
             points = costs[m["kernel"]]
-            predicted = (dispatch_ns(w, latency, ns_per_byte, overhead) + strategy_ns(times, m["kernel"], points) +
-                         kernel_ns(points, math.ceil(n / w)))
+            own = window_ns(times, w) if m["kernel"].startswith("locked_counter.") else None
+            if own is None:
+                own = strategy_ns(times, m["kernel"], points)
+            predicted = dispatch_ns(w, latency, ns_per_byte, overhead) + own + kernel_ns(points, math.ceil(n / w))
         elif d and int(d["w"]) > 2:
             predicted = dispatch_ns(int(d["w"]), latency, ns_per_byte, overhead)
         else:
