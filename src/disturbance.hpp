@@ -1,12 +1,21 @@
 #pragma once
-// What the machine was doing when a benchmark ran: a fixed probe timed on the calling CPU, the other processes
-// ready to run and the time the hypervisor stole. Every matrix benchmark records one sample before its timed loop
-// (counters at_s, probe_ns, others_running, steal_pct); the report reads them as how much of the run was
-// disturbed, and when.
+// What the machine was doing when a benchmark ran: a fixed probe timed on every CPU this process may use, the
+// other processes ready to run and the time the hypervisor stole. Every matrix benchmark records one sample before
+// its timed loop and one after it (counters at_s, probe_ns, probe_best_ns, others_running, steal_pct); the report
+// reads them as how much of the run was disturbed, and when, and the estimator as the state of the CPUs a
+// repetition ran on (tools/parbench/estimate.py).
+//
+// The probe is a chain of one-cycle additions: it issues as fast as the core's front end lets it, so its time
+// doubles when another virtual machine's thread shares the physical core (the sibling hyperthread), as
+// throughput-bound kernels do. A chain of multiplications waits on their latency instead and does not see that
+// state (docs/notebook/busy_machine.md, "The slow state is a busy sibling").
 
+#include <sched.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -15,7 +24,8 @@ namespace parbench::bench {
 
 struct machine_sample {
     double at_seconds = 0;      // since the first sample of this process
-    double probe_ns = 0;        // one run of the fixed probe loop
+    double probe_ns = 0;        // the probe on the slowest CPU
+    double probe_best_ns = 0;   // the probe on the fastest CPU
     double others_running = 0;  // processes ready to run besides this one (/proc/stat procs_running - 1)
     std::int64_t steal_ticks = 0;
     std::chrono::steady_clock::time_point when{};
@@ -23,7 +33,7 @@ struct machine_sample {
     [[nodiscard]] static machine_sample now() noexcept {
         static const auto start = std::chrono::steady_clock::now();
         machine_sample m;
-        m.probe_ns = probe();
+        probe_cpus(m);
         read_proc_stat(m);
         m.when = std::chrono::steady_clock::now();
         m.at_seconds = std::chrono::duration<double>(m.when - start).count();
@@ -41,16 +51,48 @@ struct machine_sample {
     }
 
 private:
-    // A dependent chain of 20,000 multiply-adds: the same work every time, so its time follows the speed of the
-    // CPU it runs on and the other work sharing that CPU.
+    // The fastest of three chains of 10,000 dependent additions on the calling CPU: the same work every time (an
+    // interrupt lands in one of the three at most).
     [[nodiscard]] static double probe() noexcept {
-        const auto t0 = std::chrono::steady_clock::now();
-        std::uint64_t x = 1;
-        for (int i = 0; i < 20000; ++i) {
-            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-            asm volatile("" : "+r"(x));
+        double best = 0;
+        for (int round = 0; round < 3; ++round) {
+            const auto t0 = std::chrono::steady_clock::now();
+            std::uint64_t x = 1;
+            for (std::uint64_t i = 0; i < 10000; ++i) {
+                x += i;
+                asm volatile("" : "+r"(x));
+            }
+            const double ns = std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+            if (round == 0 || ns < best) best = ns;
         }
-        return std::chrono::duration<double, std::nano>(std::chrono::steady_clock::now() - t0).count();
+        return best;
+    }
+
+    // The probe on each CPU the calling thread may run on (at most max_probed of them), moving the thread from one
+    // to the next and back to its own set: the slowest and the fastest reading. Where the affinity cannot be read
+    // or set, the probe runs once, wherever the thread is.
+    static void probe_cpus(machine_sample& m) noexcept {
+        static constexpr int max_probed = 64;
+        cpu_set_t own;
+        CPU_ZERO(&own);
+        if (sched_getaffinity(0, sizeof own, &own) != 0) {
+            m.probe_ns = m.probe_best_ns = probe();
+            return;
+        }
+        int probed = 0;
+        for (std::size_t cpu = 0; cpu < CPU_SETSIZE && probed < max_probed; ++cpu) {
+            if (!CPU_ISSET(cpu, &own)) continue;
+            cpu_set_t one;
+            CPU_ZERO(&one);
+            CPU_SET(cpu, &one);
+            if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
+            const double ns = probe();
+            m.probe_ns = probed == 0 ? ns : std::max(m.probe_ns, ns);
+            m.probe_best_ns = probed == 0 ? ns : std::min(m.probe_best_ns, ns);
+            ++probed;
+        }
+        sched_setaffinity(0, sizeof own, &own);
+        if (probed == 0) m.probe_ns = m.probe_best_ns = probe();
     }
 
     static void read_proc_stat(machine_sample& m) noexcept {

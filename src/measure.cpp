@@ -53,7 +53,9 @@ void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, co
     // What the machine was doing: read by the report's disturbance section (tools/parbench/disturbance.py).
     const machine_sample machine_after = machine_sample::now();
     state.counters["at_s"] = machine_before.at_seconds;
-    state.counters["probe_ns"] = machine_before.probe_ns;
+    // The CPUs' state across the repetition: the slowest probe before or after it, and the fastest.
+    state.counters["probe_ns"] = std::max(machine_before.probe_ns, machine_after.probe_ns);
+    state.counters["probe_best_ns"] = std::min(machine_before.probe_best_ns, machine_after.probe_best_ns);
     state.counters["others_running"] = machine_before.others_running;
     state.counters["steal_pct"] = machine_after.steal_percent_since(machine_before);
     // Page faults show where a run's time goes to fresh memory: glibc maps blocks above its mmap threshold (at
