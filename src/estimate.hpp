@@ -1,20 +1,39 @@
 #pragma once
-// The estimator of tools/parbench/estimate.py, for the console: a benchmark's time is its fastest repetition, a
-// speedup the ratio of two fastest repetitions, each with the interval where a second run would put it: up to the
-// K-th fastest (K = 2, or 3 from 8 repetitions on), down by the same ratio below the fastest, and a relative
-// floor. The same arithmetic in the same order as the Python, so that the console's summary and the report print
-// the same figures (ctest bench.same_speedups checks it).
+// The estimator of tools/parbench/estimate.py, for the console: a benchmark's time is its fastest repetition, with
+// the interval where a second run would put it: up to the K-th fastest (K = 2, or 3 from 8 repetitions on), down
+// by the same ratio below the fastest, and a relative floor. A speedup compares repetitions taken in one state of
+// the CPUs (matched_speedup): the fastest calm ones, else the medians of the slow ones, else the fastest of all.
+// The same arithmetic in the same order as the Python, so that the console's summary and the report print the
+// same figures (ctest bench.same_speedups checks it).
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <optional>
 #include <vector>
 
 namespace parbench::bench {
 
 struct estimate {
-    static constexpr double floor = 0.03;  // estimate.FLOOR
-    static constexpr double wide = 1.3;    // estimate.WIDE
+    static constexpr double floor = 0.03;          // estimate.FLOOR
+    static constexpr double wide = 1.3;            // estimate.WIDE
+    static constexpr double calm = 1.3;            // estimate.CALM
+    static constexpr double slow = 1.5;            // estimate.SLOW
+    static constexpr double utilised = 0.9;        // estimate.UTILISED
+    static constexpr double calm_quantile = 0.05;  // estimate.CALM_QUANTILE
+    static constexpr std::size_t match_calm = 2;   // estimate.MATCH_CALM
+    static constexpr std::size_t match_slow = 3;   // estimate.MATCH_SLOW
+    static constexpr double predict_z = 1.96;      // estimate.PREDICT_Z
+
+    // One repetition: its time, the probes of disturbance.hpp around it (counters probe_ns, probe_best_ns) and
+    // the share of its time its process tree ran on its CPUs (counter utilisation); 0: not recorded.
+    struct repetition {
+        double time = 0;
+        double probe_ns = 0;
+        double probe_best_ns = 0;
+        double utilisation = 0;
+    };
+    enum class cpu_state { none, calm, slow };
 
     double value = 0;
     double low = 0;
@@ -25,11 +44,8 @@ struct estimate {
 
     // The time of a benchmark from its repetitions' times; nullopt without a usable one.
     [[nodiscard]] static std::optional<estimate> of_time(std::vector<double> samples) {
-        samples.erase(
-            std::remove_if(samples.begin(), samples.end(), [](double x) { return !std::isfinite(x) || x <= 0; }),
-            samples.end());
+        clean(samples);
         if (samples.empty()) return std::nullopt;
-        std::sort(samples.begin(), samples.end());
         const std::size_t k = samples.size() >= 8 ? 3 : samples.size() >= 2 ? 2 : 1;
         return estimate{samples[0], samples[0] * (samples[0] / samples[k - 1]) * (1 - floor),
                         samples[k - 1] * (1 + floor)};
@@ -50,6 +66,66 @@ struct estimate {
     // Baseline time over this time, the interval's ends crosswise.
     [[nodiscard]] static estimate speedup_of(const estimate& b, const estimate& t) {
         return estimate{b.value / t.value, b.low / t.high, b.high / t.low};
+    }
+
+    // The median of the repetitions' times, the interval the ranks where a rerun's median would fall.
+    [[nodiscard]] static std::optional<estimate> of_median(std::vector<double> samples) {
+        clean(samples);
+        if (samples.empty()) return std::nullopt;
+        const std::size_t m = samples.size();
+        const double middle = static_cast<double>(m - 1) / 2;
+        const double half = predict_z * std::sqrt(static_cast<double>(m)) / 2;
+        const double low_rank = std::max(0.0, std::floor(middle - half));
+        const double high_rank = std::min(static_cast<double>(m - 1), std::ceil(middle + half));
+        return estimate{(samples[m / 2] + samples[(m - 1) / 2]) / 2,
+                        samples[static_cast<std::size_t>(low_rank)] * (1 - floor),
+                        samples[static_cast<std::size_t>(high_rank)] * (1 + floor)};
+    }
+
+    // The run's calm probe: the calm_quantile quantile of the repetitions' fastest probes; 0 without one.
+    [[nodiscard]] static double calm_reference(std::vector<double> probes) {
+        clean(probes);
+        if (probes.empty()) return 0;
+        return probes[static_cast<std::size_t>(calm_quantile * static_cast<double>(probes.size() - 1))];
+    }
+
+    [[nodiscard]] static cpu_state state_of(const repetition& r, double reference) noexcept {
+        if (reference <= 0 || r.probe_ns <= 0 || r.probe_best_ns <= 0) return cpu_state::none;
+        if (r.utilisation > 0 && r.utilisation < utilised) return cpu_state::none;  // shared with another program
+        if (r.probe_ns <= calm * reference) return cpu_state::calm;
+        if (r.probe_best_ns >= slow * reference) return cpu_state::slow;
+        return cpu_state::none;
+    }
+
+    // Baseline time over this time, compared in one state of the CPUs: the calm repetitions' fastest where each
+    // side has match_calm of them, else the slow ones' medians where each has match_slow, else every repetition's
+    // fastest. nullopt where either side has no usable repetition.
+    [[nodiscard]] static std::optional<estimate> matched_speedup(const std::vector<repetition>& base,
+                                                                 const std::vector<repetition>& reps,
+                                                                 double reference) {
+        const auto of = [reference](const std::vector<repetition>& rs, std::optional<cpu_state> state) {
+            std::vector<double> out;
+            for (const auto& r : rs)
+                if (!state || state_of(r, reference) == *state) out.push_back(r.time);
+            clean(out);
+            return out;
+        };
+        if (auto b = of(base, cpu_state::calm), t = of(reps, cpu_state::calm);
+            b.size() >= match_calm && t.size() >= match_calm)
+            return speedup_of(*of_time(b), *of_time(t));
+        if (auto b = of(base, cpu_state::slow), t = of(reps, cpu_state::slow);
+            b.size() >= match_slow && t.size() >= match_slow)
+            return speedup_of(*of_median(b), *of_median(t));
+        const auto b = of_time(of(base, std::nullopt)), t = of_time(of(reps, std::nullopt));
+        if (!b || !t) return std::nullopt;
+        return speedup_of(*b, *t);
+    }
+
+private:
+    // Drops what is not a usable time (not finite, not positive) and sorts the rest.
+    static void clean(std::vector<double>& v) {
+        v.erase(std::remove_if(v.begin(), v.end(), [](double x) { return !std::isfinite(x) || x <= 0; }), v.end());
+        std::sort(v.begin(), v.end());
     }
 };
 

@@ -77,8 +77,10 @@ unsigned terminal_width() {
 }
 
 // The speedups at each kernel's largest n, at as many workers as CPUs: what the report's recommendation weighs,
-// computed the same way (estimate.hpp), from the same repetitions.
-void print_speedups(std::FILE* to, const std::map<std::string, estimate>& samples) {
+// computed the same way (estimate.hpp), from the same repetitions: matched by the CPUs' state where both sides
+// have repetitions, else from the benchmarks' estimates (aggregates only).
+void print_speedups(std::FILE* to, const std::map<std::string, std::vector<estimate::repetition>>& samples,
+                    const std::map<std::string, estimate>& times) {
     struct point {
         std::string kernel, strategy;
         unsigned workers = 0;
@@ -95,23 +97,36 @@ void print_speedups(std::FILE* to, const std::map<std::string, estimate>& sample
         p.strategy = strategy;
         return p;
     };
+    std::vector<double> probes;
+    for (const auto& [name, reps] : samples)
+        for (const auto& r : reps) probes.push_back(r.probe_best_ns);
+    const double reference = estimate::calm_reference(std::move(probes));
+    const auto speedup = [&](const std::string& base, const std::string& name) -> std::optional<estimate> {
+        const auto b = samples.find(base), t = samples.find(name);
+        if (b != samples.end() && t != samples.end() && !b->second.empty() && !t->second.empty())
+            return estimate::matched_speedup(b->second, t->second, reference);
+        const auto bt = times.find(base), tt = times.find(name);
+        if (bt == times.end() || tt == times.end()) return std::nullopt;
+        return estimate::speedup_of(bt->second, tt->second);
+    };
     std::map<std::string, unsigned long long> largest;
-    for (const auto& [name, time] : samples)
+    for (const auto& [name, time] : times)
         if (const auto p = parse(name); p && p->strategy == "sequential")
             largest[p->kernel] = std::max(largest[p->kernel], p->n);
     const unsigned cpus = hardware_threads();
     for (const auto& [kernel, n] : largest) {
         const std::string at = "/n:" + std::to_string(n) + "/real_time";
-        const auto base = samples.find(kernel + "/sequential/workers:1" + at);
-        if (base == samples.end()) continue;
+        const std::string base = kernel + "/sequential/workers:1" + at;
+        if (times.find(base) == times.end()) continue;
         std::string line;
-        for (const auto& [name, time] : samples) {
+        for (const auto& [name, time] : times) {
             const auto p = parse(name);
             if (!p || p->kernel != kernel || p->n != n || p->workers != cpus || p->strategy == "sequential") continue;
-            const auto e = estimate::speedup_of(base->second, time);
+            const auto e = speedup(base, name);
+            if (!e) continue;
             char buf[200];
             std::snprintf(buf, sizeof buf, "%s%s %.2f× [%.2f, %.2f]", line.empty() ? "" : ", ", p->strategy.c_str(),
-                          e.value, e.low, e.high);
+                          e->value, e->low, e->high);
             line += buf;
         }
         if (!line.empty())
@@ -138,8 +153,9 @@ struct run_reporter::state {
     std::size_t done = 0;
     std::vector<std::string> errored;
     std::vector<std::string> wide;
-    std::map<std::string, std::vector<double>> samples;  // every benchmark's repetition times, for the summary
-    std::map<std::string, estimate> aggregated;          // the estimates of those reported as aggregates only
+    // Every benchmark's repetitions (time and probes), for the summary.
+    std::map<std::string, std::vector<estimate::repetition>> samples;
+    std::map<std::string, estimate> aggregated;  // the estimates of those reported as aggregates only
     bool line_shown = false;
     std::size_t calls = 0;           // benchmark calls so far (note_repetition): repetitions and GB's trials
     clock_type::time_point drawn{};  // when the live line was last drawn
@@ -221,7 +237,7 @@ struct run_reporter::state {
             for (auto it = x.counters.begin(); it != x.counters.end();)
                 it = std::isfinite(it->second.value) ? std::next(it) : x.counters.erase(it);
         }
-        if (r == role::file || file == nullptr) record(name, out, is_wide, std::move(times));
+        if (r == role::file || file == nullptr) record(name, out, is_wide);
         if (r == role::display) {
             if (settings.compact) out = compact(out);
             clear_line();
@@ -238,13 +254,20 @@ struct run_reporter::state {
         inner.GetOutputStream().flush();
     }
 
-    void record(const std::string& name, const std::vector<run>& out, bool is_wide, std::vector<double> times) {
+    void record(const std::string& name, const std::vector<run>& out, bool is_wide) {
         const bool failed = std::any_of(out.begin(), out.end(), [](const run& x) { return x.error_occurred; });
         if (failed && (errored.empty() || errored.back() != name)) errored.push_back(name);
         if (is_wide && (wide.empty() || wide.back() != name)) wide.push_back(name);
         if (failed) return;
         auto& all = samples[name];
-        all.insert(all.end(), times.begin(), times.end());
+        const auto counter = [](const run& x, const char* key) {
+            const auto it = x.counters.find(key);
+            return it == x.counters.end() ? 0.0 : it->second.value;
+        };
+        for (const run& x : out)
+            if (x.run_type == run::RT_Iteration)
+                all.push_back({x.GetAdjustedRealTime(), counter(x, "probe_ns"), counter(x, "probe_best_ns"),
+                               counter(x, "utilisation")});
         estimate e;
         for (const run& x : out) {
             if (x.run_type != run::RT_Aggregate) continue;
@@ -344,9 +367,12 @@ void run_reporter::print_summary(std::FILE* to, const std::string& next_command)
     list("wide", s.wide);
     std::map<std::string, estimate> times;
     for (const auto& [name, e] : s.aggregated) times[name] = e;
-    for (const auto& [name, all] : s.samples)
-        if (const auto e = estimate::of_time(all)) times[name] = *e;  // as the report: repetitions first
-    print_speedups(to, times);
+    for (const auto& [name, all] : s.samples) {
+        std::vector<double> reps;
+        for (const auto& r : all) reps.push_back(r.time);
+        if (const auto e = estimate::of_time(std::move(reps))) times[name] = *e;  // as the report: repetitions first
+    }
+    print_speedups(to, s.samples, times);
     if (!s.settings.out_path.empty()) std::fprintf(to, "bench_parallel: results in %s\n", s.settings.out_path.c_str());
     if (!next_command.empty()) std::fprintf(to, "bench_parallel: next: %s\n", next_command.c_str());
 }

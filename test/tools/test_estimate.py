@@ -49,6 +49,27 @@ def episodes(rng, truth, count, slow_factor=2.0, episode_length=15):
     return out
 
 
+CALM_PROBE = 3500.0
+
+
+def two_cpu_machine(rng, truth, workers, count, calm_share, slow_factor=2.2, flip=0.0):
+    """[(time, state)] of a benchmark on a 2-CPU virtual machine, each state read from the probes as load() does.
+
+    Each CPU is calm with probability `calm_share`, else slowed by `slow_factor` (another machine's thread on its
+    sibling hyperthread). A one-worker run takes `truth` times the factor of the CPU it lands on, a two-worker run
+    (truth: its calm time) waits for the slower CPU. The probes read each CPU before and after; with probability
+    `flip` the state changed in between and the run took the other state's time."""
+    samples = []
+    for _ in range(count):
+        factors = [1.0 if rng.random() < calm_share else slow_factor for _ in range(2)]
+        probes = [CALM_PROBE * f * (1 + rng.uniform(0, 0.05)) for f in factors]
+        ran = [slow_factor if f == 1.0 else 1.0 for f in factors] if rng.random() < flip else factors
+        t = truth * (ran[rng.randrange(2)] if workers == 1 else max(ran)) * (1 + rng.uniform(0, 0.01))
+        samples.append((t, max(probes), min(probes)))
+    reference = estimate.calm_reference([best for _, _, best in samples] + [CALM_PROBE])
+    return [(t, estimate.state_of(hi, lo, reference)) for t, hi, lo in samples]
+
+
 class TimeEstimateTests(unittest.TestCase):
     def test_the_fastest_sample_is_the_estimate_and_the_interval_reaches_the_kth(self):
         e = time_estimate([12.0, 10.0, 30.0, 10.5])
@@ -144,6 +165,67 @@ class SpeedupTests(unittest.TestCase):
             stops_at_fastest += low <= second <= e.high
         self.assertGreaterEqual(inside / 400, 0.88)
         self.assertGreater(inside, stops_at_fastest + 10)
+
+    def test_a_speedup_compares_repetitions_of_one_state_of_the_cpus(self):
+        # Each CPU mostly slowed: a one-worker run often lands on the one calm CPU, a two-worker run rarely finds
+        # both calm. The fastest of each then compares a calm CPU with a slowed one and misses 2 by far; compared
+        # in one state, calm with calm or slowed with slowed, the speedup is 2.
+        rng = random.Random(7)
+        matched_inside = fastest_inside = 0
+        for _ in range(200):
+            base = two_cpu_machine(rng, 24.0, 1, 11, calm_share=0.3)
+            para = two_cpu_machine(rng, 12.0, 2, 11, calm_share=0.3)
+            e = estimate.matched_speedup(base, para)
+            matched_inside += 1.8 <= e.value <= 2.1
+            fastest_inside += 1.8 <= speedup_estimate([t for t, _ in base], [t for t, _ in para]).value <= 2.1
+        self.assertGreaterEqual(matched_inside, 190)
+        self.assertLess(fastest_inside, 150)
+
+    def test_a_state_that_changed_during_a_repetition_moves_a_slow_median_little(self):
+        # One repetition in ten ran in the other state than its probes say: the slowed repetitions' fastest would
+        # pick such a one, their median does not.
+        rng = random.Random(8)
+        inside = 0
+        for _ in range(200):
+            e = estimate.matched_speedup(two_cpu_machine(rng, 24.0, 1, 20, calm_share=0.1, flip=0.1),
+                                         two_cpu_machine(rng, 12.0, 2, 20, calm_share=0.1, flip=0.1))
+            inside += e.contains(2.0)
+        self.assertGreaterEqual(inside, 180)
+
+    def test_calm_repetitions_are_compared_when_both_sides_have_them(self):
+        calm = [(24.0, "calm"), (24.5, "calm"), (50.0, "slow"), (51.0, "slow"), (52.0, "slow")]
+        para = [(12.0, "calm"), (12.2, "calm"), (26.0, "slow"), (27.0, "slow"), (28.0, "slow")]
+        e = estimate.matched_speedup(calm, para)
+        self.assertEqual(e.state, "calm")
+        self.assertAlmostEqual(e.value, 2.0)
+        # One calm repetition on a side is not enough: the slow ones' medians decide.
+        e = estimate.matched_speedup(calm[1:], para)
+        self.assertEqual(e.state, "slow")
+        self.assertAlmostEqual(e.value, 51.0 / 27.0)
+
+    def test_without_probes_the_fastest_of_all_decide(self):
+        e = estimate.matched_speedup([(20.0, ""), (21.0, "")], [(10.0, ""), (10.5, "")])
+        self.assertEqual(e.state, "")
+        self.assertEqual(e, speedup_estimate([20.0, 21.0], [10.0, 10.5]))
+        self.assertIsNone(estimate.matched_speedup([], [(10.0, "")]))
+
+    def test_the_state_of_a_repetition_comes_from_its_slowest_and_fastest_probe(self):
+        self.assertEqual(estimate.state_of(1.2e3, 1.0e3, 1e3), "calm")     # every CPU within CALM
+        self.assertEqual(estimate.state_of(2.2e3, 1.6e3, 1e3), "slow")     # every CPU slowed
+        self.assertEqual(estimate.state_of(2.2e3, 1.0e3, 1e3), "")         # one of each: neither
+        self.assertEqual(estimate.state_of(0, 0, 1e3), "")                 # not recorded
+        self.assertEqual(estimate.state_of(1.2e3, 1.0e3, 1e3, utilisation=0.6), "")  # another program shared it
+        self.assertEqual(estimate.state_of(1.2e3, 1.0e3, 1e3, utilisation=0.97), "calm")
+        self.assertEqual(estimate.calm_reference([5.0] * 19 + [1.0]), 1.0)  # the 5th percentile of 20
+        self.assertIsNone(estimate.calm_reference([None, 0]))
+
+    def test_a_median_interval_spans_the_ranks_a_rerun_would_reach(self):
+        e = estimate.median_estimate([float(x) for x in range(1, 26)])   # 1..25, median 13
+        self.assertEqual(e.value, 13.0)
+        self.assertLess(e.low, 13.0 * (1 - estimate.FLOOR))
+        self.assertGreater(e.high, 13.0 * (1 + estimate.FLOOR))
+        self.assertEqual(estimate.median_estimate([3.0, 1.0, 2.0]).low, 1.0 * (1 - estimate.FLOOR))
+        self.assertIsNone(estimate.median_estimate([]))
 
     def test_a_ratio_of_head_to_base_says_how_much_slower_head_is(self):
         e = estimate.ratio_estimate([10.0, 10.1, 12.0], [11.0, 11.1, 14.0])

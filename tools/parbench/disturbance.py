@@ -1,15 +1,19 @@
 """How disturbed the machine was during a run, from the counters bench_parallel records with every repetition.
 
-Each repetition of a matrix benchmark starts with a fixed probe loop timed on the calling CPU (``probe_ns``), the
-number of other processes ready to run at that moment (``others_running``), the share of CPU time the hypervisor
-stole during the repetition (``steal_pct``) and when it ran (``at_s``, seconds into the run). A sample counts as
-disturbed when its probe took more than SLOW_PROBE times the run's undisturbed probe (its 5th percentile: the
-CPU was slower or shared), another process was ready to run, or steal exceeded STEAL_PCT.
+Each repetition of a matrix benchmark times a fixed probe loop on every CPU before and after it (``probe_ns``: the
+slowest reading, ``probe_best_ns``: the fastest), and records the number of other processes ready to run as it
+began (``others_running``), the share of CPU time the hypervisor stole during it (``steal_pct``) and when it ran
+(``at_s``, seconds into the run). A sample counts as disturbed when a CPU's probe took more than SLOW_PROBE times
+the run's calm probe (estimate.calm_reference: that CPU was slowed, typically by another machine's thread on its
+sibling hyperthread), another process was ready to run, or steal exceeded STEAL_PCT. The CPU state of each sample
+(estimate.state_of: calm, slow or neither) is what the speedups are matched by.
 """
 
 from dataclasses import dataclass, field
 
-SLOW_PROBE = 1.3
+from . import estimate
+
+SLOW_PROBE = estimate.CALM
 STEAL_PCT = 5.0
 BUCKET_S = 60.0
 
@@ -23,23 +27,22 @@ class Summary:
     steal: int = 0
     by_minute: dict = field(default_factory=dict)   # bucket start (s) -> (disturbed, samples)
     passes: int = 1
-
-
-def _quantile(values, q):
-    xs = sorted(values)
-    return xs[min(len(xs) - 1, int(q * (len(xs) - 1)))]
+    calm: int = 0                                    # samples with every CPU calm (estimate.state_of)
+    all_slow: int = 0                                # samples with every CPU slowed
 
 
 def summarize(run):
     """Summary over every sample that carries the counters, None when none does."""
-    rows = [(s.round[0], s.counters) for b in run.benchmarks.values() for s in b.samples
+    rows = [(s.round[0], s.counters, s.state) for b in run.benchmarks.values() for s in b.samples
             if "probe_ns" in s.counters and s.counters["probe_ns"] > 0]
     if not rows:
         return None
-    calm = _quantile([c["probe_ns"] for _, c in rows], 0.05)
-    out = Summary(passes=len({f for f, _ in rows}))
-    for file_index, c in rows:
-        slow = c["probe_ns"] > SLOW_PROBE * calm
+    reference = estimate.calm_reference(c.get("probe_best_ns") or c["probe_ns"] for _, c, _ in rows)
+    out = Summary(passes=len({f for f, _, _ in rows}))
+    for file_index, c, state in rows:
+        out.calm += state == "calm"
+        out.all_slow += state == "slow"
+        slow = c["probe_ns"] > SLOW_PROBE * reference
         others = c.get("others_running", 0) >= 1
         steal = c.get("steal_pct", 0) > STEAL_PCT
         hit = slow or others or steal
@@ -61,8 +64,10 @@ def describe(summary):
         return f"{100.0 * k / summary.samples:.0f}%"
     when = ", ".join(f"{int(start // 60)}–{int(start // 60) + 1} min {100.0 * d / n:.0f}%"
                      for start, (d, n) in sorted(summary.by_minute.items()))
-    return (f"{pct(summary.disturbed)} of {summary.samples} repetitions ran while the machine was disturbed: the "
-            f"probe loop slower than {SLOW_PROBE}× its best in {pct(summary.slow_probe)}, another process ready to "
-            f"run in {pct(summary.others)}, steal above {STEAL_PCT:.0f}% in {pct(summary.steal)}. By minute of the "
-            f"first pass: {when}. Repetitions are interleaved at random and the estimates rest on the fastest ones, "
-            "so a disturbed stretch costs precision (wider intervals) rather than bias.")
+    return (f"{pct(summary.disturbed)} of {summary.samples} repetitions ran while the machine was disturbed: a "
+            f"CPU's probe slower than {SLOW_PROBE}× the calm one in {pct(summary.slow_probe)} (every CPU slowed in "
+            f"{pct(summary.all_slow)}, every CPU calm in {pct(summary.calm)}), another process ready to run in "
+            f"{pct(summary.others)}, steal above {STEAL_PCT:.0f}% in {pct(summary.steal)}. By minute of the first "
+            f"pass: {when}. Repetitions are interleaved at random; a speedup compares repetitions taken in one "
+            "state of the CPUs (calm where both sides have some, else slow), so a disturbed stretch costs precision "
+            "(wider intervals) rather than bias.")

@@ -20,14 +20,35 @@ run's fastest as the K-th lies above it (the lower end: the gap reflected). A re
 moves even when the samples agree (alignment, frequency). The rule is checked by calibration, not derived
 (docs/results.md, "Speedups on a busy machine"); the second pass (plan.py) measures again what is too wide.
 
+A speedup compares repetitions taken in the same state of the CPUs. On a virtual machine a CPU's speed depends on
+what runs beside it on the same physical core (another machine's thread on the sibling hyperthread halves a
+throughput-bound loop, for seconds at a time), and each CPU has its own state. A one-worker run needs one fast
+CPU, a two-worker run both, so the fastest repetitions of the two often come from different states, and their
+ratio is not the speedup. bench_parallel times a probe on every CPU before and after each repetition
+(``probe_ns``: the slowest reading, ``probe_best_ns``: the fastest); measured against the run's calm probe, a
+repetition is *calm* (every CPU fast), *slow* (every CPU slowed) or neither (also where another program took
+its CPUs for part of it: the ``utilisation`` counter below UTILISED). A speedup is the ratio of fastest
+calm repetitions where both sides have some; else, where both have enough slow ones, the ratio of their medians
+(within a slow state a repetition can also be faster than its state, when the neighbour pauses, so its noise is
+two-sided); else the fastest of all, as before. notebook/busy_machine.md ("The slow state is a busy sibling")
+has the measurements.
+
 Everything here is plain arithmetic on lists of floats, without scipy, so that every tool imports it.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 FLOOR = 0.03          # relative half-width every interval has at least
 WIDE = 1.3            # an interval whose upper end exceeds its lower end by more than this is too wide to decide
+CALM = 1.3            # calm repetition: its slowest probe at most CALM x the run's calm probe
+SLOW = 1.5            # slow repetition: its fastest probe at least SLOW x the run's calm probe
+UTILISED = 0.9        # a repetition whose workers had their CPUs less than this share of its time was shared
+CALM_QUANTILE = 0.05  # the run's calm probe: this quantile of every repetition's fastest probe
+MATCH_CALM = 2        # calm repetitions each side needs for a calm speedup
+MATCH_SLOW = 3        # slow repetitions each side needs for a slow-state speedup
+PREDICT_Z = 1.96     # a median's ranks: a speedup divides two such intervals' ends crosswise, which for two
+#                      equally spread sides is as wide as a rerun's ratio of medians needs (sqrt(2) x sqrt(2))
 
 
 def order_k(count):
@@ -44,6 +65,7 @@ class Estimate:
     low: float
     high: float
     samples: int
+    state: str = ""       # speedups: "calm" or "slow" where both sides were measured in that state of the CPUs
 
     @property
     def wide(self):
@@ -71,6 +93,56 @@ def time_estimate(samples):
         return None
     k = order_k(len(xs))
     return Estimate(xs[0], xs[0] * (xs[0] / xs[k - 1]) * (1 - FLOOR), xs[k - 1] * (1 + FLOOR), len(xs))
+
+
+def median_estimate(samples):
+    """A benchmark's time in a state whose noise is two-sided: the median of its samples, the interval the ranks
+    where a rerun's median would fall (PREDICT_Z), plus FLOOR; None without a usable sample."""
+    xs = _clean(samples)
+    if not xs:
+        return None
+    m = len(xs)
+    middle, half = (m - 1) / 2, PREDICT_Z * math.sqrt(m) / 2
+    low_rank, high_rank = max(0, math.floor(middle - half)), min(m - 1, math.ceil(middle + half))
+    value = (xs[m // 2] + xs[(m - 1) // 2]) / 2
+    return Estimate(value, xs[low_rank] * (1 - FLOOR), xs[high_rank] * (1 + FLOOR), m)
+
+
+def calm_reference(probes):
+    """The run's calm probe: the CALM_QUANTILE quantile of the repetitions' fastest probes; None without one."""
+    xs = _clean(probes)
+    return xs[int(CALM_QUANTILE * (len(xs) - 1))] if xs else None
+
+
+def state_of(probe_ns, probe_best_ns, reference, utilisation=None):
+    """'calm', 'slow' or '' for a repetition whose slowest and fastest probe read these (0: not recorded). A
+    repetition whose process tree ran less than UTILISED of its time on its W CPUs (the ``utilisation`` counter)
+    shared them with another program: neither."""
+    if not reference or not probe_ns or not probe_best_ns:
+        return ""
+    if utilisation and utilisation < UTILISED:
+        return ""
+    if probe_ns <= CALM * reference:
+        return "calm"
+    if probe_best_ns >= SLOW * reference:
+        return "slow"
+    return ""
+
+
+def matched_speedup(baseline_pairs, pairs):
+    """Baseline time over this time from [(time, state)] of each, compared in one state of the CPUs: the calm
+    repetitions' fastest (time_estimate) where each side has MATCH_CALM of them, else the slow ones' medians
+    (median_estimate) where each has MATCH_SLOW, else every repetition's fastest (state ''). None where either
+    side has no usable sample."""
+    def of(ps, state):
+        return [t for t, s in ps if s == state]
+    calm_b, calm_t = of(baseline_pairs, "calm"), of(pairs, "calm")
+    if len(_clean(calm_b)) >= MATCH_CALM and len(_clean(calm_t)) >= MATCH_CALM:
+        return replace(speedup_of(time_estimate(calm_b), time_estimate(calm_t)), state="calm")
+    slow_b, slow_t = of(baseline_pairs, "slow"), of(pairs, "slow")
+    if len(_clean(slow_b)) >= MATCH_SLOW and len(_clean(slow_t)) >= MATCH_SLOW:
+        return replace(speedup_of(median_estimate(slow_b), median_estimate(slow_t)), state="slow")
+    return speedup_estimate([t for t, _ in baseline_pairs], [t for t, _ in pairs])
 
 
 def speedup_estimate(baseline_samples, samples):

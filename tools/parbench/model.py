@@ -29,6 +29,7 @@ class Sample:
     round: tuple          # (file index, repetition index)
     real_time_ns: float
     counters: dict
+    state: str = ""       # the CPUs' state across it (estimate.state_of), set by load()
 
 
 @dataclass
@@ -64,6 +65,10 @@ class Benchmark:
         if self.samples:
             return [s.real_time_ns for s in self.samples]
         return [self._aggregate()[0]]
+
+    def sample_states(self):
+        """(time, CPU state) of every repetition; [] where only aggregates were written."""
+        return [(s.real_time_ns, s.state) for s in self.samples] if self.usable else []
 
     def time_estimate(self):
         """The benchmark's undisturbed time and its interval (estimate.py), None without usable data: from the
@@ -188,7 +193,19 @@ def load(paths):
         contexts.append(doc["context"])
         for index, raw in enumerate(doc["benchmarks"]):
             _add_entry(benchmarks, file_index, schema.entry(path, index, raw))
+    _set_states(benchmarks.values())
     return Run(list(paths), contexts, benchmarks)
+
+
+def _set_states(benchmarks):
+    """Every sample's CPU state against the calm probe of all the files read together, over the benchmarks that
+    did not error (the console's summary does the same, src/progress.cpp)."""
+    ok = [b for b in benchmarks if not b.errored]
+    reference = estimate.calm_reference(s.counters.get("probe_best_ns") for b in ok for s in b.samples)
+    for b in benchmarks:
+        for s in b.samples:
+            s.state = estimate.state_of(s.counters.get("probe_ns"), s.counters.get("probe_best_ns"), reference,
+                                        s.counters.get("utilisation"))
 
 
 # --------------------------------------------------------------------------------------------- kernel tables

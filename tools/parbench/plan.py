@@ -4,7 +4,8 @@ Usage: parbench-plan --budget-seconds S RUN.json [MORE.json ...]
 
 After a first pass over every configuration, the rest of a profile's time goes where it decides something:
 1. at the sizes a recommendation is made for (each kernel's smallest and largest n), the configurations a
-   recommendation weighs (report.candidates_at) whose speedup interval is too wide (estimate.Estimate.wide), and,
+   recommendation weighs (report.candidates_at) whose speedup interval is too wide (estimate.Estimate.wide) or
+   whose two sides have no state of the CPUs in common yet (estimate.matched_speedup), and,
    where the point is undecided, every one whose interval reaches the best's; the largest n first (where the
    headline answers are), then the widest intervals;
 2. then, at every other n, each speedup up to as many workers as CPUs whose interval is too wide, widest first:
@@ -70,7 +71,15 @@ def _recommendation_wants(kernel, cells, hw):
     if decision.kind == "undecided" and decision.best:
         best = candidates[decision.best]
         chosen |= {keys[label] for label, e in candidates.items() if e.high >= best.low}
-    return chosen | {keys[label] for label, e in candidates.items() if e.wide}
+    return chosen | {keys[label] for label, e in candidates.items() if e.wide or _unmatched(cells, keys[label], e)}
+
+
+def _unmatched(cells, key, e):
+    """A speedup whose two sides have CPU states (estimate.state_of) but not enough repetitions in one of them:
+    more repetitions may give it a matched comparison."""
+    base = cells.get((baseline_of(key[0]), 1))
+    states = [s.state for b in (base, cells.get(key)) if b is not None for s in b.samples]
+    return e.state == "" and any(states)
 
 
 def _wide_speedups(cells, hw):

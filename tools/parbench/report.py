@@ -214,9 +214,34 @@ def md_disturbance(run, recommendations):
         again = sum(1 for b in run.benchmarks.values() if len({s.round[0] for s in b.samples}) > 1)
         lines += [f"A second pass measured {again} benchmark(s) again, those whose intervals were too wide to "
                   "decide after the first (parbench-plan); their samples from both passes are used.", ""]
+    matched = _matched_states(run)
+    if matched:
+        total = sum(matched.values())
+        lines += [f"Of the {total} speedups up to as many workers as CPUs, {matched.get('calm', 0)} compare "
+                  f"repetitions with every CPU calm, {matched.get('slow', 0)} repetitions with every CPU slowed (their "
+                  f"medians), and {matched.get('', 0)} had no state in common on both sides, so they compare the "
+                  "fastest of all.", ""]
     undecided = [line for line in recommendations if "undecided" in line]
     lines += [f"{len(undecided)} of the recommendations below leave a point undecided; each says why.", ""]
     return lines
+
+
+def _matched_states(run):
+    """{state: count} of the speedups at W <= CPUs (estimate.matched_speedup), {} where no sample has a state."""
+    if not any(s.state for b in run.benchmarks.values() for s in b.samples):
+        return {}
+    kernels, _ = index_kernels(run)
+    hw = hardware_threads(run)
+    out: dict[str, int] = {}
+    for by_n in kernels.values():
+        for cells in by_n.values():
+            for strategy, workers in cells:
+                if is_baseline(strategy) or (hw is not None and workers > hw):
+                    continue
+                e = speedup_estimate(cells, strategy, workers)
+                if e is not None:
+                    out[e.state] = out.get(e.state, 0) + 1
+    return out
 
 
 def md_others(others):

@@ -14,8 +14,8 @@ from .model import baseline_of
 
 
 def speedup_estimate(cells, strategy, workers):
-    """Baseline time over this time at the same kernel and n, with its interval (estimate.speedup_estimate: the
-    ratio of the two fastest samples); None where either is unusable. The baseline's own is exactly 1.
+    """Baseline time over this time at the same kernel and n, with its interval (estimate.matched_speedup: the
+    two compared in one state of the CPUs); None where either is unusable. The baseline's own is exactly 1.
 
     cells: {(strategy, workers): Benchmark} at one kernel and n.
     """
@@ -24,6 +24,8 @@ def speedup_estimate(cells, strategy, workers):
         return None
     if base is this:
         return estimate.Estimate(1.0, 1.0, 1.0, len(base.sample_times_ns()))
+    if base.samples and this.samples:
+        return estimate.matched_speedup(base.sample_states(), this.sample_states())
     return estimate.speedup_of(base.time_estimate(), this.time_estimate())
 
 
