@@ -130,7 +130,7 @@ precision precision_of(profile p) noexcept {
         // undisturbed (tools/parbench/estimate.py). quick: a smoke run with a rough interval. default: enough
         // repetitions for an interval within five minutes on 2 CPUs (docs/results.md, "Whole run"). full: more.
         case profile::quick: return {0.005, 2};
-        case profile::default_: return {0.01, 5};
+        case profile::default_: return {0.01, 4};
         case profile::full: return {0.02, 10};
     }
     return {};
@@ -205,7 +205,7 @@ void print_help() {
         "parbench flags:\n"
         "  --parbench_profile=quick|default|full  sweep and precision: quick (a smoke run, < 45 s on 2 cores,\n"
         "                                         2 repetitions), default (a person's run, < 5 min on 2 cores,\n"
-        "                                         5 repetitions), full (long, 10 repetitions); repetitions are\n"
+        "                                         4 repetitions), full (long, 10 repetitions); repetitions are\n"
         "                                         interleaved at random over the run unless\n"
         "                                         --benchmark_enable_random_interleaving is given\n"
         "  --parbench_workers=W[,W...]            worker counts instead of the machine-sized sweep\n"

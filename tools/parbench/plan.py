@@ -28,7 +28,7 @@ from .report import candidates_at
 from .stats import speedup_estimate
 
 PROG = "parbench-plan"
-REPETITIONS = 6            # repetitions of every benchmark the second pass measures
+REPETITIONS = 8            # repetitions of every benchmark the second pass measures
 OVERHEAD_S = 0.008         # Google Benchmark's own cost per repetition (setup, reporting), besides the timed runs
 START_S = 0.03             # per benchmark: finding its iteration count before the first repetition
 SHARE = 0.85               # of the budget the plan fills: its costs are estimates
