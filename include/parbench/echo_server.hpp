@@ -32,6 +32,8 @@ public:
 
     explicit echo_server(std::chrono::microseconds delay = {}, mode m = mode::echo) {
         detail::unique_fd listener = detail::listen_loopback(port_);
+        // Linux gives every accepted connection the listener's options: set once here, not per connection.
+        detail::set_connection_options(listener.get());
         pid_ = detail::fork_child([&] {
             (void)detail::raise_descriptor_limit();  // one descriptor per connection
             io_loop loop;
@@ -64,7 +66,6 @@ private:
                 const int c = ::accept4(listener, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
                 if (c < 0 && (errno == EMFILE || errno == ENFILE)) out_of_descriptors();
                 if (c < 0) break;  // EAGAIN: all accepted; anything else: try again at the next wake-up
-                detail::set_connection_options(c);
                 loop.spawn_detached(serve(loop, detail::unique_fd(c), delay, m));
             }
         }

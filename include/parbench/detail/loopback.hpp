@@ -47,6 +47,12 @@ inline void set_connection_options(int fd) noexcept {
     (void)::setsockopt(fd, SOL_SOCKET, SO_LINGER, &no_linger, sizeof no_linger);
 }
 
+// The error of a connect to 127.0.0.1:port that failed with err, naming `who`.
+[[noreturn]] inline void throw_connect_failed(std::uint16_t port, const char* who, int err) {
+    throw std::runtime_error(std::string(who) + ": could not connect to the echo server at 127.0.0.1:" +
+                             std::to_string(port) + ": " + std::strerror(err));
+}
+
 // Starts a non-blocking connect to 127.0.0.1:port. Returns the socket; `pending` says whether the connect is still
 // in progress (wait for it to be writable, then call connect_result). Throws std::runtime_error naming `who`
 // and the port if the connect fails at once.
@@ -57,9 +63,7 @@ inline void set_connection_options(int fd) noexcept {
     const sockaddr_in a = loopback_address(port);
     pending = false;
     if (::connect(s.get(), reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0) {
-        if (errno != EINPROGRESS)
-            throw std::runtime_error(std::string(who) + ": could not connect to the echo server at 127.0.0.1:" +
-                                     std::to_string(port) + ": " + std::strerror(errno));
+        if (errno != EINPROGRESS) throw_connect_failed(port, who, errno);
         pending = true;
     }
     return s;
@@ -70,9 +74,7 @@ inline void connect_result(int fd, std::uint16_t port, const char* who) {
     int err = 0;
     socklen_t len = sizeof err;
     if (::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
-    if (err != 0)
-        throw std::runtime_error(std::string(who) + ": could not connect to the echo server at 127.0.0.1:" +
-                                 std::to_string(port) + ": " + std::strerror(err));
+    if (err != 0) throw_connect_failed(port, who, err);
 }
 
 }  // namespace parbench::detail
