@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -141,6 +142,31 @@ TYPED_TEST(payload_processes, a_worker_that_dies_mid_transfer_is_a_worker_error_
     // The strategy keeps serving.
     const auto data = k::payload{.units = 2}.bind(50'000);
     EXPECT_EQ(strategy.run(data.kernel(), 50'000), data.kernel().expected(50'000));
+}
+
+// The caller's minor page faults during one run.
+template <class S>
+long caller_faults_in_a_run(const S& strategy, const k::payload& kernel, std::uint64_t n) {
+    rusage before{};
+    ::getrusage(RUSAGE_SELF, &before);
+    EXPECT_EQ(strategy.run(kernel, n), kernel.expected(n));
+    rusage after{};
+    ::getrusage(RUSAGE_SELF, &after);
+    return after.ru_minflt - before.ru_minflt;
+}
+
+// The strategies that fork the caller do not share its output with their workers: the caller writes the output
+// its workers send without copying each page on write first (one minor fault per page if the workers shared it).
+TEST(payload_fork, the_caller_writes_its_output_without_a_fault_per_page) {
+    const std::uint64_t n = std::uint64_t{1} << 21;  // 16 MiB out: 4,096 pages
+    const long pages = static_cast<long>(n * sizeof(double) / static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)));
+    const auto data = k::payload{.units = 1}.bind(n);
+    const ps::processes_pipe pipe(2);
+    const ps::processes_cow cow(2);
+    (void)caller_faults_in_a_run(pipe, data.kernel(), n);  // the output's pages are the caller's own from here
+    EXPECT_LT(caller_faults_in_a_run(pipe, data.kernel(), n), pages / 8);
+    EXPECT_LT(caller_faults_in_a_run(cow, data.kernel(), n), pages / 8);
+    EXPECT_TRUE(children().empty());
 }
 
 TYPED_TEST(payload_processes, a_thousand_runs_leak_no_child_descriptor_or_mapping) {

@@ -32,6 +32,7 @@
 #include "parbench/detail/child.hpp"
 #include "parbench/detail/fd.hpp"
 #include "parbench/detail/forkserver_client.hpp"
+#include "parbench/detail/shm.hpp"
 #include "strategies.hpp"
 
 namespace {
@@ -582,6 +583,34 @@ TEST(child, leave_does_not_flush_the_parents_stdio) {
     char buf[64] = {};
     const auto got = d::read_full(out.read.get(), buf, sizeof buf - 1);
     EXPECT_EQ(std::string(buf, static_cast<std::size_t>(got)), "once");
+}
+
+// A child forked while the pages are kept from it dies of SIGSEGV reading one, and reads the bytes the range
+// shares with other data, at its ends; once the guard is gone, children inherit every page again.
+TEST(child, pages_kept_from_children_are_not_mapped_in_them_until_the_guard_ends) {
+    const auto page = static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
+    const d::private_mapping memory(4 * page);
+    auto* bytes = static_cast<volatile char*>(memory.data());
+    for (std::size_t i = 0; i < 4 * page; ++i) bytes[i] = static_cast<char>(i % 7 + 1);
+    const auto reads = [&](std::size_t at) {
+        return d::reap(d::fork_child([&, at] { return bytes[at] == static_cast<char>(at % 7 + 1) ? 0 : 1; }));
+    };
+    {
+        // From the middle of page 0 to the middle of page 3: pages 1 and 2 are whole.
+        const d::kept_from_children kept(static_cast<char*>(memory.data()) + page / 2, 3 * page);
+        EXPECT_EQ(kept.bytes(), 2 * page);
+        EXPECT_EQ(d::describe_status(reads(page)), "signal 11 (Segmentation fault)");
+        EXPECT_EQ(d::describe_status(reads(3 * page - 1)), "signal 11 (Segmentation fault)");
+        EXPECT_EQ(reads(page / 2), 0);
+        EXPECT_EQ(reads(3 * page), 0);
+        // The parent itself keeps them.
+        EXPECT_EQ(bytes[page + 3], static_cast<char>((page + 3) % 7 + 1));
+    }
+    EXPECT_EQ(reads(page), 0);
+    EXPECT_EQ(reads(3 * page - 1), 0);
+    const d::kept_from_children none(static_cast<char*>(memory.data()) + 1, page);
+    EXPECT_EQ(none.bytes(), 0u);
+    EXPECT_TRUE(no_children());
 }
 
 TEST(child, statuses_in_words) {

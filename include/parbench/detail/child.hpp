@@ -4,6 +4,7 @@
 
 #include <poll.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/types.h>
@@ -13,6 +14,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <string>
@@ -62,6 +65,40 @@ pid_t fork_child(F&& body) {
         leave(exit_uncaught);
     }
 }
+
+// While it lives, the whole pages of [data, data + bytes) are left out of every child this process forks
+// (MADV_DONTFORK), and inherited again once it is gone (MADV_DOFORK). For memory the children get another way: the
+// parent can then write there while its children run without each page being copied on write first (a fork
+// write-protects every private page it shares), and a fork copies no page table entries for it. A child that
+// touches those pages anyway dies of SIGSEGV. The pages the range shares with other data, at its two ends, stay
+// inherited. Best effort: a range madvise refuses is inherited as before. Pages the caller had marked
+// MADV_DONTFORK itself are inherited afterwards.
+class kept_from_children {
+public:
+    kept_from_children(const void* data, std::size_t bytes) noexcept {
+        const auto page = static_cast<std::uintptr_t>(::sysconf(_SC_PAGESIZE));
+        const auto at = reinterpret_cast<std::uintptr_t>(data);
+        if (data == nullptr || page == 0 || bytes < page || at + bytes < at) return;
+        const std::uintptr_t first = (at + page - 1) / page * page;
+        const std::uintptr_t last = (at + bytes) / page * page;
+        if (last <= first) return;
+        begin_ = reinterpret_cast<void*>(first);  // NOLINT(performance-no-int-to-ptr): page-aligned, inside data
+        size_ = last - first;
+        (void)::madvise(begin_, size_, MADV_DONTFORK);
+    }
+    ~kept_from_children() {
+        if (size_ != 0) (void)::madvise(begin_, size_, MADV_DOFORK);
+    }
+    kept_from_children(const kept_from_children&) = delete;
+    kept_from_children& operator=(const kept_from_children&) = delete;
+
+    // The pages left out: none if the range holds no whole page.
+    [[nodiscard]] std::size_t bytes() const noexcept { return size_; }
+
+private:
+    void* begin_ = nullptr;
+    std::size_t size_ = 0;
+};
 
 namespace child_detail {
 inline pid_t wait_eintr(pid_t pid, int* status, int flags) noexcept {

@@ -3,10 +3,11 @@
 // A worker sends its result back through a pipe (pipe, like multiprocessing.Queue) or writes it to its slot in a
 // MAP_SHARED mapping (shm, like multiprocessing.Value); the parent combines. A kernel with shared state gets it
 // in a MAP_SHARED mapping. A payload kernel's data (payload.hpp) travels the same way: through a pipe each way
-// (pipe), or copied into a MAP_SHARED mapping and back out of it (shm). processes.cow is processes.pipe whose
-// workers read the input they inherited from the fork, copy-on-write, in place: only the output travels. A worker that
-// throws, exits non-zero, dies of a signal or outlives the deadline becomes a worker_error; the other workers are then
-// killed and every child is reaped before run() returns.
+// (pipe), or copied into a MAP_SHARED mapping and back out of it (shm), and the workers do not inherit the caller's
+// arrays (kept_from_children). processes.cow is processes.pipe whose workers read the input they inherited from the
+// fork, copy-on-write, in place: only the output travels. A worker that throws, exits non-zero, dies of a signal or
+// outlives the deadline becomes a worker_error; the other workers are then killed and every child is reaped before
+// run() returns.
 
 #include <algorithm>
 #include <chrono>
@@ -209,6 +210,14 @@ public:
     typename K::result run(const K& k, std::uint64_t n) const {
         using result = typename K::result;
         if constexpr (payload_kernel<K>) {
+            // The workers get the caller's data through the transport, so the caller's arrays are kept out of
+            // their address space (all but the input processes.cow's workers read in place): the caller writes its
+            // output while they live, which would otherwise copy each page on write, and the forks copy no page
+            // table entries for either array.
+            const kept_from_children output(k.output().data(), k.output().size_bytes());
+            std::optional<kept_from_children> input;
+            if constexpr (Transport::moves != payload_path::inherited_input)
+                input.emplace(k.input().data(), k.input().size_bytes());
             if constexpr (Transport::moves == payload_path::shared_mapping)
                 return run_through_mapping(k, n);
             else
