@@ -158,6 +158,13 @@ long caller_faults_in_a_run(const S& strategy, const k::payload& kernel, std::ui
 // The strategies that fork the caller do not share its output with their workers: the caller writes the output
 // its workers send without copying each page on write first (one minor fault per page if the workers shared it).
 TEST(payload_fork, the_caller_writes_its_output_without_a_fault_per_page) {
+#if defined(__SANITIZE_THREAD__)
+    GTEST_SKIP() << "ThreadSanitizer writes its shadow of every byte the caller writes, and the workers inherit it";
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+    GTEST_SKIP() << "ThreadSanitizer writes its shadow of every byte the caller writes, and the workers inherit it";
+#endif
+#endif
     const std::uint64_t n = std::uint64_t{1} << 21;  // 16 MiB out: 4,096 pages
     const long pages = static_cast<long>(n * sizeof(double) / static_cast<std::size_t>(::sysconf(_SC_PAGESIZE)));
     const auto data = k::payload{.units = 1}.bind(n);
