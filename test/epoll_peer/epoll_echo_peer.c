@@ -144,5 +144,8 @@ int main(int argc, char** argv) {
     qsort(times, (size_t)runs, sizeof *times, by_value);
     printf("epoll_echo_ns min=%llu median=%llu runs=%d\n", (unsigned long long)times[0],
            (unsigned long long)times[runs / 2], runs);
+    close(ep);
+    free(times);
+    free(conns);
     return 0;
 }
