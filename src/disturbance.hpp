@@ -1,9 +1,13 @@
 #pragma once
 // What the machine was doing when a benchmark ran: a fixed probe timed on every CPU this process may use, the
 // other processes ready to run and the time the hypervisor stole. Every matrix benchmark records one sample before
-// its timed loop and one after it (counters at_s, probe_ns, probe_best_ns, others_running, steal_pct); the report
-// reads them as how much of the run was disturbed, and when, and the estimator as the state of the CPUs a
-// repetition ran on (tools/parbench/estimate.py).
+// its timed loop and one after it (counters at_s, probe_ns, probe_best_ns, probe_bound_ns, others_running,
+// steal_pct); the report reads them as how much of the run was disturbed, and when, and the estimator as the state
+// of the CPUs a repetition ran on (tools/parbench/estimate.py).
+//
+// A one-worker repetition of the matrix runs on one CPU (scoped_pin), chosen from the sample before it: in turn the
+// slowest and the fastest, so that a one-worker benchmark has repetitions on a slowed CPU, to meet the runs that a
+// slowed CPU holds back, and on a fast one.
 //
 // The probe is a chain of one-cycle additions: it issues as fast as the core's front end lets it, so its time
 // doubles when another virtual machine's thread shares the physical core (the sibling hyperthread), as
@@ -23,9 +27,14 @@
 namespace parbench::bench {
 
 struct machine_sample {
-    double at_seconds = 0;      // since the first sample of this process
-    double probe_ns = 0;        // the probe on the slowest CPU
-    double probe_best_ns = 0;   // the probe on the fastest CPU
+    static constexpr int max_probed = 64;
+
+    double at_seconds = 0;     // since the first sample of this process
+    double probe_ns = 0;       // the probe on the slowest CPU
+    double probe_best_ns = 0;  // the probe on the fastest CPU
+    int slowest_cpu = -1;      // where probe_ns and probe_best_ns were read (-1: not known)
+    int fastest_cpu = -1;
+    int pinned_cpu = -1;        // the CPU a pinned repetition runs on (pinned_to), else -1
     double others_running = 0;  // processes ready to run besides this one (/proc/stat procs_running - 1)
     std::int64_t steal_ticks = 0;
     std::chrono::steady_clock::time_point when{};
@@ -37,6 +46,15 @@ struct machine_sample {
         read_proc_stat(m);
         m.when = std::chrono::steady_clock::now();
         m.at_seconds = std::chrono::duration<double>(m.when - start).count();
+        return m;
+    }
+
+    // This sample as seen by a repetition that runs on `cpu` alone (slowest_cpu or fastest_cpu): both probes are
+    // that CPU's.
+    [[nodiscard]] machine_sample pinned_to(int cpu) const noexcept {
+        machine_sample m = *this;
+        m.probe_ns = m.probe_best_ns = cpu == slowest_cpu ? probe_ns : probe_best_ns;
+        m.slowest_cpu = m.fastest_cpu = m.pinned_cpu = cpu;
         return m;
     }
 
@@ -72,7 +90,6 @@ private:
     // to the next and back to its own set: the slowest and the fastest reading. Where the affinity cannot be read
     // or set, the probe runs once, wherever the thread is.
     static void probe_cpus(machine_sample& m) noexcept {
-        static constexpr int max_probed = 64;
         cpu_set_t own;
         CPU_ZERO(&own);
         if (sched_getaffinity(0, sizeof own, &own) != 0) {
@@ -87,8 +104,14 @@ private:
             CPU_SET(cpu, &one);
             if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
             const double ns = probe();
-            m.probe_ns = probed == 0 ? ns : std::max(m.probe_ns, ns);
-            m.probe_best_ns = probed == 0 ? ns : std::min(m.probe_best_ns, ns);
+            if (probed == 0 || ns > m.probe_ns) {
+                m.probe_ns = ns;
+                m.slowest_cpu = static_cast<int>(cpu);
+            }
+            if (probed == 0 || ns < m.probe_best_ns) {
+                m.probe_best_ns = ns;
+                m.fastest_cpu = static_cast<int>(cpu);
+            }
             ++probed;
         }
         sched_setaffinity(0, sizeof own, &own);
@@ -112,6 +135,31 @@ private:
         }
         std::fclose(f);
     }
+};
+
+// Runs the calling thread on one CPU while it lives, then gives it back its own set of CPUs. Threads and processes
+// it starts meanwhile inherit the one CPU. pinned() is false where the affinity could not be read or set (the
+// thread then runs where it was allowed to).
+class scoped_pin {
+public:
+    explicit scoped_pin(int cpu) noexcept {
+        CPU_ZERO(&own_);
+        if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof own_, &own_) != 0) return;
+        cpu_set_t one;
+        CPU_ZERO(&one);
+        CPU_SET(static_cast<std::size_t>(cpu), &one);
+        pinned_ = sched_setaffinity(0, sizeof one, &one) == 0;
+    }
+    scoped_pin(const scoped_pin&) = delete;
+    scoped_pin& operator=(const scoped_pin&) = delete;
+    ~scoped_pin() {
+        if (pinned_) sched_setaffinity(0, sizeof own_, &own_);
+    }
+    [[nodiscard]] bool pinned() const noexcept { return pinned_; }
+
+private:
+    cpu_set_t own_{};
+    bool pinned_ = false;
 };
 
 }  // namespace parbench::bench

@@ -22,16 +22,19 @@ struct estimate {
     static constexpr double utilised = 0.9;        // estimate.UTILISED
     static constexpr double calm_quantile = 0.05;  // estimate.CALM_QUANTILE
     static constexpr std::size_t match_calm = 2;   // estimate.MATCH_CALM
-    static constexpr std::size_t match_slow = 3;   // estimate.MATCH_SLOW
+    static constexpr std::size_t match_slow = 2;   // estimate.MATCH_SLOW
     static constexpr double predict_z = 1.96;      // estimate.PREDICT_Z
 
-    // One repetition: its time, the probes of disturbance.hpp around it (counters probe_ns, probe_best_ns) and
-    // the share of its time its process tree ran on its CPUs (counter utilisation); 0: not recorded.
+    // One repetition: its time, the probes of disturbance.hpp around it (counters probe_ns, probe_best_ns,
+    // probe_bound_ns), the share of its time its process tree ran on its CPUs (counter utilisation) and its
+    // worker count; 0: not recorded.
     struct repetition {
         double time = 0;
         double probe_ns = 0;
         double probe_best_ns = 0;
         double utilisation = 0;
+        double probe_bound_ns = 0;
+        unsigned workers = 1;
     };
     enum class cpu_state { none, calm, slow };
 
@@ -89,11 +92,18 @@ struct estimate {
         return probes[static_cast<std::size_t>(calm_quantile * static_cast<double>(probes.size() - 1))];
     }
 
+    // estimate.utilisation_floor: below it a repetition shared its CPUs with another program.
+    [[nodiscard]] static double utilisation_floor(const repetition& r) noexcept {
+        const double w = std::max(1u, r.workers);
+        const double ratio = r.probe_ns > 0 && r.probe_best_ns > 0 ? r.probe_best_ns / r.probe_ns : 1.0;
+        return utilised * (1 + (w - 1) * std::min(1.0, ratio)) / w;
+    }
+
     [[nodiscard]] static cpu_state state_of(const repetition& r, double reference) noexcept {
         if (reference <= 0 || r.probe_ns <= 0 || r.probe_best_ns <= 0) return cpu_state::none;
-        if (r.utilisation > 0 && r.utilisation < utilised) return cpu_state::none;  // shared with another program
+        if (r.utilisation > 0 && r.utilisation < utilisation_floor(r)) return cpu_state::none;  // shared
         if (r.probe_ns <= calm * reference) return cpu_state::calm;
-        if (r.probe_best_ns >= slow * reference) return cpu_state::slow;
+        if ((r.probe_bound_ns > 0 ? r.probe_bound_ns : r.probe_best_ns) >= slow * reference) return cpu_state::slow;
         return cpu_state::none;
     }
 

@@ -15,7 +15,7 @@ namespace parbench::bench {
 // interrupt.hpp), so a family's own loop needs no check of its own to be skipped.
 template <class F>
 benchmark::internal::Benchmark* register_benchmark(const std::string& name, F body) {
-    return benchmark::RegisterBenchmark(name.c_str(), [body = std::move(body)](benchmark::State& state) {
+    return benchmark::RegisterBenchmark(name.c_str(), [body = std::move(body)](benchmark::State& state) mutable {
         if (!interrupt::stop_if_requested(state)) body(state);
     });
 }

@@ -95,17 +95,33 @@ inline void report_parent(benchmark::State& state, const fork_parent& parent) {
                                                        benchmark::Counter::kDefaults, benchmark::Counter::kIs1024);
 }
 
+// The CPU a baseline's call `call` of its benchmark runs on, from the machine sample before it: the slowest and
+// the fastest CPU in turn (-1: run unpinned, where the sample could not tell CPUs apart). A static split over every
+// CPU runs at its slowest CPU's speed: the baseline's repetitions on a slowed CPU meet those runs in the same state
+// (tools/parbench/estimate.py), its repetitions on the fastest CPU give its time.
+[[nodiscard]] inline int baseline_cpu(const machine_sample& m, unsigned call) noexcept {
+    if (m.slowest_cpu < 0 || m.fastest_cpu < 0 || parbench::detail::available_cpus() < 2) return -1;
+    return call % 2 == 0 ? m.slowest_cpu : m.fastest_cpu;
+}
+
 // The matrix's loop: the strategy is built from the worker count, outside the timing. A kernel whose data the
 // caller holds (a payload kernel's bind(n)) gets its arrays for n here, before the strategy, for this benchmark
-// alone.
+// alone. A strategy that does not sweep workers (the baseline, sequential, and single_thread) runs on one CPU,
+// baseline_cpu(); its `cpu` counter says which.
 template <strategy S, kernel K>
-void measure_bound(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
+void measure_bound(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown,
+                   unsigned call) {
     try {
         if (interrupt::stop_if_requested(state)) return;
         std::optional<fork_parent> parent;
         if constexpr (forks_caller<S>) parent.emplace(fork_parent_bytes());
         note_repetition();
-        const machine_sample machine = machine_sample::now();
+        machine_sample machine = machine_sample::now();
+        std::optional<scoped_pin> pin;
+        if constexpr (!S::sweeps_workers) {
+            const int cpu = baseline_cpu(machine, call);
+            if (cpu >= 0 && pin.emplace(cpu).pinned()) machine = machine.pinned_to(cpu);
+        }
         std::optional<S> strategy = build<S>(workers);
         if (measure_with(state, *strategy, k, n, workers, slowdown, &strategy, std::optional(machine)) && parent)
             report_parent(state, *parent);
@@ -115,17 +131,17 @@ void measure_bound(benchmark::State& state, const K& k, std::uint64_t n, unsigne
 }
 
 template <strategy S, kernel K>
-void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown) {
+void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned workers, double slowdown, unsigned call) {
     if constexpr (requires { k.bind(n); }) {
         try {
             if (interrupt::stop_if_requested(state)) return;
             const auto data = k.bind(n);
-            measure_bound<S>(state, data.kernel(), n, workers, slowdown);
+            measure_bound<S>(state, data.kernel(), n, workers, slowdown, call);
         } catch (const std::exception& e) {
             fail(state, e.what());
         }
     } else {
-        measure_bound<S>(state, k, n, workers, slowdown);
+        measure_bound<S>(state, k, n, workers, slowdown, call);
     }
 }
 
@@ -135,8 +151,9 @@ void add_one(const K& k, std::uint64_t n, unsigned workers) {
     const double slow = o.slow && (o.slow->kernel == K::name || o.slow->kernel == "*") ? o.slow->fraction : 0.0;
     const std::string name = std::string(K::name) + "/" + std::string(S::name) + "/workers:" + std::to_string(workers) +
                              "/n:" + std::to_string(n);
-    auto* b = register_benchmark(
-        name, [k, n, workers, slow](benchmark::State& state) { measure<S>(state, k, n, workers, slow); });
+    auto* b = register_benchmark(name, [k, n, workers, slow, calls = 0u](benchmark::State& state) mutable {
+        measure<S>(state, k, n, workers, slow, calls++);
+    });
     b->UseRealTime()
         ->ComputeStatistics("fastest", estimate::fastest)
         ->ComputeStatistics("fastest_low", estimate::fastest_low)

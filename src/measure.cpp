@@ -53,9 +53,19 @@ void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, co
     // What the machine was doing: read by the report's disturbance section (tools/parbench/disturbance.py).
     const machine_sample machine_after = machine_sample::now();
     state.counters["at_s"] = machine_before.at_seconds;
-    // The CPUs' state across the repetition: the slowest probe before or after it, and the fastest.
+    // The CPUs' state across the repetition: the slowest probe before or after it, and the fastest. A pinned
+    // repetition's sample after it reads its own CPU alone (the thread may run nowhere else), and so does the one
+    // before it (machine_sample::pinned_to).
     state.counters["probe_ns"] = std::max(machine_before.probe_ns, machine_after.probe_ns);
     state.counters["probe_best_ns"] = std::min(machine_before.probe_best_ns, machine_after.probe_best_ns);
+    // The probe of the CPU that sets the repetition's pace, where it was slowest both before and after: a pinned
+    // repetition's CPU; the slowest CPU where the workers cover every CPU (a static split waits for its slowest
+    // worker); else any CPU, so the fastest.
+    const bool covers_cpus = workers >= hardware_threads();
+    state.counters["probe_bound_ns"] = machine_before.pinned_cpu < 0 && covers_cpus
+                                           ? std::min(machine_before.probe_ns, machine_after.probe_ns)
+                                           : std::min(machine_before.probe_best_ns, machine_after.probe_best_ns);
+    if (machine_before.pinned_cpu >= 0) state.counters["cpu"] = machine_before.pinned_cpu;
     state.counters["others_running"] = machine_before.others_running;
     state.counters["steal_pct"] = machine_after.steal_percent_since(machine_before);
     // Page faults show where a run's time goes to fresh memory: glibc maps blocks above its mmap threshold (at

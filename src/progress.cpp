@@ -63,6 +63,14 @@ std::optional<double> spread(const std::vector<run>& reports) {
     return std::nullopt;
 }
 
+// W of a matrix benchmark's name (<kernel>/<strategy>/workers:W/n:N/...), else 1.
+unsigned workers_of(const std::string& name) {
+    const auto at = name.find("/workers:");
+    if (at == std::string::npos) return 1;
+    const unsigned long w = std::strtoul(name.c_str() + at + 9, nullptr, 10);
+    return w == 0 ? 1 : static_cast<unsigned>(w);
+}
+
 std::string clock_text(double seconds) {
     const long s = std::lround(std::max(seconds, 0.0));
     char buf[32];
@@ -267,7 +275,7 @@ struct run_reporter::state {
         for (const run& x : out)
             if (x.run_type == run::RT_Iteration)
                 all.push_back({x.GetAdjustedRealTime(), counter(x, "probe_ns"), counter(x, "probe_best_ns"),
-                               counter(x, "utilisation")});
+                               counter(x, "utilisation"), counter(x, "probe_bound_ns"), workers_of(name)});
         estimate e;
         for (const run& x : out) {
             if (x.run_type != run::RT_Aggregate) continue;

@@ -5,6 +5,10 @@ Ordered by when they ran (the at_s counter every repetition records), the repeti
 one benchmark to another exactly B - 1 times when each ran in one block, and more often when interleaved. With
 5 benchmarks x 4 repetitions shuffled at random, blocks come out about once in 10^10 runs.
 
+The baseline (`sequential`) runs pinned to one CPU of the process's set, named by its `cpu` counter, where the
+process may use two or more; the others run where the scheduler puts them. Every repetition says which probe set
+its pace (`probe_bound_ns`), between the fastest and the slowest CPU's.
+
 Usage: interleaved_test.py BENCH_PARALLEL WORK_DIR
 """
 
@@ -36,4 +40,14 @@ for mode in ("default", "false"):
         sys.exit(f"interleaving is the default, yet the repetitions ran in blocks: {order}")
     if mode == "false" and changes != len(names) - 1:
         sys.exit(f"asked for blocks, yet {changes} changes between {len(names)} benchmarks: {order}")
+    cpus = os.sched_getaffinity(0)
+    for b in runs:
+        pinned = "cpu" in b
+        if pinned != (b["name"].startswith("count/sequential/") and len(cpus) > 1):
+            sys.exit(f"{b['name']}: cpu counter {'present' if pinned else 'missing'} on {len(cpus)} CPU(s)")
+        if pinned and int(b["cpu"]) not in cpus:
+            sys.exit(f"{b['name']} ran pinned to CPU {b['cpu']}, outside this process's CPUs {sorted(cpus)}")
+        if not b["probe_best_ns"] <= b["probe_bound_ns"] <= b["probe_ns"]:
+            sys.exit(f"{b['name']}: probe_bound_ns {b['probe_bound_ns']} outside "
+                     f"[{b['probe_best_ns']}, {b['probe_ns']}]")
     print(f"ok: {mode}: {changes} changes of benchmark over {len(order)} repetitions")

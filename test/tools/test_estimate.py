@@ -55,19 +55,27 @@ CALM_PROBE = 3500.0
 def two_cpu_machine(rng, truth, workers, count, calm_share, slow_factor=2.2, flip=0.0):
     """[(time, state)] of a benchmark on a 2-CPU virtual machine, each state read from the probes as load() does.
 
-    Each CPU is calm with probability `calm_share`, else slowed by `slow_factor` (another machine's thread on its
-    sibling hyperthread). A one-worker run takes `truth` times the factor of the CPU it lands on, a two-worker run
-    (truth: its calm time) waits for the slower CPU. The probes read each CPU before and after; with probability
-    `flip` the state changed in between and the run took the other state's time."""
+    Each CPU is calm with probability `calm_share` (one per CPU where it is a pair), else slowed by `slow_factor`
+    (another machine's thread on its sibling hyperthread). A one-worker run is the pinned baseline: in turn on the
+    slower and the faster CPU, as bench_parallel places it, it takes `truth` times that CPU's factor and its probes
+    are that CPU's. A two-worker run (a static split; truth: its calm time) waits for the slower CPU, whose probe
+    sets its pace, while the faster one idles once its half is done. The probes read each CPU before and after;
+    with probability `flip` the state changed in between and the run took the other state's time."""
+    shares = calm_share if isinstance(calm_share, tuple) else (calm_share, calm_share)
     samples = []
-    for _ in range(count):
-        factors = [1.0 if rng.random() < calm_share else slow_factor for _ in range(2)]
+    for i in range(count):
+        factors = [1.0 if rng.random() < share else slow_factor for share in shares]
         probes = [CALM_PROBE * f * (1 + rng.uniform(0, 0.05)) for f in factors]
         ran = [slow_factor if f == 1.0 else 1.0 for f in factors] if rng.random() < flip else factors
-        t = truth * (ran[rng.randrange(2)] if workers == 1 else max(ran)) * (1 + rng.uniform(0, 0.01))
-        samples.append((t, max(probes), min(probes)))
-    reference = estimate.calm_reference([best for _, _, best in samples] + [CALM_PROBE])
-    return [(t, estimate.state_of(hi, lo, reference)) for t, hi, lo in samples]
+        jitter = 1 + rng.uniform(0, 0.01)
+        if workers == 1:
+            cpu = (max if i % 2 == 0 else min)(range(2), key=lambda c: probes[c])
+            samples.append((truth * ran[cpu] * jitter, probes[cpu], probes[cpu], probes[cpu], 1.0))
+        else:
+            busy = (1 + min(ran) / max(ran)) / 2
+            samples.append((truth * max(ran) * jitter, max(probes), min(probes), max(probes), busy))
+    reference = estimate.calm_reference([best for _, _, best, _, _ in samples] + [CALM_PROBE])
+    return [(t, estimate.state_of(hi, lo, reference, busy, bound, workers)) for t, hi, lo, bound, busy in samples]
 
 
 class TimeEstimateTests(unittest.TestCase):
@@ -181,6 +189,21 @@ class SpeedupTests(unittest.TestCase):
         self.assertGreaterEqual(matched_inside, 190)
         self.assertLess(fastest_inside, 150)
 
+    def test_one_cpu_slowed_throughout_still_gives_the_speedup_of_equal_cpus(self):
+        # The state seen on the VM for half an hour at a time: one vCPU calm, the other slowed. Every two-worker
+        # run waits for the slowed one; half the baseline's repetitions ran there. With the default profile's 4
+        # repetitions the slowed ones compare, and the speedup is 2 where the fastest of each says about 0.9.
+        rng = random.Random(9)
+        matched_inside = fastest_inside = 0
+        for _ in range(200):
+            base = two_cpu_machine(rng, 24.0, 1, 4, calm_share=(1.0, 0.0))
+            para = two_cpu_machine(rng, 12.0, 2, 4, calm_share=(1.0, 0.0))
+            e = estimate.matched_speedup(base, para)
+            matched_inside += e.state == "slow" and 1.8 <= e.value <= 2.1 and e.contains(2.0)
+            fastest_inside += 1.8 <= speedup_estimate([t for t, _ in base], [t for t, _ in para]).value <= 2.1
+        self.assertGreaterEqual(matched_inside, 190)
+        self.assertEqual(fastest_inside, 0)
+
     def test_a_state_that_changed_during_a_repetition_moves_a_slow_median_little(self):
         # One repetition in ten ran in the other state than its probes say: the slowed repetitions' fastest would
         # pick such a one, their median does not.
@@ -216,6 +239,14 @@ class SpeedupTests(unittest.TestCase):
         self.assertEqual(estimate.state_of(0, 0, 1e3), "")                 # not recorded
         self.assertEqual(estimate.state_of(1.2e3, 1.0e3, 1e3, utilisation=0.6), "")  # another program shared it
         self.assertEqual(estimate.state_of(1.2e3, 1.0e3, 1e3, utilisation=0.97), "calm")
+        # Two workers held back by one slowed CPU: its probe sets the pace (probe_bound_ns), and the calm CPU's
+        # worker idles once its half is done, so a utilisation of 0.73 is its own, not another program's.
+        self.assertEqual(estimate.state_of(2.2e3, 1.0e3, 1e3, 0.73, probe_bound_ns=2.1e3, workers=2), "slow")
+        self.assertEqual(estimate.state_of(2.2e3, 1.0e3, 1e3, 0.5, probe_bound_ns=2.1e3, workers=2), "")
+        self.assertAlmostEqual(estimate.utilisation_floor(2.2e3, 1.1e3, 2), estimate.UTILISED * 0.75)
+        self.assertEqual(estimate.utilisation_floor(1e3, 1e3, 1), estimate.UTILISED)
+        # The pinned baseline reads its own CPU: every probe is that one.
+        self.assertEqual(estimate.state_of(2.2e3, 2.2e3, 1e3, 1.0, probe_bound_ns=2.2e3), "slow")
         self.assertEqual(estimate.calm_reference([5.0] * 19 + [1.0]), 1.0)  # the 5th percentile of 20
         self.assertIsNone(estimate.calm_reference([None, 0]))
 

@@ -22,16 +22,21 @@ moves even when the samples agree (alignment, frequency). The rule is checked by
 
 A speedup compares repetitions taken in the same state of the CPUs. On a virtual machine a CPU's speed depends on
 what runs beside it on the same physical core (another machine's thread on the sibling hyperthread halves a
-throughput-bound loop, for seconds at a time), and each CPU has its own state. A one-worker run needs one fast
-CPU, a two-worker run both, so the fastest repetitions of the two often come from different states, and their
-ratio is not the speedup. bench_parallel times a probe on every CPU before and after each repetition
-(``probe_ns``: the slowest reading, ``probe_best_ns``: the fastest); measured against the run's calm probe, a
-repetition is *calm* (every CPU fast), *slow* (every CPU slowed) or neither (also where another program took
-its CPUs for part of it: the ``utilisation`` counter below UTILISED). A speedup is the ratio of fastest
-calm repetitions where both sides have some; else, where both have enough slow ones, the ratio of their medians
-(within a slow state a repetition can also be faster than its state, when the neighbour pauses, so its noise is
-two-sided); else the fastest of all, as before. notebook/busy_machine.md ("The slow state is a busy sibling")
-has the measurements.
+throughput-bound loop, for seconds at a time), and each CPU has its own state. A one-worker run needs one CPU, a
+two-worker run both, and a two-way static split runs at its slower CPU's speed, so the fastest repetitions of the
+two often come from different states, and their ratio is not the speedup. bench_parallel times a probe on every
+CPU before and after each repetition (``probe_ns``: the slowest reading, ``probe_best_ns``: the fastest) and runs
+the baseline pinned, in turn on the slowest and the fastest CPU (``cpu``), so that it has repetitions in either
+state; ``probe_bound_ns`` is the probe of the CPU that sets a repetition's pace (the baseline's own CPU; the
+slowest where the workers cover every CPU). Against the run's calm probe a repetition is *calm* (every CPU it ran
+on fast), *slow* (its pace-setting CPU slowed throughout) or neither, also where another program took its CPUs
+for part of it (the ``utilisation`` counter below UTILISED of what its CPUs' probes allow, utilisation_floor). A
+speedup is the ratio of fastest calm repetitions where both sides have MATCH_CALM; else, where both have
+MATCH_SLOW slow ones, the ratio of their medians (within a slow state a repetition can also be faster than its
+state, when the neighbour pauses, so its noise is two-sided); else the fastest of all, as before. A slow-state
+speedup is the one on CPUs that all ran at the slowed speed: for a static split that is what it measures; a
+split that moves work to a faster CPU reads above it (up to W x the CPUs' speed ratio), and the report says so.
+notebook/busy_machine.md ("The slow state is a busy sibling", "The baseline on each CPU") has the measurements.
 
 Everything here is plain arithmetic on lists of floats, without scipy, so that every tool imports it.
 """
@@ -46,7 +51,7 @@ SLOW = 1.5            # slow repetition: its fastest probe at least SLOW x the r
 UTILISED = 0.9        # a repetition whose workers had their CPUs less than this share of its time was shared
 CALM_QUANTILE = 0.05  # the run's calm probe: this quantile of every repetition's fastest probe
 MATCH_CALM = 2        # calm repetitions each side needs for a calm speedup
-MATCH_SLOW = 3        # slow repetitions each side needs for a slow-state speedup
+MATCH_SLOW = 2        # slow repetitions each side needs for a slow-state speedup
 PREDICT_Z = 1.96     # a median's ranks: a speedup divides two such intervals' ends crosswise, which for two
 #                      equally spread sides is as wide as a rerun's ratio of medians needs (sqrt(2) x sqrt(2))
 
@@ -114,17 +119,27 @@ def calm_reference(probes):
     return xs[int(CALM_QUANTILE * (len(xs) - 1))] if xs else None
 
 
-def state_of(probe_ns, probe_best_ns, reference, utilisation=None):
-    """'calm', 'slow' or '' for a repetition whose slowest and fastest probe read these (0: not recorded). A
-    repetition whose process tree ran less than UTILISED of its time on its W CPUs (the ``utilisation`` counter)
-    shared them with another program: neither."""
+def utilisation_floor(probe_ns, probe_best_ns, workers=1):
+    """The utilisation below which a repetition shared its CPUs with another program: UTILISED of what a static
+    split over `workers` CPUs keeps busy when one CPU reads probe_ns and the others probe_best_ns (they finish
+    their shares early and wait for the slowest): UTILISED where the CPUs were alike."""
+    w = max(1, int(workers or 1))
+    ratio = probe_best_ns / probe_ns if probe_ns and probe_best_ns else 1.0
+    return UTILISED * (1 + (w - 1) * min(1.0, ratio)) / w
+
+
+def state_of(probe_ns, probe_best_ns, reference, utilisation=None, probe_bound_ns=None, workers=1):
+    """'calm', 'slow' or '' for a repetition whose slowest, fastest and pace-setting probe read these (0 or None:
+    not recorded; a file without probe_bound_ns: the fastest, every CPU slowed). A repetition whose process tree
+    ran less than utilisation_floor of its time on its W CPUs (the ``utilisation`` counter) shared them with
+    another program: neither."""
     if not reference or not probe_ns or not probe_best_ns:
         return ""
-    if utilisation and utilisation < UTILISED:
+    if utilisation and utilisation < utilisation_floor(probe_ns, probe_best_ns, workers):
         return ""
     if probe_ns <= CALM * reference:
         return "calm"
-    if probe_best_ns >= SLOW * reference:
+    if (probe_bound_ns or probe_best_ns) >= SLOW * reference:
         return "slow"
     return ""
 

@@ -197,6 +197,12 @@ def load(paths):
     return Run(list(paths), contexts, benchmarks)
 
 
+def _workers(name):
+    """W of a matrix benchmark's name, else 1."""
+    m = KERNEL_NAME_RE.match(name)
+    return int(m["workers"]) if m else 1
+
+
 def _set_states(benchmarks):
     """Every sample's CPU state against the calm probe of all the files read together, over the benchmarks that
     did not error (the console's summary does the same, src/progress.cpp)."""
@@ -205,7 +211,8 @@ def _set_states(benchmarks):
     for b in benchmarks:
         for s in b.samples:
             s.state = estimate.state_of(s.counters.get("probe_ns"), s.counters.get("probe_best_ns"), reference,
-                                        s.counters.get("utilisation"))
+                                        s.counters.get("utilisation"), s.counters.get("probe_bound_ns"),
+                                        _workers(b.name))
 
 
 # --------------------------------------------------------------------------------------------- kernel tables
