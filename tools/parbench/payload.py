@@ -12,8 +12,13 @@ strategy moves it (``MOVED`` says how much of it crosses per run). Against ``thr
   between the last measured B where it is not slower than them beyond both time intervals and the first B from
   which it is at every larger B (point estimates alone cross and recross 1 where the two tie), against
   ``thread_pool`` and against ``gil_threads``, the model of threads under CPython's interpreter lock, the
-  comparison a Python program faces.
+  comparison a Python program faces;
+- beside the cost per byte, a pipe's own: ``overhead/ipc/pipe/bytes:B/one_way`` at the largest B where the run has
+  it (bench_parallel measures the pipe at the payload's sizes), its time per byte, and the cost per byte moved as a
+  multiple of it.
 """
+
+import re
 
 from .markdown import format_time_ns
 from .markdown import table as md_table
@@ -22,6 +27,7 @@ from .model import suite_of
 KERNELS = ("payload",)
 ELEMENT_BYTES = 8  # a double
 THREADS = ("thread_pool", "gil_threads")
+PIPE_RE = re.compile(r"^overhead/ipc/pipe/bytes:(?P<bytes>\d+)/one_way(/|$)")
 
 # What a strategy moves per run, in payload sizes B: both directions (input out to the workers, output back), the
 # output alone (processes.cow inherits the input), or both but for the chunk the caller runs itself ("share":
@@ -100,7 +106,30 @@ def crossover_text(proc, ref):
     return f"{format_bytes(common[first - 1] * ELEMENT_BYTES)} – {format_bytes(common[first] * ELEMENT_BYTES)}"
 
 
-def rows_for(by_n):
+def pipe_per_byte(others):
+    """{message bytes: ns per byte} of overhead/ipc/pipe one way, from each size's fastest repetition."""
+    out = {}
+    for bench in others:
+        m = PIPE_RE.match(bench.name)
+        if m is None or not bench.usable:
+            continue
+        size = int(m.group("bytes"))
+        t = bench.time_estimate()
+        if t is not None and t.value > 0 and size > 0:
+            out[size] = t.value / size
+    return out
+
+
+def against_pipe(cost, pipe, b):
+    """The cost per byte moved as a multiple of a pipe's at message size b: "1.32× of 0.412 ns"; "" where the run
+    has no pipe of that size."""
+    ref = pipe.get(b)
+    if ref is None:
+        return ""
+    return f"{cost / ref:.2f}× of {ref:.3f} ns"
+
+
+def rows_for(by_n, pipe):
     """One row per process strategy and worker count that has thread_pool beside it."""
     rows = []
     configs = sorted({c for cells in by_n.values() for c in cells
@@ -118,22 +147,25 @@ def rows_for(by_n):
                      format_time_ns(proc[largest].value - ref[largest].value),
                      f"{cost[0]:.3f} [{cost[1]:.3f}, {cost[2]:.3f}]",
                      f"{1.0 / cost[0]:.2f}" if cost[0] > 0 else "–",
+                     against_pipe(cost[0], pipe, largest * ELEMENT_BYTES),
                      crossover_text(proc, ref), crossover_text(proc, gil)])
     return rows
 
 
-def md_payload(kernels):
-    """The section; [] where the run has no payload kernel with thread_pool and a process strategy."""
+def md_payload(kernels, others=()):
+    """The section; [] where the run has no payload kernel with thread_pool and a process strategy. others: the
+    run's benchmarks outside the matrix, where overhead/ipc/pipe is."""
+    pipe = pipe_per_byte(others)
     lines = []
     for kernel in KERNELS:
         if kernel not in kernels:
             continue
-        rows = rows_for(kernels[kernel])
+        rows = rows_for(kernels[kernel], pipe)
         if rows:
             lines += [f"#### {kernel}", ""] + md_table(
                 ["strategy", "workers", "largest B", "moved per run there", "extra time over thread_pool there",
-                 "ns per byte moved [interval]", "GB/s", "stops paying against thread_pool at B",
-                 "against gil_threads"], rows) + [""]
+                 "ns per byte moved [interval]", "GB/s", "÷ a pipe's ns per byte at largest B",
+                 "stops paying against thread_pool at B", "against gil_threads"], rows) + [""]
     if not lines:
         return []
     return ["## Moving the data", "",
@@ -141,6 +173,8 @@ def md_payload(kernels):
             "Threads share the data; each process strategy moves it (both ways; `processes.cow` the output only; "
             "a pool whose caller runs chunk 0, and `mpi`, all but the caller's chunk). Cost per byte moved: the "
             "growth of its time over `thread_pool`'s from the smallest to the largest B, per byte moved (what "
-            "both pay at every B cancels); GB/s is its inverse. Crossover: between the last B where the strategy "
-            "is not slower than the threads beyond both time intervals and the first from which it is at every "
-            "larger B (*never*: not up to the largest B).", ""] + lines
+            "both pay at every B cancels); GB/s is its inverse; beside it, as a multiple, a pipe's own time per "
+            "byte for one message of the largest B (`overhead/ipc/pipe/bytes:B/one_way`, where the run has it). "
+            "Crossover: between the last B where the strategy is not slower than the threads beyond both time "
+            "intervals and the first from which it is at every larger B (*never*: not up to the largest B).",
+            ""] + lines

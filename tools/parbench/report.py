@@ -285,7 +285,7 @@ def render_markdown(run, kernels, others, plots, plot_note, answer):
         lines += [f"![{title}]({path})" for title, path in plots.get(kernel, [])]
         lines += [""] if plots.get(kernel) else []
         lines += md_kernel_tables(kernel, by_n, hw) + md_crossovers(by_n) + md_tally(kernel, by_n)
-    lines += (uneven.md_uneven(kernels) + payload.md_payload(kernels) + cost.md_cost(kernels, others)
+    lines += (uneven.md_uneven(kernels) + payload.md_payload(kernels, others) + cost.md_cost(kernels, others)
               + md_others(others) + md_errors(run))
     if plot_note:
         lines += ["## Plots", "", plot_note, ""]
