@@ -4,11 +4,11 @@
 #         -DTOOLS=<tools/> [-DPYTHON=<python3 for the report>] [-DBUDGET_S=<seconds>] -P run_benchmarks.cmake
 # Two passes: the first measures every configuration; where a Python is found, parbench-plan then picks the
 # comparisons whose intervals are still too wide to decide, and a second pass measures those again in what is
-# left of BUDGET_S (default 280 s, the default profile's five minutes less a margin), into <JSON>.pass2.json. The
+# left of BUDGET_S (default 290 s, the default profile's five minutes less a margin), into <JSON>.pass2.json. The
 # report reads both. The report is written from whatever the run measured, also when a benchmark errored; the
 # script then fails.
 if(NOT DEFINED BUDGET_S)
-  set(BUDGET_S 280)
+  set(BUDGET_S 290)
 endif()
 separate_arguments(args UNIX_COMMAND "${ARGS}")
 get_filename_component(json_dir "${JSON}" DIRECTORY)

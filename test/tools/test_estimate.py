@@ -350,6 +350,21 @@ class PlanTests(unittest.TestCase):
         self.assertIn("n:65536/", regex)
         self.assertNotIn("n:1024/", regex)
 
+    def test_the_headline_speedups_of_every_kernel_come_before_the_rest_of_their_point(self):
+        # Two kernels, each with a wide one-worker and a wide two-worker speedup at its largest n: a budget that
+        # fits two groups takes both kernels' two-worker speedups, not all of the first kernel's point.
+        path = os.path.join(self.dir.name, "headline.json")
+        series = {}
+        for kernel in ("count", "sum_range"):
+            series[f"{kernel}/sequential/workers:1/n:67108864/real_time"] = [24e6, 24.1e6, 24.2e6]
+            series[f"{kernel}/threads/workers:1/n:67108864/real_time"] = [24e6, 36e6, 37e6]
+            series[f"{kernel}/threads/workers:2/n:67108864/real_time"] = [12e6, 18e6, 19e6]
+        gb_file(path, series)
+        kernels, _ = model.index_kernels(model.load([path]))
+        first = plan.wanted(kernels, 2)[:2]
+        self.assertEqual(sorted((kernel, tuple(chosen)) for _, kernel, _, chosen in first),
+                         [("count", (("threads", 2),)), ("sum_range", (("threads", 2),))])
+
     def test_the_filter_stays_within_what_bench_parallel_takes(self):
         # Hundreds of wide points on a busy machine: the plan takes what fits in bench_parallel's filter.
         path = os.path.join(self.dir.name, "many.json")

@@ -28,7 +28,7 @@ class Summary:
     by_minute: dict = field(default_factory=dict)   # bucket start (s) -> (disturbed, samples)
     passes: int = 1
     calm: int = 0                                    # samples with every CPU calm (estimate.state_of)
-    all_slow: int = 0                                # samples with every CPU slowed
+    all_slow: int = 0                                # samples held back by a slowed CPU (state "slow")
 
 
 def summarize(run):
@@ -37,7 +37,8 @@ def summarize(run):
             if "probe_ns" in s.counters and s.counters["probe_ns"] > 0]
     if not rows:
         return None
-    reference = estimate.calm_reference(c.get("probe_best_ns") or c["probe_ns"] for _, c, _ in rows)
+    reference = run.calm_probe or estimate.calm_reference(c.get("probe_best_ns") or c["probe_ns"]
+                                                          for _, c, _ in rows)
     out = Summary(passes=len({f for f, _, _ in rows}))
     for file_index, c, state in rows:
         out.calm += state == "calm"
@@ -65,9 +66,9 @@ def describe(summary):
     when = ", ".join(f"{int(start // 60)}–{int(start // 60) + 1} min {100.0 * d / n:.0f}%"
                      for start, (d, n) in sorted(summary.by_minute.items()))
     return (f"{pct(summary.disturbed)} of {summary.samples} repetitions ran while the machine was disturbed: a "
-            f"CPU's probe slower than {SLOW_PROBE}× the calm one in {pct(summary.slow_probe)} (every CPU slowed in "
-            f"{pct(summary.all_slow)}, every CPU calm in {pct(summary.calm)}), another process ready to run in "
-            f"{pct(summary.others)}, steal above {STEAL_PCT:.0f}% in {pct(summary.steal)}. By minute of the first "
-            f"pass: {when}. Repetitions are interleaved at random; a speedup compares repetitions taken in one "
-            "state of the CPUs (calm where both sides have some, else slow), so a disturbed stretch costs precision "
-            "(wider intervals) rather than bias.")
+            f"CPU's probe slower than {SLOW_PROBE}× the calm one in {pct(summary.slow_probe)} (held back by a "
+            f"slowed CPU throughout in {pct(summary.all_slow)}, every CPU calm in {pct(summary.calm)}), another "
+            f"process ready to run in {pct(summary.others)}, steal above {STEAL_PCT:.0f}% in {pct(summary.steal)}. "
+            f"By minute of the first pass: {when}. Repetitions are interleaved at random; a speedup compares "
+            "repetitions taken in one state of the CPUs (calm where both sides have some, else slow), so a "
+            "disturbed stretch costs precision (wider intervals) rather than bias.")

@@ -109,6 +109,7 @@ class Run:
     paths: list
     contexts: list        # one context dict per file, same order as paths
     benchmarks: dict      # name -> Benchmark, in first-seen order
+    calm_probe: float | None = None   # the run's calm probe (estimate.calm_reference), which states are read against
 
     def partial_notes(self):
         """One line per file that holds a partial (interrupted) run."""
@@ -193,8 +194,7 @@ def load(paths):
         contexts.append(doc["context"])
         for index, raw in enumerate(doc["benchmarks"]):
             _add_entry(benchmarks, file_index, schema.entry(path, index, raw))
-    _set_states(benchmarks.values())
-    return Run(list(paths), contexts, benchmarks)
+    return Run(list(paths), contexts, benchmarks, _set_states(benchmarks.values()))
 
 
 def _workers(name):
@@ -205,7 +205,7 @@ def _workers(name):
 
 def _set_states(benchmarks):
     """Every sample's CPU state against the calm probe of all the files read together, over the benchmarks that
-    did not error (the console's summary does the same, src/progress.cpp)."""
+    did not error (the console's summary does the same, src/progress.cpp); returns that calm probe."""
     ok = [b for b in benchmarks if not b.errored]
     reference = estimate.calm_reference(s.counters.get("probe_best_ns") for b in ok for s in b.samples)
     for b in benchmarks:
@@ -213,6 +213,7 @@ def _set_states(benchmarks):
             s.state = estimate.state_of(s.counters.get("probe_ns"), s.counters.get("probe_best_ns"), reference,
                                         s.counters.get("utilisation"), s.counters.get("probe_bound_ns"),
                                         _workers(b.name))
+    return reference
 
 
 # --------------------------------------------------------------------------------------------- kernel tables

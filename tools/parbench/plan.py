@@ -6,8 +6,9 @@ After a first pass over every configuration, the rest of a profile's time goes w
 1. at the sizes a recommendation is made for (each kernel's smallest and largest n), the configurations a
    recommendation weighs (report.candidates_at) whose speedup interval is too wide (estimate.Estimate.wide) or
    whose two sides have no state of the CPUs in common yet (estimate.matched_speedup), and,
-   where the point is undecided, every one whose interval reaches the best's; the largest n first (where the
-   headline answers are), then the widest intervals;
+   where the point is undecided, every one whose interval reaches the best's; first those at as many workers as
+   CPUs at the largest n (the headline answers), then the rest of the largest n's and the smallest n's, the
+   widest intervals first;
 2. then, at every other n, each speedup up to as many workers as CPUs whose interval is too wide, widest first:
    too few repetitions are what makes a speedup move between two runs (notebook/busy_machine.md), so more of them
    are what narrows its interval.
@@ -44,8 +45,9 @@ def seconds_per_repetition(bench, min_time=MIN_TIME_S):
 
 
 def wanted(kernels, hw):
-    """[(priority, kernel, n, {(strategy, workers), ...})]: what to measure again, most wanted first: the points a
-    recommendation is made at (each kernel's largest n, then its smallest), then every other wide speedup."""
+    """[(priority, kernel, n, {(strategy, workers), ...})]: what to measure again, most wanted first: at each
+    kernel's largest n the configurations at as many workers as CPUs (the headline speedups), then the rest of the
+    points a recommendation is made at (the largest n, the smallest), then every other wide speedup."""
     out = []
     for kernel, by_n in kernels.items():
         sizes = sorted(by_n)
@@ -55,11 +57,10 @@ def wanted(kernels, hw):
             chosen = _recommendation_wants(kernel, cells, hw) if recommended else set()
             chosen |= _wide_speedups(cells, hw)
             chosen = {key for key in chosen if not is_baseline(key[0])}
-            if not chosen:
-                continue
-            width = max(_width(cells, key) for key in chosen)
-            tier = 0 if n == sizes[-1] else 1 if recommended else 2
-            out.append(((tier, -width), kernel, n, chosen))
+            headline = {key for key in chosen if n == sizes[-1] and key[1] == hw}
+            for tier, part in ((0, headline), (1 if recommended else 2, chosen - headline)):
+                if part:
+                    out.append(((tier, -max(_width(cells, key) for key in part)), kernel, n, part))
     return sorted(out, key=lambda item: item[0])
 
 
