@@ -2,7 +2,8 @@
 // The estimator of tools/parbench/estimate.py, for the console: a benchmark's time is its fastest repetition, with
 // the interval where a second run would put it: up to the K-th fastest (K = 2, or 3 from 8 repetitions on), down
 // by the same ratio below the fastest, and a relative floor. A speedup compares repetitions taken in one state of
-// the CPUs (matched_speedup): the fastest calm ones, else the medians of the slow ones, else the fastest of all.
+// the CPUs (matched_speedup): the fastest calm ones, else the medians of the slow ones, else the fastest of all
+// with an interval that holds the medians' ratio too.
 // The same arithmetic in the same order as the Python, so that the console's summary and the report print the
 // same figures (ctest bench.same_speedups checks it).
 
@@ -126,9 +127,25 @@ struct estimate {
         if (auto b = of(base, cpu_state::slow), t = of(reps, cpu_state::slow);
             b.size() >= match_slow && t.size() >= match_slow)
             return speedup_of(*of_median(b), *of_median(t));
+        const auto in_a_state = [reference](const repetition& r) { return state_of(r, reference) != cpu_state::none; };
+        if (std::any_of(base.begin(), base.end(), in_a_state) || std::any_of(reps.begin(), reps.end(), in_a_state))
+            return unmatched_speedup(of(base, std::nullopt), of(reps, std::nullopt));
         const auto b = of_time(of(base, std::nullopt)), t = of_time(of(reps, std::nullopt));
         if (!b || !t) return std::nullopt;
         return speedup_of(*b, *t);
+    }
+
+    // estimate.unmatched_speedup: the fastest over the fastest, its interval widened to hold the ratio of the
+    // medians' intervals as well.
+    [[nodiscard]] static std::optional<estimate> unmatched_speedup(const std::vector<double>& base,
+                                                                   const std::vector<double>& reps) {
+        const auto b = of_time(base), t = of_time(reps);
+        if (!b || !t) return std::nullopt;
+        estimate e = speedup_of(*b, *t);
+        const estimate m = speedup_of(*of_median(base), *of_median(reps));
+        e.low = std::min(e.low, m.low);
+        e.high = std::max(e.high, m.high);
+        return e;
     }
 
 private:

@@ -231,6 +231,17 @@ class SpeedupTests(unittest.TestCase):
         self.assertEqual(e.state, "")
         self.assertEqual(e, speedup_estimate([20.0, 21.0], [10.0, 10.5]))
         self.assertIsNone(estimate.matched_speedup([], [(10.0, "")]))
+        # States read, none in common: the same value, the interval of unmatched_speedup.
+        e = estimate.matched_speedup([(20.0, "calm"), (40.0, "")], [(10.0, "slow"), (10.5, "")])
+        self.assertEqual(e, estimate.unmatched_speedup([20.0, 40.0], [10.0, 10.5]))
+
+    def test_without_a_state_in_common_the_interval_holds_the_medians_ratio_too(self):
+        # The baseline's fastest came from a calm CPU, most of its repetitions from slowed ones: the fastest over
+        # the fastest says 1, the medians say 2, and nothing tells which. The interval holds both.
+        e = estimate.unmatched_speedup([24.0, 50.0, 51.0, 52.0], [25.0, 25.5, 26.0, 26.5])
+        self.assertAlmostEqual(e.value, 24.0 / 25.0)
+        self.assertTrue(e.contains(1.0) and e.contains(51.0 / 25.75))
+        self.assertTrue(e.wide)
 
     def test_the_state_of_a_repetition_comes_from_its_slowest_and_fastest_probe(self):
         self.assertEqual(estimate.state_of(1.2e3, 1.0e3, 1e3), "calm")     # every CPU within CALM

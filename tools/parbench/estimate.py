@@ -33,9 +33,11 @@ on fast), *slow* (its pace-setting CPU slowed throughout) or neither, also where
 for part of it (the ``utilisation`` counter below UTILISED of what its CPUs' probes allow, utilisation_floor). A
 speedup is the ratio of fastest calm repetitions where both sides have MATCH_CALM; else, where both have
 MATCH_SLOW slow ones, the ratio of their medians (within a slow state a repetition can also be faster than its
-state, when the neighbour pauses, so its noise is two-sided); else the fastest of all, as before. A slow-state
-speedup is the one on CPUs that all ran at the slowed speed: for a static split that is what it measures; a
-split that moves work to a faster CPU reads above it (up to W x the CPUs' speed ratio), and the report says so.
+state, when the neighbour pauses, so its noise is two-sided); else the fastest of all, as before, with an interval
+widened to hold the ratio of the medians too where states were read but none is in common (unmatched_speedup).
+A slow-state speedup is the one on CPUs that all ran at the slowed speed: for a static split that is what it
+measures; a split that moves work to a faster CPU reads above it (up to W x the CPUs' speed ratio), and the
+report says so.
 notebook/busy_machine.md ("The slow state is a busy sibling", "The baseline on each CPU") has the measurements.
 
 Everything here is plain arithmetic on lists of floats, without scipy, so that every tool imports it.
@@ -147,8 +149,9 @@ def state_of(probe_ns, probe_best_ns, reference, utilisation=None, probe_bound_n
 def matched_speedup(baseline_pairs, pairs):
     """Baseline time over this time from [(time, state)] of each, compared in one state of the CPUs: the calm
     repetitions' fastest (time_estimate) where each side has MATCH_CALM of them, else the slow ones' medians
-    (median_estimate) where each has MATCH_SLOW, else every repetition's fastest (state ''). None where either
-    side has no usable sample."""
+    (median_estimate) where each has MATCH_SLOW, else every repetition's fastest (state ''), with the interval of
+    unmatched_speedup where either side has a repetition in a state. None where either side has no usable
+    sample."""
     def of(ps, state):
         return [t for t, s in ps if s == state]
     calm_b, calm_t = of(baseline_pairs, "calm"), of(pairs, "calm")
@@ -157,7 +160,23 @@ def matched_speedup(baseline_pairs, pairs):
     slow_b, slow_t = of(baseline_pairs, "slow"), of(pairs, "slow")
     if len(_clean(slow_b)) >= MATCH_SLOW and len(_clean(slow_t)) >= MATCH_SLOW:
         return replace(speedup_of(median_estimate(slow_b), median_estimate(slow_t)), state="slow")
-    return speedup_estimate([t for t, _ in baseline_pairs], [t for t, _ in pairs])
+    times_b, times_t = [t for t, _ in baseline_pairs], [t for t, _ in pairs]
+    if any(s for _, s in baseline_pairs) or any(s for _, s in pairs):
+        return unmatched_speedup(times_b, times_t)
+    return speedup_estimate(times_b, times_t)
+
+
+def unmatched_speedup(baseline_samples, samples):
+    """A speedup whose two sides have no state of the CPUs in common: the fastest over the fastest, as where no
+    probe was recorded, with an interval that also holds the ratio of the medians' intervals. The fastest
+    repetitions of two sides may come from different states and their medians from different mixes of states:
+    where the two disagree the data cannot tell which is the speedup, and the interval says so (a rerun that
+    finds a state in common lands anywhere between them). None where either side has no usable sample."""
+    e = speedup_estimate(baseline_samples, samples)
+    if e is None:
+        return None
+    m = speedup_of(median_estimate(baseline_samples), median_estimate(samples))
+    return replace(e, low=min(e.low, m.low), high=max(e.high, m.high))
 
 
 def speedup_estimate(baseline_samples, samples):
