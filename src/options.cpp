@@ -130,7 +130,7 @@ precision precision_of(profile p) noexcept {
         // undisturbed (tools/parbench/estimate.py). quick: a smoke run with a rough interval. default: enough
         // repetitions for an interval within five minutes on 2 CPUs (docs/results.md, "Whole run"). full: more.
         case profile::quick: return {0.005, 2};
-        case profile::default_: return {0.01, 4};
+        case profile::default_: return {0.005, 4};
         case profile::full: return {0.02, 10};
     }
     return {};

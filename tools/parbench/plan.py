@@ -33,7 +33,7 @@ REPETITIONS = 8            # repetitions of every benchmark the second pass meas
 OVERHEAD_S = 0.008         # Google Benchmark's own cost per repetition (setup, reporting), besides the timed runs
 START_S = 0.03             # per benchmark: finding its iteration count before the first repetition
 SHARE = 0.85               # of the budget the plan fills: its costs are estimates
-MIN_TIME_S = 0.01          # the profiles' --benchmark_min_time (src/options.cpp)
+MIN_TIME_S = 0.005         # the default profile' --benchmark_min_time (src/options.cpp)
 MAX_FILTER = 8192          # the longest --benchmark_filter bench_parallel takes (src/options.hpp max_filter_length)
 
 
