@@ -1,10 +1,17 @@
 #pragma once
-// What a strategy could leak, counted in this process: the leak tests compare these before and after many runs.
+// What a strategy could leak, counted in this process, and the leak test of the strategies that start processes:
+// the counts before and after many runs, and no child left once the strategy is gone.
+
+#include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
+
+#include "parbench/detail/forkserver_client.hpp"
 
 namespace parbench::test {
 
@@ -26,6 +33,44 @@ inline std::size_t shared_mappings() {
         if (perms != std::string::npos && perms + 4 < line.size() && line[perms + 4] == 's') ++n;
     }
     return n;
+}
+
+// The children of process `pid`, running or zombie.
+inline std::vector<pid_t> children_of(pid_t pid) {
+    std::vector<pid_t> out;
+    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
+        std::ifstream list(task.path() / "children");
+        for (pid_t c = 0; list >> c;) out.push_back(c);
+    }
+    return out;
+}
+
+// True when this process has no child at all, fork server included: what every strategy leaves once destroyed.
+inline bool nothing_left() {
+    return parbench::detail::forkserver_client::running_pid() < 0 && children_of(::getpid()).empty();
+}
+
+// The leak test: `runs(strategy, count)` on a first Strategy(workers), since first use allocates what stays
+// allocated (gtest, the allocator's arenas, ASan's); then descriptors and shared mappings are counted, `runs`
+// does `counted` runs on a second Strategy(workers), and once that is destroyed no child (fork server included)
+// may be left and both counts must be as before.
+template <class Strategy, class Runs>
+void expect_runs_leak_nothing(Runs runs, unsigned workers = 2, int warm = 100, int counted = 1000) {
+    {
+        Strategy first(workers);
+        runs(first, warm);
+    }
+    if (::testing::Test::HasFatalFailure()) return;
+    const std::size_t fds = open_fds();
+    const std::size_t maps = shared_mappings();
+    {
+        Strategy strategy(workers);
+        runs(strategy, counted);
+    }
+    if (::testing::Test::HasFatalFailure()) return;
+    EXPECT_TRUE(nothing_left()) << "a child or a fork server outlived its strategy";
+    EXPECT_EQ(open_fds(), fds) << "descriptors";
+    EXPECT_EQ(shared_mappings(), maps) << "shared mappings";
 }
 
 }  // namespace parbench::test

@@ -9,8 +9,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
-#include <fstream>
 #include <span>
 #include <string>
 #include <type_traits>
@@ -50,16 +48,10 @@ static_assert(parbench::payload_kernel<dying_payload>);
 std::vector<pid_t> children() {
     std::vector<pid_t> out;
     const pid_t server = parbench::detail::forkserver_client::running_pid();
-    for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
-        std::ifstream list(task.path() / "children");
-        for (pid_t c = 0; list >> c;)
-            if (c != server) out.push_back(c);
-    }
+    for (const pid_t c : parbench::test::children_of(::getpid()))
+        if (c != server) out.push_back(c);
     return out;
 }
-
-using parbench::test::open_fds;
-using parbench::test::shared_mappings;
 
 template <class S>
 class payload_strategies : public ::testing::Test {};
@@ -190,19 +182,7 @@ TYPED_TEST(payload_processes, a_thousand_runs_leak_no_child_descriptor_or_mappin
             }
         }
     };
-    {
-        TypeParam warm(2);
-        runs(warm, 100);
-    }
-    const std::size_t fds = open_fds();
-    const std::size_t maps = shared_mappings();
-    {
-        TypeParam strategy(2);
-        runs(strategy, 1000);
-    }
-    EXPECT_TRUE(children().empty()) << "a child outlived its strategy";
-    EXPECT_EQ(open_fds(), fds);
-    EXPECT_EQ(shared_mappings(), maps);
+    parbench::test::expect_runs_leak_nothing<TypeParam>(runs);
 }
 
 }  // namespace

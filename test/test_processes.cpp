@@ -19,8 +19,6 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
-#include <filesystem>
-#include <fstream>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -88,15 +86,8 @@ struct faulty {
 };
 static_assert(parbench::kernel<faulty>);
 
-// The children of process `pid`, running or zombie.
-std::vector<pid_t> children_of(pid_t pid) {
-    std::vector<pid_t> out;
-    for (const auto& task : std::filesystem::directory_iterator("/proc/" + std::to_string(pid) + "/task")) {
-        std::ifstream list(task.path() / "children");
-        for (pid_t c = 0; list >> c;) out.push_back(c);
-    }
-    return out;
-}
+using parbench::test::children_of;
+using parbench::test::nothing_left;
 
 // True when this process has no child left, running or zombie, but the fork server of a live
 // processes.forkserver object, which itself has none.
@@ -107,12 +98,6 @@ bool no_children() {
         if (c != server) return false;
     return true;
 }
-
-// True when this process has no child at all, fork server included: what every strategy leaves once destroyed.
-bool nothing_left() { return d::forkserver_client::running_pid() < 0 && children_of(::getpid()).empty(); }
-
-using parbench::test::open_fds;
-using parbench::test::shared_mappings;
 
 template <class S>
 class processes : public ::testing::Test {};
@@ -226,20 +211,7 @@ void mixed_runs(S& strategy, int runs) {
 }
 
 TYPED_TEST(processes, a_thousand_runs_leak_no_child_descriptor_or_mapping) {
-    {
-        // First use allocates what stays allocated (gtest, the allocator's arenas, ASan's), so count after it.
-        TypeParam warm(2);
-        mixed_runs(warm, 100);
-    }
-    const std::size_t fds = open_fds();
-    const std::size_t maps = shared_mappings();
-    {
-        TypeParam strategy(2);
-        mixed_runs(strategy, 1000);
-    }
-    EXPECT_TRUE(nothing_left()) << "a child or a fork server outlived its strategy";
-    EXPECT_EQ(open_fds(), fds);
-    EXPECT_EQ(shared_mappings(), maps);
+    parbench::test::expect_runs_leak_nothing<TypeParam>([](TypeParam& s, int runs) { mixed_runs(s, runs); });
 }
 
 TYPED_TEST(processes, workers_die_with_a_parent_killed_by_sigkill) {
