@@ -42,7 +42,8 @@ PARBENCH_FAMILY(40, gil) {
     const std::vector<unsigned> intervals = quick
                                                 ? std::vector<unsigned>{100, 1000, 5000, 20000}
                                                 : std::vector<unsigned>{100, 200, 500, 1000, 2000, 5000, 10000, 20000};
-    for (const unsigned w : workers_in_force()) {
+    // The quick profile, a smoke run, leaves out more workers than CPUs (the matrix's gil_threads has them).
+    for (const unsigned w : quick ? workers_up_to_cpus() : workers_in_force()) {
         if (w < 2) continue;
         for (const unsigned s : intervals) add_gil(kernels::count{}, std::uint64_t{1} << 26, w, s);
         for (const unsigned s : intervals) add_gil(kernels::random_max{}, std::uint64_t{1} << 22, w, s);

@@ -30,6 +30,7 @@
 #include <string_view>
 #include <system_error>
 #include <thread>
+#include <vector>
 
 #include "harness.hpp"
 #include "parbench/detail/child.hpp"
@@ -165,7 +166,11 @@ PARBENCH_FAMILY(50, start) {
     register_benchmark("overhead/start/pool/forkserver" + pool_suffix, [](benchmark::State& state) {
         pool_start<strategies::process_pool_executor_forkserver>(state, pool_workers);
     })->UseRealTime();
-    for (const std::size_t mib : {std::size_t{64}, std::size_t{1024}})
+    // The quick profile, a smoke run, leaves out 1024 MiB, which every repetition touches anew.
+    const std::vector<std::size_t> parent_mibs = current_options().run_profile == profile::quick
+                                                     ? std::vector<std::size_t>{64}
+                                                     : std::vector<std::size_t>{64, 1024};
+    for (const std::size_t mib : parent_mibs)
         register_benchmark("overhead/start/fork/parent_mib:" + std::to_string(mib), [mib](benchmark::State& state) {
             fork_with_parent(state, mib);
         })->UseRealTime();
