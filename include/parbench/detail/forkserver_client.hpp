@@ -25,6 +25,7 @@
 
 #include "child.hpp"
 #include "forkserver.hpp"
+#include "hung.hpp"
 #include "spawn.hpp"
 
 namespace parbench::detail {
@@ -57,9 +58,10 @@ public:
     using wait_result = detail::wait_result;
 
     // The server of this process's live processes.forkserver objects, started (and its client made) if none
-    // runs. A process forked from a client's process gets a server of its own: the inherited socket is its
-    // parent's conversation.
-    [[nodiscard]] static std::shared_ptr<forkserver_client> acquire() {
+    // runs, waiting at most `start_wait` for it to be ready (ensure_running). A process forked from a client's
+    // process gets a server of its own: the inherited socket is its parent's conversation.
+    [[nodiscard]] static std::shared_ptr<forkserver_client> acquire(
+        std::chrono::milliseconds start_wait = default_start_wait) {
         const std::lock_guard lock(registry_mutex());
         std::shared_ptr<forkserver_client> client = registry().lock();
         if (!client || client->owner_ != ::getpid()) {
@@ -67,7 +69,7 @@ public:
             registry() = client;
         }
         const std::lock_guard run(client->mutex_);
-        client->ensure_running();
+        client->ensure_running(start_wait);
         return client;
     }
     // The pid of this process's running server, or -1 while no processes.forkserver object holds one.
@@ -86,10 +88,14 @@ public:
     // The server's pid, or -1 while none runs for this process.
     [[nodiscard]] pid_t pid() const noexcept { return owner_ == ::getpid() ? pid_ : -1; }
 
+    // How long ensure_running waits by default: processes.forkserver passes its worker deadline instead.
+    static constexpr std::chrono::milliseconds default_start_wait = std::chrono::minutes(1);
+
     // Starts the server unless one is running (after bury()), and waits until it is ready to fork: its exec,
     // dynamic linking and static initialisation are over before this returns. Call with mutex() held. Throws
-    // std::runtime_error naming the server if it dies or stays silent for a minute.
-    void ensure_running() {
+    // std::runtime_error naming the server if it dies first, or if it stays silent for `wait`: then with its pid
+    // and state ("forkserver (pid 42, stopped) did not start within 2000 ms"), and killed.
+    void ensure_running(std::chrono::milliseconds wait = default_start_wait) {
         if (pid_ > 0) return;
         int sv[2];
         if (::socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) throw_errno("socketpair");
@@ -98,10 +104,14 @@ public:
         pid_ = spawn_self("forkserver", {theirs.get()}, {lean_fork_env});
         sock_ = std::move(mine);
         server_message m;
-        const auto got = next(m, std::chrono::steady_clock::now() + std::chrono::minutes(1));
+        const auto got = next(m, std::chrono::steady_clock::now() + wait);
+        if (got == wait_result::timeout) {
+            const std::string server = "forkserver (" + describe_process(pid_) + ")";  // before bury() kills it
+            (void)bury();
+            throw std::runtime_error(server + " did not start within " + std::to_string(wait.count()) + " ms");
+        }
         if (got != wait_result::message || m.kind != server_message::ready)
-            throw std::runtime_error(
-                bury() + (got == wait_result::timeout ? " (did not start within a minute)" : " before it was ready"));
+            throw std::runtime_error(bury() + " before it was ready");
     }
 
     // Asks for a worker running r with its result and state descriptors. False if the server is gone.

@@ -1,8 +1,9 @@
 #pragma once
 // One started worker process per chunk per run, for the start methods that do not fork the caller (spawn,
 // forkserver). A Launcher, built per run from the strategy's Launcher::context (what outlives a run: the fork
-// server's handle), starts worker i on a worker_request with its result pipe and state descriptor, and waits for
-// them all; this runs the chunks, turns failures into worker_errors and combines the results.
+// server's handle, made by Launcher::make_context(deadline), which waits at most the worker deadline), starts worker i
+// on a worker_request with its result pipe and state descriptor, and waits for them all; this runs the chunks, turns
+// failures into worker_errors and combines the results.
 
 #include <chrono>
 #include <optional>
@@ -29,7 +30,7 @@ public:
 
     // The worker count is checked (worker_count) before the context is made.
     explicit start_per_run(unsigned workers, std::chrono::milliseconds deadline = default_deadline)
-        : per_run_processes(workers, deadline), context_(Launcher::make_context()) {}
+        : per_run_processes(workers, deadline), context_(Launcher::make_context(deadline)) {}
 
     template <kernel K>
     typename K::result run(const K& k, std::uint64_t n) const {

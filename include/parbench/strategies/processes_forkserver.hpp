@@ -12,6 +12,7 @@
 // server fails the run that finds it with an error naming it ("forkserver (pid N) died: signal 9 (Killed)");
 // the next run starts a new one.
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <mutex>
@@ -29,13 +30,17 @@ class forkserver_launcher {
 public:
     static constexpr std::string_view name = "processes.forkserver";
 
-    // The strategy's share of the server: held from construction to destruction.
+    // The strategy's share of the server: held from construction to destruction. A server that does not say it
+    // is ready within the worker deadline fails the construction, named with its state (a stopped one hangs).
     using context = std::shared_ptr<forkserver_client>;
-    static context make_context() { return forkserver_client::acquire(); }
+    static context make_context(std::chrono::milliseconds deadline) { return forkserver_client::acquire(deadline); }
 
+    // Starts a new server if the last one died; it must be ready before the run's deadline.
     forkserver_launcher(const context& server, unsigned workers, std::chrono::steady_clock::time_point deadline)
         : client_(*server), lock_(client_.mutex()), deadline_(deadline), workers_(workers), status_(workers, unknown) {
-        client_.ensure_running();
+        client_.ensure_running(
+            std::max(std::chrono::milliseconds(0),
+                     std::chrono::ceil<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())));
     }
     ~forkserver_launcher() { kill_all(); }
     forkserver_launcher(const forkserver_launcher&) = delete;

@@ -19,7 +19,7 @@ public:
     static constexpr std::string_view name = "processes.spawn";
 
     struct context {};  // nothing outlives a run
-    static context make_context() noexcept { return {}; }
+    static context make_context(std::chrono::milliseconds /*deadline*/) noexcept { return {}; }
 
     spawn_launcher(context, unsigned, std::chrono::steady_clock::time_point) {}
 
