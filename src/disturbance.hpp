@@ -26,9 +26,15 @@
 
 namespace parbench::bench {
 
-struct machine_sample {
-    static constexpr int max_probed = 64;
+// Moves the calling thread onto `cpu` alone (probe_cpus, scoped_pin); false where the kernel refused.
+inline bool run_on_cpu(std::size_t cpu) noexcept {
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    return sched_setaffinity(0, sizeof one, &one) == 0;
+}
 
+struct machine_sample {
     double at_seconds = 0;     // since the first sample of this process
     double probe_ns = 0;       // the probe on the slowest CPU
     double probe_best_ns = 0;  // the probe on the fastest CPU
@@ -90,6 +96,7 @@ private:
     // to the next and back to its own set: the slowest and the fastest reading. Where the affinity cannot be read
     // or set, the probe runs once, wherever the thread is.
     static void probe_cpus(machine_sample& m) noexcept {
+        static constexpr int max_probed = 64;
         cpu_set_t own;
         CPU_ZERO(&own);
         if (sched_getaffinity(0, sizeof own, &own) != 0) {
@@ -98,11 +105,7 @@ private:
         }
         int probed = 0;
         for (std::size_t cpu = 0; cpu < CPU_SETSIZE && probed < max_probed; ++cpu) {
-            if (!CPU_ISSET(cpu, &own)) continue;
-            cpu_set_t one;
-            CPU_ZERO(&one);
-            CPU_SET(cpu, &one);
-            if (sched_setaffinity(0, sizeof one, &one) != 0) continue;
+            if (!CPU_ISSET(cpu, &own) || !run_on_cpu(cpu)) continue;
             const double ns = probe();
             if (probed == 0 || ns > m.probe_ns) {
                 m.probe_ns = ns;
@@ -145,10 +148,7 @@ public:
     explicit scoped_pin(int cpu) noexcept {
         CPU_ZERO(&own_);
         if (cpu < 0 || cpu >= CPU_SETSIZE || sched_getaffinity(0, sizeof own_, &own_) != 0) return;
-        cpu_set_t one;
-        CPU_ZERO(&one);
-        CPU_SET(static_cast<std::size_t>(cpu), &one);
-        pinned_ = sched_setaffinity(0, sizeof one, &one) == 0;
+        pinned_ = run_on_cpu(static_cast<std::size_t>(cpu));
     }
     scoped_pin(const scoped_pin&) = delete;
     scoped_pin& operator=(const scoped_pin&) = delete;

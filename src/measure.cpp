@@ -61,8 +61,8 @@ void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, co
     // The probe of the CPU that sets the repetition's pace, where it was slowest both before and after: a pinned
     // repetition's CPU; the slowest CPU where the workers cover every CPU (a static split waits for its slowest
     // worker); else any CPU, so the fastest.
-    const bool covers_cpus = workers >= hardware_threads();
-    state.counters["probe_bound_ns"] = machine_before.pinned_cpu < 0 && covers_cpus
+    const unsigned cpus = hardware_threads();
+    state.counters["probe_bound_ns"] = machine_before.pinned_cpu < 0 && workers >= cpus
                                            ? std::min(machine_before.probe_ns, machine_after.probe_ns)
                                            : std::min(machine_before.probe_best_ns, machine_after.probe_best_ns);
     if (machine_before.pinned_cpu >= 0) state.counters["cpu"] = machine_before.pinned_cpu;
@@ -81,7 +81,7 @@ void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, co
         after.children_peak_rss_kib > before.children_peak_rss_kib ? after.children_peak_rss_kib : 0;
     state.counters["peak_rss"] = Counter(static_cast<double>(std::max(self_peak_kib, children)) * 1024.0,
                                          Counter::kDefaults, Counter::OneK::kIs1024);
-    if (workers > hardware_threads()) state.SetLabel("oversubscribed");
+    if (workers > cpus) state.SetLabel("oversubscribed");
 }
 
 void set_cpu_counters(benchmark::State& state, double cpu_seconds, double wall_seconds, unsigned workers) {

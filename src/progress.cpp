@@ -63,12 +63,28 @@ std::optional<double> spread(const std::vector<run>& reports) {
     return std::nullopt;
 }
 
-// W of a matrix benchmark's name (<kernel>/<strategy>/workers:W/n:N/...), else 1.
+// A matrix benchmark's name, <kernel>/<strategy>/workers:W/n:N/real_time, read; nullopt for any other name.
+struct matrix_point {
+    std::string kernel, strategy;
+    unsigned workers = 0;
+    unsigned long long n = 0;
+};
+std::optional<matrix_point> parse_matrix_name(const std::string& name) {
+    matrix_point p;
+    char kernel[128], strategy[128];
+    if (std::sscanf(name.c_str(), "%127[^/]/%127[^/]/workers:%u/n:%llu/real_time", kernel, strategy, &p.workers,
+                    &p.n) != 4 ||
+        name.size() < 10 || name.compare(name.size() - 10, 10, "/real_time") != 0)
+        return std::nullopt;
+    p.kernel = kernel;
+    p.strategy = strategy;
+    return p;
+}
+
+// W of a matrix benchmark's name, else 1.
 unsigned workers_of(const std::string& name) {
-    const auto at = name.find("/workers:");
-    if (at == std::string::npos) return 1;
-    const unsigned long w = std::strtoul(name.c_str() + at + 9, nullptr, 10);
-    return w == 0 ? 1 : static_cast<unsigned>(w);
+    const auto p = parse_matrix_name(name);
+    return p && p->workers > 0 ? p->workers : 1;
 }
 
 std::string clock_text(double seconds) {
@@ -89,22 +105,6 @@ unsigned terminal_width() {
 // have repetitions, else from the benchmarks' estimates (aggregates only).
 void print_speedups(std::FILE* to, const std::map<std::string, std::vector<estimate::repetition>>& samples,
                     const std::map<std::string, estimate>& times) {
-    struct point {
-        std::string kernel, strategy;
-        unsigned workers = 0;
-        unsigned long long n = 0;
-    };
-    const auto parse = [](const std::string& name) -> std::optional<point> {
-        point p;
-        char kernel[128], strategy[128];
-        if (std::sscanf(name.c_str(), "%127[^/]/%127[^/]/workers:%u/n:%llu/real_time", kernel, strategy, &p.workers,
-                        &p.n) != 4 ||
-            name.size() < 10 || name.compare(name.size() - 10, 10, "/real_time") != 0)
-            return std::nullopt;
-        p.kernel = kernel;
-        p.strategy = strategy;
-        return p;
-    };
     std::vector<double> probes;
     for (const auto& [name, reps] : samples)
         for (const auto& r : reps) probes.push_back(r.probe_best_ns);
@@ -119,7 +119,7 @@ void print_speedups(std::FILE* to, const std::map<std::string, std::vector<estim
     };
     std::map<std::string, unsigned long long> largest;
     for (const auto& [name, time] : times)
-        if (const auto p = parse(name); p && p->strategy == "sequential")
+        if (const auto p = parse_matrix_name(name); p && p->strategy == "sequential")
             largest[p->kernel] = std::max(largest[p->kernel], p->n);
     const unsigned cpus = hardware_threads();
     for (const auto& [kernel, n] : largest) {
@@ -128,7 +128,7 @@ void print_speedups(std::FILE* to, const std::map<std::string, std::vector<estim
         if (times.find(base) == times.end()) continue;
         std::string line;
         for (const auto& [name, time] : times) {
-            const auto p = parse(name);
+            const auto p = parse_matrix_name(name);
             if (!p || p->kernel != kernel || p->n != n || p->workers != cpus || p->strategy == "sequential") continue;
             const auto e = speedup(base, name);
             if (!e) continue;
