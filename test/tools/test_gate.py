@@ -142,6 +142,34 @@ class GateTests(unittest.TestCase):
         self.assertIn("--filter=^(count/sequential/workers:1/n:100000/real_time)$", failure[0])
         self.assertIn("**REGRESSION**", r.stdout)
 
+    def test_fastest_method(self):
+        # The same verdicts from the ratio of the fastest runs, and the failure's reproduction keeps the method.
+        r = self.gate("--method", "fastest", "--head-flags=--parbench_test_slowdown=count:0.20")
+        self.assertEqual(r.returncode, 1, r.stderr)
+        for name, verdict in self.verdicts().items():
+            self.assertEqual(verdict == "regression", name.startswith("count/"), (name, verdict))
+        self.assertIn("ratio of the fastest head run to the fastest base run", r.stdout)
+        self.assertIn("--method=fastest", r.stderr)
+        r = self.gate("--method", "median")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn("invalid choice: 'median'", r.stderr)
+
+    def test_records_the_probe_counters(self):
+        # Each run's record carries the repetition's probe counters, which tell the state of the CPUs it ran in.
+        sys.path.insert(0, os.path.join(HERE, "..", "..", "tools"))
+        from parbench import gate_run
+        path = os.path.join(self.tmp.name, "run.json")
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump({"benchmarks": [
+                {"name": "a", "run_type": "iteration", "real_time": 2.0, "time_unit": "us", "probe_ns": 7000.0,
+                 "probe_best_ns": 6900.0, "probe_bound_ns": 6900.0, "utilisation": 0.97, "at_s": 1.0},
+                {"name": "b", "run_type": "iteration", "real_time": 5.0, "time_unit": "ns"},
+                {"name": "c", "run_type": "iteration", "real_time": 0, "error_occurred": True, "probe_ns": 1.0}]}, f)
+        counters: dict = {}
+        self.assertEqual(gate_run._results(path, counters), {"a": 2000.0, "b": 5.0, "c": None})
+        self.assertEqual(counters, {"a": {"probe_ns": 7000.0, "probe_best_ns": 6900.0, "probe_bound_ns": 6900.0,
+                                          "utilisation": 0.97}})
+
     def test_improvement_does_not_fail(self):
         r = self.gate("--base-flags=--parbench_test_slowdown=sum_range:0.20")
         self.assertEqual(r.returncode, 0, r.stderr)

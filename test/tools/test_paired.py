@@ -220,5 +220,122 @@ class SequentialTests(unittest.TestCase):
         self.assertEqual({v.verdict for v in verdicts.values()}, {paired.REGRESSION})
 
 
+def brute_force_fastest_p(pairs):
+    """Two-sided sign-flip p of the ratio of the fastest times, by enumerating every swap of the pairs."""
+    observed = abs(math.log(min(b for _, b in pairs) / min(a for a, _ in pairs)))
+    hits = 0
+    for flips in itertools.product((0, 1), repeat=len(pairs)):
+        base = [p[f] for p, f in zip(pairs, flips)]
+        head = [p[1 - f] for p, f in zip(pairs, flips)]
+        hits += abs(math.log(min(head) / min(base))) >= observed - 1e-12
+    return hits / 2 ** len(pairs)
+
+
+def episodes(rng, n, shift, calm=0.4, drift=0.0, bursts=0.0):
+    """n pairs of one benchmark on a machine with slow episodes: each run is calm (time 1 with 1% noise) with
+    probability calm, else slowed 1.5-3x (bimodal episodes); drift multiplies round r by 1 + drift * r / n (both
+    runs of a pair), a burst (probability bursts) slows one run of a pair 5x. The head is slower by shift."""
+    def run(scale):
+        t = scale * math.exp(rng.gauss(0, 0.01))
+        return t if rng.random() < calm else t * rng.uniform(1.5, 3.0)
+    out = []
+    for r in range(n):
+        level = 1000.0 * (1 + drift * r / n)
+        a, b = run(level), run(level * (1 + shift))
+        if rng.random() < bursts:
+            a, b = (a * 5, b) if rng.random() < 0.5 else (a, b * 5)
+        out.append((a, b))
+    return out
+
+
+class FastestTests(unittest.TestCase):
+    """The fastest method (paired.fastest_estimate): the ratio of the fastest runs and its sign-flip test."""
+
+    def test_p_matches_enumeration(self):
+        rng = random.Random(3)
+        for _ in range(200):
+            n = rng.randint(2, 10)
+            pairs = [(rng.choice((1, 2)) * rng.uniform(1, 1.1), rng.choice((1, 2)) * rng.uniform(1, 1.1)
+                      * rng.choice((1, 1.08))) for _ in range(n)]
+            self.assertAlmostEqual(paired.fastest_estimate(pairs).p, brute_force_fastest_p(pairs), places=12)
+
+    def test_effect_is_the_ratio_of_the_fastest(self):
+        e = paired.fastest_estimate([(10.0, 22.0), (30.0, 11.5), (12.0, 40.0)])
+        self.assertAlmostEqual(e.effect, 11.5 / 10.0 - 1)
+        self.assertEqual(e.n, 3)
+        # two base runs (10, 11) are faster than the fastest head run: p = 2^(1 - 2)
+        e = paired.fastest_estimate([(10.0, 22.0), (11.0, 11.5), (12.0, 40.0)])
+        self.assertAlmostEqual(e.p, 0.5)
+        self.assertAlmostEqual(paired.fastest_estimate([(5.0, 5.0), (6.0, 7.0)]).p, 1.0)
+
+    def test_interval_is_the_set_the_test_does_not_reject(self):
+        rng = random.Random(13)
+        for n in (7, 9, 12, 16):
+            pairs = episodes(rng, n, 0.05)
+            e = paired.fastest_estimate(pairs)
+            for level in (0.9, 0.95, 0.99):
+                low, high = e.interval(level)
+                self.assertLessEqual(low, e.effect)
+                self.assertGreaterEqual(high, e.effect)
+                for theta in [x / 1000 for x in range(-300, 400)]:
+                    if min(abs(theta - low), abs(theta - high)) < 1e-6:
+                        continue
+                    shifted = paired.fastest_estimate([(a, b / (1 + theta)) for a, b in pairs])
+                    self.assertEqual(low < theta < high, shifted.p > 1 - level, (n, level, theta, shifted.p))
+
+    def test_interval_infinite_when_too_few_pairs(self):
+        e = paired.fastest_estimate([(1.0 + i / 10, 1.2 + i / 10) for i in range(5)])   # 95% needs 6 runs a side
+        self.assertEqual(e.interval(0.95), (-1.0, math.inf))
+        self.assertNotEqual(e.interval(0.90), (-1.0, math.inf))
+        with self.assertRaises(ValueError):
+            paired.fastest_estimate([(1.0, 2.0), (0, 2.0)])
+
+    def test_settings(self):
+        self.assertIsNone(paired.Settings(method="fastest").check())
+        self.assertIsNotNone(paired.Settings(method="median").check())
+
+    def test_decide_with_the_fastest_method(self):
+        rng = random.Random(17)
+        settings = paired.Settings(looks=(20,), method="fastest")
+        data = {"slower": episodes(rng, 20, 0.10, calm=0.8), "faster": episodes(rng, 20, -0.10, calm=0.8),
+                "same": episodes(rng, 20, 0.0, calm=0.9), "errored": None}
+        v = paired.decide(data, settings, 0)
+        self.assertEqual(v["slower"].verdict, paired.REGRESSION)
+        self.assertEqual(v["faster"].verdict, paired.IMPROVEMENT)
+        self.assertEqual(v["same"].verdict, paired.NO_CHANGE)
+        self.assertEqual(v["errored"].verdict, paired.ERRORED)
+        self.assertIsInstance(v["slower"].estimate, paired.Fastest)
+        low, high = v["slower"].estimate.interval(0.95)
+        self.assertTrue(0 < low < 0.10 < high, (low, high))
+
+    def gates(self, method, shift, count, seed, benchmarks=20, **machine):
+        """count sequential gates of `benchmarks` benchmarks, each slowed by shift, on the episodes machine."""
+        settings = paired.Settings(method=method)
+        rng = random.Random(seed)
+        out = []
+        for _ in range(count):
+            series = {f"b{i}": episodes(rng, settings.looks[-1], shift, **machine) for i in range(benchmarks)}
+            verdicts, _, _ = paired.sequential(list(series), settings,
+                                               lambda r, names: {n: series[n][r] for n in names})
+            out.append(verdicts)
+        return out
+
+    def test_aa_false_alarms_within_alpha(self):
+        # A/A gates on bimodal episodes, a drift and bursts: the test is exact, so at most alpha raise any alarm.
+        for machine in ({}, {"drift": 0.5}, {"bursts": 0.2}, {"calm": 0.9}):
+            alarmed = sum(any(v.verdict in (paired.REGRESSION, paired.IMPROVEMENT) for v in g.values())
+                          for g in self.gates("fastest", 0.0, 150, 23, **machine))
+            self.assertLessEqual(alarmed / 150, paired.Settings().alpha, machine)
+
+    def test_decides_slowdowns_that_the_paired_method_cannot(self):
+        # Bimodal episodes: a pair's log-ratio spreads over +-ln 3, the fastest runs of each side within 1%.
+        # 10 gates of 20 benchmarks, every one slowed: how many regressions each method finds.
+        for shift in (0.10, 0.05):
+            found = {method: sum(v.verdict == paired.REGRESSION for g in self.gates(method, shift, 10, 29, calm=0.6)
+                                 for v in g.values()) for method in paired.METHODS}
+            self.assertGreaterEqual(found["fastest"], 0.9 * 10 * 20, (shift, found))
+            self.assertLess(found["paired"], 0.1 * 10 * 20, (shift, found))
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -47,6 +47,9 @@ def parse_args(argv):
                    help="chance of calling a change of at least threshold 'no change' (default 0.05)")
     p.add_argument("--looks", default=",".join(str(n) for n in paired.Settings.looks),
                    help="rounds after which the gate decides, the last is the cap (default 8,12,16,20)")
+    p.add_argument("--method", choices=paired.METHODS, default=paired.Settings.method,
+                   help="paired: signed ranks of the per-round log-ratios; fastest: the ratio of the fastest runs "
+                        f"of each side with its exact sign-flip test (default {paired.Settings.method})")
     p.add_argument("--group", type=int, default=8, help="benchmarks per process (default 8)")
     p.add_argument("--max-minutes", type=float, default=15.0,
                    help="time budget: no new round after it (default 15); the look then taken is the last")
@@ -106,6 +109,8 @@ def repro_command(args, name):
             parts.append(f"--{flag.replace('_', '-')}={getattr(args, flag)}")
     if args.realtime:
         parts.append("--realtime")
+    if args.method != paired.Settings.method:
+        parts.append(f"--method={args.method}")
     if args.profile != "quick":
         parts.append(f"--profile={args.profile}")
     return " ".join(shlex.quote(p) for p in parts)
@@ -120,8 +125,11 @@ def summary(args, verdicts, rounds, wall, missing, new, problems=(), runner=None
              f"{len(verdicts)} benchmarks, at most {rounds} rounds each, {wall / 60:.1f} min: "
              + ", ".join(f"{count[k]} {k}" for k in order) + ".", "",
              *([noise.sentence(runner, "measured before the rounds"), ""] if runner else []),
-             f"Paired rounds (base and head seconds apart, random order); Wilcoxon signed-rank test on the log-ratios, "
-             f"Hodges–Lehmann effect; Benjamini–Hochberg "
+             "Paired rounds (base and head seconds apart, random order); "
+             + ("ratio of the fastest head run to the fastest base run, exact sign-flip test of it; "
+                if s.method == "fastest" else
+                "Wilcoxon signed-rank test on the log-ratios, Hodges–Lehmann effect; ")
+             + f"Benjamini–Hochberg "
              f"over the benchmarks at alpha {s.alpha:g} split over {len(s.looks)} looks (rounds "
              f"{', '.join(map(str, s.looks))}); regression: significant and at least {s.min_effect:.0%} slower; "
              f"no change: {100 * (1 - 2 * s.alpha_eq / len(s.looks)):.0f}% interval inside ±{s.threshold:.0%}.", ""]
@@ -170,10 +178,7 @@ def main(argv):
         problem = gate_run.check_realtime()
         if problem:
             raise cli.InputError(f"--realtime: {problem}")
-    # One repetition of 0.02 s per round, in list order: the measurement the gate's error rates were taken with
-    # (docs/results.md), whatever the profile's own precision; --bench-flags may still override either.
-    common = [f"--parbench_profile={args.profile}", "--benchmark_min_time=0.02",
-              "--benchmark_enable_random_interleaving=false", *args.bench_flags.split()]
+    common = gate_run.gate_flags(args.profile, args.bench_flags.split())
     listing = common + ([f"--benchmark_filter={args.filter}"] if args.filter else [])
     try:
         base_names = gate_run.list_benchmarks(args.base_bin, listing + args.base_flags.split())
@@ -210,15 +215,16 @@ def main(argv):
                 binary, flags = sides[side]
                 started = time.time()
                 left = budget - (time.monotonic() - start)  # --max-minutes bounds the process in flight too
+                probes: dict = {}
                 try:
                     results, wall, status, problem = gate_run.run_group(binary, group, flags,
                                                                         timeout=max(1.0, left),
-                                                                        realtime=args.realtime)
+                                                                        realtime=args.realtime, counters=probes)
                 except gate_run.RunError as e:
                     raise cli.InputError(f"round {r + 1}, {side}: {e}") from None
                 recorder.write({"round": r, "group": g, "arm": side, "position": position, "start": started,
                                 "wall_s": wall, "status": status, "problem": problem,
-                                "loadavg": os.getloadavg()[0], "results": results})
+                                "loadavg": os.getloadavg()[0], "results": results, "probes": probes})
                 if problem:
                     problems.append(f"round {r + 1}, {side} ({binary}) on {len(group)} benchmarks from "
                                     f"{group[0]}: {problem}")

@@ -3,13 +3,15 @@
 A *run* is one bench_parallel process that runs a group of benchmarks (an exact-name filter), one repetition each,
 and writes Google Benchmark JSON. Its record (one JSON object per line of the record file) holds what is needed to
 replay or resample a gate later: the round, the arm ('base', 'head', or the arms of a rate collection), the start
-time, the wall time of the process, its exit status and the real time in ns of every benchmark of the group
-(None for an errored benchmark).
+time, the wall time of the process, its exit status, the real time in ns of every benchmark of the group
+(None for an errored benchmark) and, under "probes", the repetition's probe counters (PROBE_COUNTERS, those
+bench_parallel wrote), which tell the state of the CPUs it ran in (estimate.state_of).
 
 Standard library only.
 """
 
 import json
+import math
 import os
 import subprocess
 import tempfile
@@ -20,6 +22,9 @@ TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 # Characters that are special in the regular expressions Google Benchmark's --benchmark_filter takes (POSIX extended
 # or std::regex ECMAScript): each is written as a one-character bracket expression, which means the same in both.
 _REGEX_SPECIAL = set(".[]()*+?{}|^$\\")
+
+# The counters of a repetition that estimate.state_of reads.
+PROBE_COUNTERS = ("probe_ns", "probe_best_ns", "probe_bound_ns", "utilisation")
 
 
 class RunError(Exception):
@@ -50,8 +55,9 @@ def list_benchmarks(binary, flags, timeout=120):
     return [line.strip() for line in proc.stdout.splitlines() if line.strip()]
 
 
-def _results(path):
-    """name -> real time in ns (None when errored) from one GB JSON file; RunError when unusable."""
+def _results(path, counters=None):
+    """name -> real time in ns (None when errored) from one GB JSON file; RunError when unusable. counters, a dict,
+    gets name -> {counter: value} of the PROBE_COUNTERS each benchmark has."""
     try:
         with open(path, encoding="utf-8") as f:
             doc = json.load(f)
@@ -72,6 +78,11 @@ def _results(path):
             out[name] = None
         else:
             out[name] = float(value) * unit
+            if counters is not None:
+                got = {c: float(entry[c]) for c in PROBE_COUNTERS
+                       if isinstance(entry.get(c), (int, float)) and math.isfinite(entry[c])}
+                if got:
+                    counters[name] = got
     return out
 
 
@@ -89,12 +100,13 @@ def check_realtime():
     return None
 
 
-def run_group(binary, names, flags, timeout=600, realtime=False):
+def run_group(binary, names, flags, timeout=600, realtime=False, counters=None):
     """Run these benchmarks (one repetition each) in one bench_parallel process.
 
     Returns (results, wall_s, status, problem): results maps each name to ns, or None when it errored or did not
     run; problem is None, or one line saying why the process gave no usable JSON (a crash, a timeout), in which
-    case every result is None. RunError only when the binary cannot be started at all.
+    case every result is None. RunError only when the binary cannot be started at all. counters, a dict, gets
+    each benchmark's probe counters (_results).
     """
     with tempfile.TemporaryDirectory(prefix="parbench-gate-") as tmp:
         out = os.path.join(tmp, "run.json")
@@ -116,10 +128,18 @@ def run_group(binary, names, flags, timeout=600, realtime=False):
             return dict.fromkeys(names), wall, proc.returncode, \
                 f"exited with status {proc.returncode} and wrote no JSON: {last}"
         try:
-            got = _results(out)
+            got = _results(out, counters)
         except RunError as e:
             return dict.fromkeys(names), wall, proc.returncode, f"exited with status {proc.returncode}: {e}; {last}"
     return {n: got.get(n) for n in names}, wall, proc.returncode, None
+
+
+def gate_flags(profile, extra=()):
+    """The flags of every gate run: one repetition (run_group) of 0.02 s per round, in list order, whatever the
+    profile's own precision (the measurement the gate's error rates were taken with, docs/results.md); extra flags
+    after them may still override either."""
+    return [f"--parbench_profile={profile}", "--benchmark_min_time=0.02",
+            "--benchmark_enable_random_interleaving=false", *extra]
 
 
 def groups(names, size):

@@ -27,12 +27,13 @@ def collect(binary, names, arms, rounds, group_size, record_path, seed=1, common
                 rng.shuffle(order)
                 for position, arm in enumerate(order):
                     started = time.time()
+                    probes: dict = {}
                     results, wall, status, problem = gate_run.run_group(binary, group,
                                                                         [*common_flags, *arms[arm]],
-                                                                        realtime=realtime)
+                                                                        realtime=realtime, counters=probes)
                     rec.write({"round": r, "group": g, "arm": arm, "position": position, "start": started,
                                "wall_s": wall, "status": status, "problem": problem,
-                               "loadavg": os.getloadavg()[0], "results": results})
+                               "loadavg": os.getloadavg()[0], "results": results, "probes": probes})
                     if problem and log:
                         log(f"round {r + 1}, group {g}, arm {arm}: {problem}")
             if log:
@@ -161,6 +162,9 @@ def add_paired_arguments(p):
     p.add_argument("--min-effect", type=float, default=paired.Settings.min_effect)
     p.add_argument("--looks", default=",".join(map(str, paired.Settings.looks)))
     p.add_argument("--max-minutes", type=float, default=15.0, help="the gate's time budget (default 15)")
+    p.add_argument("--method", choices=paired.METHODS, default=paired.Settings.method,
+                   help="how the gate estimates and tests each benchmark, as parbench-gate --method (default "
+                        f"{paired.Settings.method})")
     p.add_argument("--seed", type=int, default=1)
 
 
@@ -182,7 +186,7 @@ def main_collect(p, args):
     """'parbench-gate-rates collect' with its parsed arguments; p is its subparser (for usage errors)."""
     _check_collect(p, args)
     cli.output_path(args.out)   # before listing and running anything
-    flags = [f"--parbench_profile={args.profile}"]
+    flags = gate_run.gate_flags(args.profile)   # the gate's own runs
     try:
         names = gate_run.list_benchmarks(
             args.bin, flags + ([f"--benchmark_filter={args.filter}"] if args.filter else []))
@@ -246,13 +250,19 @@ def main_paired(p, args):
     print(f"{len(pool.rounds)} complete rounds, {len(names)} benchmarks, arms {', '.join(pool.arms)}; load average "
           f"during collection: median {statistics.median(loads):.1f} (min {loads[0]:.1f}, max {loads[-1]:.1f})"
           if loads else "")
-    print(f"{args.gates} simulated gates per case: looks at rounds {', '.join(map(str, s.looks))}, alpha {s.alpha:g}, "
+    print(f"{args.gates} simulated gates per case, method {s.method}: looks at rounds {', '.join(map(str, s.looks))}, "
+          f"alpha {s.alpha:g}, "
           f"threshold ±{s.threshold:.0%}, min effect {s.min_effect:.0%}, budget {args.max_minutes:g} min "
           f"(wall time estimated from the recorded runs, {pool.process_overhead_s * 1000:.0f} ms per process)")
     print()
 
     def count(results, kinds):
         return sum(v.verdict in kinds for verdicts, _, _ in results for v in verdicts.values())
+
+    def decided(results):
+        """Gates that decided anything within the budget: a regression, an improvement or a no change."""
+        return sum(any(v.verdict in (paired.REGRESSION, paired.IMPROVEMENT, paired.NO_CHANGE)
+                       for v in verdicts.values()) for verdicts, _, _ in results)
 
     aa = simulate(pool, s, plain, plain, args.gates, args.seed, names, budget_s=budget)
     alarms = {n: 0 for n in names}
@@ -272,6 +282,7 @@ def main_paired(p, args):
           f"{_pct(count(aa, (paired.UNDECIDED,)), total)}, errored {count(aa, (paired.ERRORED,))}")
     print(f"  rounds: median {statistics.median(r for _, r, _ in aa)}, wall time per gate: "
           f"{_wall([w for _, _, w in aa])}")
+    print(f"  gates that decided anything within the budget: {_pct(decided(aa), args.gates)}")
     for arm in slow_arms:
         slowed = [n for n in names if args.slowed_re.search(n)]
         res = simulate(pool, s, plain, [arm], args.gates, args.seed + 1, names, budget_s=budget)
@@ -292,7 +303,8 @@ def main_paired(p, args):
               + ", ".join(f"{k} {_pct(sum(v), len(v) * args.gates)}" for k, v in fams.items()))
         low = sorted(det.items(), key=lambda kv: kv[1])[:3]
         print("  least detected: " + ", ".join(f"{n} {c}/{args.gates}" for n, c in low))
-        print(f"  gates that fail (any regression): {_pct(gates_det, args.gates)}")
+        print(f"  gates that fail (any regression): {_pct(gates_det, args.gates)}; that decided anything within the "
+              f"budget: {_pct(decided(res), args.gates)}")
         print(f"  verdicts of the slowed: regression {_pct(sum(det.values()), len(slowed) * args.gates)}, "
               f"undecided {sum(v[n].verdict == paired.UNDECIDED for v, _, _ in res for n in slowed)}, "
               f"no change {sum(v[n].verdict == paired.NO_CHANGE for v, _, _ in res for n in slowed)}; "

@@ -26,6 +26,19 @@ Verdicts, first match wins, at each look for each benchmark still open:
 The reported interval is the 95% one; a regression's always excludes 0, a no change's always lies inside
 +-threshold.
 
+The fastest method (Settings.method "fastest", docs/tools.md): the effect is instead the ratio of the fastest head
+time to the fastest base time, the estimator of every speedup (estimate.ratio_estimate), because on a shared
+machine the noise only adds time, so the fastest runs of each side are the ones the other programs did not
+disturb, while a pair's log-ratio carries whatever disturbed either of its runs. Its test is the exact sign-flip
+(permutation) test of that ratio: random order makes the two runs of an A/A pair exchangeable, so swapping them
+gives every one of the 2^n assignments the same chance, and for a ratio above 1, P(ratio >= observed) works out
+to 2^-(1 + k), k the base runs other than its fastest that are faster than the fastest head run (each must stay
+on the base side; the rest may go either way): the two-sided p is 2^(1 - c), c the base runs faster than the
+fastest head run (the other way round for a ratio below 1). Its interval is the set of ratios rho that the
+same test of (a, b / rho) does not reject: [fastest head / c-th fastest base, c-th fastest head / fastest base],
+c the smallest count with 2^-c <= (1 - level) / 2 (6 at 95%). The looks, Benjamini-Hochberg and the verdicts are
+the same as above; it needs nothing beyond random order either.
+
 Standard library only; every function here is pure.
 """
 
@@ -39,6 +52,7 @@ NO_CHANGE = "no change"
 UNDECIDED = "undecided"
 OPEN = "open"
 ERRORED = "errored"
+METHODS = ("paired", "fastest")   # the per-pair log-ratios' signed ranks; the ratio of the fastest runs
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,7 @@ class Settings:
     threshold: float = 0.03      # "no change" means within +-threshold
     min_effect: float = 0.02     # a significant change smaller than this is not a regression
     looks: tuple = (8, 12, 16, 20)      # rounds after which the gate decides; the last is the cap
+    method: str = "paired"       # METHODS: how a benchmark's effect is estimated and tested
 
     def check(self):
         """A one-line complaint about the settings, or None."""
@@ -57,6 +72,8 @@ class Settings:
             return "threshold must be in (0, 1) and min_effect in [0, 1)"
         if not self.looks or any(n < 3 for n in self.looks) or list(self.looks) != sorted(set(self.looks)):
             return "looks must be increasing round counts, each at least 3"
+        if self.method not in METHODS:
+            return f"method must be one of {', '.join(METHODS)}"
         return None
 
     @classmethod
@@ -67,7 +84,8 @@ class Settings:
             looks = tuple(int(x) for x in args.looks.split(","))
         except ValueError:
             raise ValueError(f"--looks takes round counts such as 6,9,12, got {args.looks!r}") from None
-        settings = cls(args.alpha, args.alpha_eq, args.threshold, args.min_effect, looks)
+        settings = cls(args.alpha, args.alpha_eq, args.threshold, args.min_effect, looks,
+                       getattr(args, "method", cls.method))
         problem = settings.check()
         if problem:
             raise ValueError(problem)
@@ -167,6 +185,52 @@ def estimate(d):
     return Estimate(n, hl, tuple(walsh), min(1.0, 2 * min(lower_tail, upper_tail)))
 
 
+def fastest_count(level):
+    """c of the fastest method's interval at this two-sided level: the smallest count with 2^-c <= (1 - level) / 2."""
+    half = (1 - level) / 2
+    c = 1
+    while 2.0 ** -c > half:
+        c += 1
+    return c
+
+
+@dataclass(frozen=True)
+class Fastest:
+    """The ratio of the fastest head time to the fastest base time, with its exact sign-flip test and interval."""
+    n: int
+    base: tuple        # the base times, sorted
+    head: tuple        # the head times, sorted
+    p: float           # two-sided exact sign-flip p of "no change"
+
+    @property
+    def effect(self):
+        """Head time relative to base: +0.10 is 10% slower."""
+        return self.head[0] / self.base[0] - 1
+
+    def interval(self, level):
+        """(low, high) of the effect: the ratios the test at 1 - level does not reject; infinite when n is too small
+        for that level."""
+        c = fastest_count(level)
+        if c > self.n:
+            return -1.0, math.inf
+        return self.head[0] / self.base[c - 1] - 1, self.head[c - 1] / self.base[0] - 1
+
+
+def fastest_estimate(pairs):
+    """The fastest method's estimate from (a, b) pairs with both times positive (at least 2)."""
+    kept = [(a, b) for a, b in pairs if a and b and a > 0 and b > 0]
+    if len(kept) < 2:
+        raise ValueError("need at least 2 pairs")
+    base, head = sorted(a for a, _ in kept), sorted(b for _, b in kept)
+    if base[0] < head[0]:
+        faster = sum(x < head[0] for x in base)    # base runs faster than the fastest head run
+    elif head[0] < base[0]:
+        faster = sum(x < base[0] for x in head)
+    else:
+        faster = 1
+    return Fastest(len(kept), tuple(base), tuple(head), min(1.0, 2.0 ** (1 - faster)))
+
+
 def bh_rejected(pvalues, q):
     """Benjamini-Hochberg at level q: the set of keys of pvalues (a dict) that are rejected."""
     ranked = sorted(pvalues.items(), key=lambda kv: kv[1])
@@ -193,7 +257,7 @@ def bh_adjusted(pvalues):
 @dataclass
 class Verdict:
     verdict: str
-    estimate: Estimate | None = None
+    estimate: Estimate | Fastest | None = None
     q: float | None = None   # BH-adjusted p at the look that decided (times the number of looks)
     rounds: int = 0          # pairs the verdict rests on
 
@@ -210,13 +274,14 @@ def decide(data, settings, look_index, previous=None, final=None):
     if not 0 <= look_index < looks:
         raise ValueError(f"look {look_index} outside the {looks} of the schedule")
     last = look_index == looks - 1 if final is None else final
-    estimates, out = {}, {}
+    estimates: dict[str, Estimate | Fastest] = {}
+    out = {}
     for name, pairs in data.items():
         d = log_ratios(pairs or [])
         if pairs is None or len(d) < 2:
             out[name] = Verdict(ERRORED) if pairs is None else Verdict(UNDECIDED if last else OPEN)
             continue
-        estimates[name] = estimate(d)
+        estimates[name] = fastest_estimate(pairs) if settings.method == "fastest" else estimate(d)
     pvalues = {name: e.p for name, e in estimates.items()}
     q_level = settings.alpha / looks
     rejected = bh_rejected(pvalues, q_level)
