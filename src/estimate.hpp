@@ -21,6 +21,7 @@ struct estimate {
     static constexpr double calm = 1.3;            // estimate.CALM
     static constexpr double slow = 1.5;            // estimate.SLOW
     static constexpr double utilised = 0.9;        // estimate.UTILISED
+    static constexpr double shared_min_ns = 1e7;   // estimate.SHARED_MIN_NS
     static constexpr double calm_quantile = 0.05;  // estimate.CALM_QUANTILE
     static constexpr std::size_t match_calm = 2;   // estimate.MATCH_CALM
     static constexpr std::size_t match_slow = 2;   // estimate.MATCH_SLOW
@@ -36,6 +37,7 @@ struct estimate {
         double utilisation = 0;
         double probe_bound_ns = 0;
         unsigned workers = 1;
+        double run_ns = 0;  // one run's time (per iteration); 0: unknown
     };
     enum class cpu_state { none, calm, slow };
 
@@ -102,7 +104,9 @@ struct estimate {
 
     [[nodiscard]] static cpu_state state_of(const repetition& r, double reference) noexcept {
         if (reference <= 0 || r.probe_ns <= 0 || r.probe_best_ns <= 0) return cpu_state::none;
-        if (r.utilisation > 0 && r.utilisation < utilisation_floor(r)) return cpu_state::none;  // shared
+        // Shared with another program; read only in a run long enough for its workers to be busy.
+        const bool long_enough = r.run_ns <= 0 || r.run_ns >= shared_min_ns;
+        if (r.utilisation > 0 && long_enough && r.utilisation < utilisation_floor(r)) return cpu_state::none;
         if (r.probe_ns <= calm * reference) return cpu_state::calm;
         if ((r.probe_bound_ns > 0 ? r.probe_bound_ns : r.probe_best_ns) >= slow * reference) return cpu_state::slow;
         return cpu_state::none;

@@ -274,8 +274,10 @@ struct run_reporter::state {
         };
         for (const run& x : out)
             if (x.run_type == run::RT_Iteration)
-                all.push_back({x.GetAdjustedRealTime(), counter(x, "probe_ns"), counter(x, "probe_best_ns"),
-                               counter(x, "utilisation"), counter(x, "probe_bound_ns"), workers_of(name)});
+                all.push_back(
+                    {x.GetAdjustedRealTime(), counter(x, "probe_ns"), counter(x, "probe_best_ns"),
+                     counter(x, "utilisation"), counter(x, "probe_bound_ns"), workers_of(name),
+                     x.iterations > 0 ? x.real_accumulated_time * 1e9 / static_cast<double>(x.iterations) : 0.0});
         estimate e;
         for (const run& x : out) {
             if (x.run_type != run::RT_Aggregate) continue;

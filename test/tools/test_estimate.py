@@ -250,6 +250,11 @@ class SpeedupTests(unittest.TestCase):
         self.assertEqual(estimate.state_of(0, 0, 1e3), "")                 # not recorded
         self.assertEqual(estimate.state_of(1.2e3, 1.0e3, 1e3, utilisation=0.6), "")  # another program shared it
         self.assertEqual(estimate.state_of(1.2e3, 1.0e3, 1e3, utilisation=0.97), "calm")
+        # A run shorter than SHARED_MIN_NS spends much of itself starting or waking its workers: its share of
+        # the CPUs says nothing about another program, so its state comes from the probes alone.
+        short, long = estimate.SHARED_MIN_NS / 50, estimate.SHARED_MIN_NS * 5
+        self.assertEqual(estimate.state_of(1.2e3, 1.0e3, 1e3, utilisation=0.6, run_ns=short), "calm")
+        self.assertEqual(estimate.state_of(1.2e3, 1.0e3, 1e3, utilisation=0.6, run_ns=long), "")
         # Two workers held back by one slowed CPU: its probe sets the pace (probe_bound_ns), and the calm CPU's
         # worker idles once its half is done, so a utilisation of 0.73 is its own, not another program's.
         self.assertEqual(estimate.state_of(2.2e3, 1.0e3, 1e3, 0.73, probe_bound_ns=2.1e3, workers=2), "slow")

@@ -30,7 +30,8 @@ the baseline pinned, in turn on the slowest and the fastest CPU (``cpu``), so th
 state; ``probe_bound_ns`` is the probe of the CPU that sets a repetition's pace (the baseline's own CPU; the
 slowest where the workers cover every CPU). Against the run's calm probe a repetition is *calm* (every CPU it ran
 on fast), *slow* (its pace-setting CPU slowed throughout) or neither, also where another program took its CPUs
-for part of it (the ``utilisation`` counter below UTILISED of what its CPUs' probes allow, utilisation_floor). A
+for part of it (the ``utilisation`` counter below UTILISED of what its CPUs' probes allow, utilisation_floor, in
+a run of SHARED_MIN_NS or longer). A
 speedup is the ratio of fastest calm repetitions where both sides have MATCH_CALM; else, where both have
 MATCH_SLOW slow ones, the ratio of their medians (within a slow state a repetition can also be faster than its
 state, when the neighbour pauses, so its noise is two-sided); else the fastest of all, as before, with an interval
@@ -51,6 +52,7 @@ WIDE = 1.3            # an interval whose upper end exceeds its lower end by mor
 CALM = 1.3            # calm repetition: its slowest probe at most CALM x the run's calm probe
 SLOW = 1.5            # slow repetition: its fastest probe at least SLOW x the run's calm probe
 UTILISED = 0.9        # a repetition whose workers had their CPUs less than this share of its time was shared
+SHARED_MIN_NS = 1e7   # ... read only where one run lasts this long: a shorter run's share is its workers' waking
 CALM_QUANTILE = 0.05  # the run's calm probe: this quantile of every repetition's fastest probe
 MATCH_CALM = 2        # calm repetitions each side needs for a calm speedup
 MATCH_SLOW = 2        # slow repetitions each side needs for a slow-state speedup
@@ -130,14 +132,17 @@ def utilisation_floor(probe_ns, probe_best_ns, workers=1):
     return UTILISED * (1 + (w - 1) * min(1.0, ratio)) / w
 
 
-def state_of(probe_ns, probe_best_ns, reference, utilisation=None, probe_bound_ns=None, workers=1):
+def state_of(probe_ns, probe_best_ns, reference, utilisation=None, probe_bound_ns=None, workers=1, run_ns=None):
     """'calm', 'slow' or '' for a repetition whose slowest, fastest and pace-setting probe read these (0 or None:
     not recorded; a file without probe_bound_ns: the fastest, every CPU slowed). A repetition whose process tree
     ran less than utilisation_floor of its time on its W CPUs (the ``utilisation`` counter) shared them with
-    another program: neither."""
+    another program: neither. That is read only where one run (run_ns, its time per iteration; None: unknown)
+    lasts SHARED_MIN_NS or more: in a shorter one the workers spend much of it starting or waking (a pool's
+    dispatch at small n reads 0.4-0.8 on a quiet machine), so a low share says nothing about another program."""
     if not reference or not probe_ns or not probe_best_ns:
         return ""
-    if utilisation and utilisation < utilisation_floor(probe_ns, probe_best_ns, workers):
+    long_enough = run_ns is None or run_ns >= SHARED_MIN_NS
+    if utilisation and long_enough and utilisation < utilisation_floor(probe_ns, probe_best_ns, workers):
         return ""
     if probe_ns <= CALM * reference:
         return "calm"

@@ -212,7 +212,7 @@ def _set_states(benchmarks):
         for s in b.samples:
             s.state = estimate.state_of(s.counters.get("probe_ns"), s.counters.get("probe_best_ns"), reference,
                                         s.counters.get("utilisation"), s.counters.get("probe_bound_ns"),
-                                        _workers(b.name))
+                                        _workers(b.name), s.real_time_ns)
     return reference
 
 
