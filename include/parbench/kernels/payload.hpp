@@ -63,8 +63,8 @@ struct payload {
     [[nodiscard]] static constexpr double value_at(std::uint64_t i) noexcept {
         return static_cast<double>(parbench::detail::splitmix64(i % period) >> 44);
     }
-    // f's value as an integer (< 2^53), from the input x and the previous element's chain ended `link` (0 at run
-    // time, opaque to the compiler).
+    // f's value as an integer (< 2^53), from the input x plus `link`: with link 0, what run() writes for x (its loop
+    // computes the same steps, tied to the previous element differently) and what the oracle uses.
     [[nodiscard]] static constexpr std::uint64_t transform(double x, std::uint64_t units, std::uint64_t link) noexcept {
         std::uint64_t v = static_cast<std::uint64_t>(x) + link;
         for (std::uint64_t u = 0; u < units; ++u) v = v * lcg_a + lcg_c;
@@ -80,15 +80,28 @@ struct payload {
             throw std::out_of_range("payload: slices shorter than their chunk");
         std::uint64_t sum = 0;
         std::uint64_t zero = 0;
-        keep(zero);  // the compiler cannot know it is 0: each element's chain waits for the previous one
-        std::uint64_t link = 0;
-        in_slices(c, [&](chunk s) {
+        keep(zero);              // the compiler cannot know it is 0: each element's chain waits for the previous one
+        std::uint64_t link = 0;  // the previous element's last LCG state
+        in_slices(c, [&, zero](chunk s) {
+            // transform(x, units, 0), with the tie to the previous element costing what a unit costs: the first
+            // step depends on the input alone, `keep` stops it being merged with the tie, and the tie
+            // (link * zero, one multiply and one add) takes the place of that step on the chain. The running
+            // values are locals of the slice, so that they stay in registers.
+            std::uint64_t slice_sum = sum;
+            std::uint64_t slice_link = link;
             for (std::uint64_t i = s.begin; i < s.end; ++i) {
                 const double x = src[i - c.begin];
-                sum += static_cast<std::uint64_t>(x) * (2 * i + 1);
-                link = transform(x, units, link & zero);
-                dst[i - c.begin] = static_cast<double>(link);
+                const auto xi = static_cast<std::uint64_t>(x);
+                slice_sum += xi * (2 * i + 1);
+                std::uint64_t v = units == 0 ? xi : xi * lcg_a + lcg_c;
+                keep(v);
+                v += slice_link * zero;
+                for (std::uint64_t u = 1; u < units; ++u) v = v * lcg_a + lcg_c;
+                slice_link = v;
+                dst[i - c.begin] = static_cast<double>(v >> 11);
             }
+            sum = slice_sum;
+            link = slice_link;
         });
         return {sum, 0};
     }
