@@ -515,11 +515,14 @@ class GateRatesTests(ToolTestCase):
         self.assertIn("gates with any false alarm: 0/20 = 0.00%", r.stdout)
         self.assertIn("detected per benchmark: 40/40 = 100.00%", r.stdout)
         self.assertIn("gates that decided anything within the budget: 20/20 = 100.00%", r.stdout)
+        self.assertIn("rejected by BH at alpha/L 0/4", r.stdout)      # A/A, every round at once
+        self.assertIn("rejected by BH at alpha/L 2/2", r.stdout)      # both count benchmarks
         # The fastest method on the same records: exact as well, and every count run is 30% slower than any plain.
         r = run([tool("parbench-gate-rates"), "paired", records, "--looks", "8", "--gates", "20",
                  "--slowed", "^count/", "--method", "fastest"])
         self.assertEqual(r.returncode, 0, r.stderr)
         self.assertIn("method fastest", r.stdout)
+        self.assertIn("rejected by BH at alpha/L 2/2", r.stdout)
         self.assertIn("gates with any false alarm: 0/20 = 0.00%", r.stdout)
         self.assertIn("detected per benchmark: 40/40 = 100.00%", r.stdout)
 

@@ -283,6 +283,7 @@ def main_paired(p, args):
     print(f"  rounds: median {statistics.median(r for _, r, _ in aa)}, wall time per gate: "
           f"{_wall([w for _, _, w in aa])}")
     print(f"  gates that decided anything within the budget: {_pct(decided(aa), args.gates)}")
+    print(_every_round_line(pool, s, plain[0], plain[1], names, names))
     for arm in slow_arms:
         slowed = [n for n in names if args.slowed_re.search(n)]
         res = simulate(pool, s, plain, [arm], args.gates, args.seed + 1, names, budget_s=budget)
@@ -309,6 +310,7 @@ def main_paired(p, args):
               f"undecided {sum(v[n].verdict == paired.UNDECIDED for v, _, _ in res for n in slowed)}, "
               f"no change {sum(v[n].verdict == paired.NO_CHANGE for v, _, _ in res for n in slowed)}; "
               f"wall time per gate: {_wall([w for _, _, w in res])}")
+        print(_every_round_line(pool, s, plain[0], arm, names, slowed))
         # One slowed benchmark in an otherwise A/A gate: the hard case (no other regression lifts BH's line).
         alone = isolated(pool, s, plain, arm, slowed, args.gates, args.seed + 2, names, budget)
         print(f"  one benchmark slowed alone in an A/A gate: detected {_pct(alone, args.gates)}")
@@ -323,6 +325,30 @@ def main_paired(p, args):
             print("  injected effect measured over all rounds (median over the benchmarks of each n): "
                   + ", ".join(f"n={k:,} {100 * statistics.median(v):+.1f}%" for k, v in sorted(by_n.items())))
     return cli.EXIT_OK
+
+
+def every_round(pool, settings, base, head, names):
+    """One look at every recorded round of each benchmark, with no budget: name -> the method's estimate, and the
+    benchmarks that Benjamini-Hochberg at alpha / L rejects. What the method sees at most in these records."""
+    estimates = {}
+    for n in names:
+        pairs = [(pool.times[(r, base)][n], pool.times[(r, head)][n]) for r in pool.rounds]
+        pairs = [(a, b) for a, b in pairs if a and b]
+        if len(pairs) >= 2:
+            estimates[n] = (paired.fastest_estimate(pairs) if settings.method == "fastest"
+                            else paired.estimate(paired.log_ratios(pairs)))
+    rejected = paired.bh_rejected({n: e.p for n, e in estimates.items()}, settings.alpha / len(settings.looks))
+    return estimates, rejected
+
+
+def _every_round_line(pool, settings, base, head, names, of):
+    estimates, rejected = every_round(pool, settings, base, head, names)
+    effects = [estimates[n].effect for n in of if n in estimates]
+    if not effects:
+        return "  every round at once: no benchmark with two pairs"
+    middle, spread = statistics.median(effects), statistics.median(abs(x) for x in effects)
+    return (f"  every round at once ({len(pool.rounds)}, no budget): effect median {100 * middle:+.1f}% (median "
+            f"|effect| {100 * spread:.1f}%), rejected by BH at alpha/L {sum(n in rejected for n in of)}/{len(of)}")
 
 
 def isolated(pool, settings, plain, arm, slowed, gates, seed, names, budget):
