@@ -63,6 +63,18 @@ void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, co
 // over the wall time per run times W (1 = W CPUs busy for the whole run).
 void set_cpu_counters(benchmark::State& state, double cpu_seconds, double wall_seconds, unsigned workers);
 
+}  // namespace detail
+
+// A strategy whose workers are not in this process tree (mpi: the other ranks are children of Open MPI's daemons,
+// on other hosts too): the tree's CPU would be rank 0's alone, a utilisation of about 1/W that the estimator would
+// read as CPUs taken by another program, so it records neither tree_cpu_s nor utilisation.
+template <class S>
+constexpr bool workers_outside_tree = requires {
+    requires S::workers_outside_tree;
+};
+
+namespace detail {
+
 // Seconds per iteration of a timed loop that took `elapsed` in all.
 [[nodiscard]] inline double per_iteration(const benchmark::State& state, std::chrono::steady_clock::duration elapsed) {
     const auto iterations = state.iterations() > 0 ? state.iterations() : 1;
@@ -130,9 +142,10 @@ bool measure_with(benchmark::State& state, S& strategy, const K& k, std::uint64_
         const std::int64_t self_peak = peak_rss_kib();
         if (owner != nullptr) owner->reset();
         detail::set_counters(state, n, workers, before, machine, self_peak);
-        detail::set_cpu_counters(state,
-                                 cpu / static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1)),
-                                 *seconds, workers);
+        if constexpr (!workers_outside_tree<S>)
+            detail::set_cpu_counters(
+                state, cpu / static_cast<double>(std::max<benchmark::IterationCount>(state.iterations(), 1)), *seconds,
+                workers);
         return true;
     } catch (const std::exception& e) {
         fail(state, e.what());

@@ -184,6 +184,9 @@ class mpi {
 public:
     static constexpr std::string_view name = "mpi";
     static constexpr bool sweeps_workers = true;
+    // Ranks 1..W-1 are other processes, not this one's children (on other hosts, too): a harness that times the
+    // CPU of its process tree sees rank 0's alone.
+    static constexpr bool workers_outside_tree = true;
 
     // Opens a session of ranks 0..W-1 for this object's lifetime. Throws std::invalid_argument if W is outside
     // [1, max_workers] or above the job's ranks, std::logic_error without an MPI job or while another mpi
