@@ -7,6 +7,9 @@
 //   the limit), event_loop and event_loop.io_uring with every task in flight, thread_pool with 4 workers (full:
 //   also the sweep's largest W). thread_pool x4 sleeps 2.5 s a run at n = 10,000, so the default profile leaves
 //   that n out: `--parbench_profile=full --benchmark_filter='/n:10000/'` runs it alone (docs/event_loop.md).
+// - socket_tasks.keepalive.delay_1000us, in scale beside socket_tasks.delay_1000us: the same requests on
+//   connections kept across runs (socket_tasks::keep_alive, as a client with a connection pool), opened by one
+//   untimed run before the timed ones, so a request costs its send, wait and receive and no connect or close.
 // event_loop.io_uring is there where the build has liburing and the kernel gives this process an io_uring; else
 // bench_parallel says once why it is left out. Each benchmark starts its own echo server and stops it when it
 // ends (echo_server.hpp).
@@ -38,6 +41,9 @@ void add_io(const std::string& kernel_name, const K& k, std::chrono::microsecond
                 K with_port = k;
                 with_port.port = server.port();
                 S strategy(workers);
+                // Kept connections are opened once, by a run that is checked but not timed.
+                if (k.keep_alive && strategy.run(with_port, n) != with_port.expected(n))
+                    return fail(state, "wrong total in the run that opens the kept connections");
                 (void)measure_with(state, strategy, with_port, n, workers);
             } else {
                 S strategy(workers);
@@ -53,8 +59,9 @@ void add_io(const std::string& kernel_name, const K& k, std::chrono::microsecond
         ->ComputeStatistics("fastest_high", estimate::fastest_high);
 }
 
-std::string socket_name(std::chrono::microseconds delay) {
-    return "socket_tasks.delay_" + std::to_string(delay.count()) + "us";
+std::string socket_name(std::chrono::microseconds delay, bool keep_alive = false) {
+    return std::string(keep_alive ? "socket_tasks.keepalive" : "socket_tasks") + ".delay_" +
+           std::to_string(delay.count()) + "us";
 }
 
 template <class... S>
@@ -112,16 +119,21 @@ PARBENCH_FAMILY(46, scale) {
     if (p == profile::full && widest > 4) pool_workers.push_back(widest);
     const auto delay = std::chrono::microseconds(1000);
     const kernels::sleep_tasks sleep{delay};
-    const kernels::socket_tasks sockets{};
     for (const std::uint64_t n : sizes) {
         const auto all = static_cast<unsigned>(std::min<std::uint64_t>(n, max_workers));
         add_io<strategies::threads>("sleep_tasks", sleep, delay, n, all);
         add_loops(event_loops{}, "sleep_tasks", sleep, delay, n, all);
-        add_io<strategies::threads>(socket_name(delay), sockets, delay, n, all);
-        add_loops(event_loops{}, socket_name(delay), sockets, delay, n, all);
+        for (const bool keep_alive : {false, true}) {
+            const kernels::socket_tasks sockets{.keep_alive = keep_alive};
+            const std::string name = socket_name(delay, keep_alive);
+            add_io<strategies::threads>(name, sockets, delay, n, all);
+            add_loops(event_loops{}, name, sockets, delay, n, all);
+        }
         for (const unsigned w : pool_workers) {
             add_io<strategies::thread_pool>("sleep_tasks", sleep, delay, n, w);
-            add_io<strategies::thread_pool>(socket_name(delay), sockets, delay, n, w);
+            for (const bool keep_alive : {false, true})
+                add_io<strategies::thread_pool>(socket_name(delay, keep_alive),
+                                                kernels::socket_tasks{.keep_alive = keep_alive}, delay, n, w);
         }
     }
 }

@@ -74,6 +74,8 @@ void expect_all_kernels(unsigned w) {
     // I/O-bound: a tiny sleep, and a few hundred tasks at most.
     expect_totals(strategy, k::sleep_tasks{std::chrono::microseconds(1)}, w, 300);
     expect_totals(strategy, k::socket_tasks{shared_echo_server().port()}, w, 300);
+    // Kept connections: the pool's, reused across sizes and worker counts (a forked worker opens its own).
+    expect_totals(strategy, k::socket_tasks{.port = shared_echo_server().port(), .keep_alive = true}, w, 300);
 }
 
 template <class S>

@@ -1,11 +1,14 @@
 // The event_loop strategies (event_loop, and event_loop.io_uring where built), the io_loop under them, the
 // socket_tasks kernel and its echo server: totals with many tasks in flight, the server's faults and the end of
 // descriptors as named errors within a bounded time, and no descriptor, thread or process left behind after many
-// runs. (Every kernel's total under event_loop: the conformance suites, here for event_loop.io_uring.)
+// runs; with keep_alive, connections kept across runs by the connection pool, its faults named the same way and
+// forked workers leaving the parent's kept connections alone. (Every kernel's total under event_loop: the
+// conformance suites, here for event_loop.io_uring.)
 // event_loop.io_uring's tests skip, saying why, where the build has no liburing or the kernel refuses io_uring.
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -22,6 +25,7 @@
 #include <gtest/gtest.h>
 
 #include "conformance.hpp"
+#include "leaks.hpp"
 #include "parbench/parbench.hpp"
 #if defined(PARBENCH_HAS_URING)
 #include "parbench/strategies/event_loop_uring.hpp"
@@ -145,34 +149,76 @@ using fault_strategies =
                      strategies::thread_pool, strategies::threads, strategies::processes_pipe, strategies::gil_threads>;
 TYPED_TEST_SUITE(server_faults, fault_strategies, strategy_name);
 
+// Each fault with fresh connections and with kept ones (keep_alive): the same named error.
 TYPED_TEST(server_faults, a_refused_connection_is_named) {
     std::uint16_t port = 0;
     { const detail::unique_fd closed = detail::listen_loopback(port); }  // nobody listens there any more
-    const std::string what = error_of<TypeParam>(kernels::socket_tasks{port, 2000ms}, 4, 40);
-    EXPECT_NE(what.find("could not connect to the echo server at 127.0.0.1:" + std::to_string(port)), std::string::npos)
-        << what;
-    EXPECT_NE(what.find("Connection refused"), std::string::npos) << what;
+    for (const bool keep_alive : {false, true}) {
+        const std::string what = error_of<TypeParam>(kernels::socket_tasks{port, 2000ms, keep_alive}, 4, 40);
+        EXPECT_NE(what.find("could not connect to the echo server at 127.0.0.1:" + std::to_string(port)),
+                  std::string::npos)
+            << what;
+        EXPECT_NE(what.find("Connection refused"), std::string::npos) << what;
+    }
 }
 
 TYPED_TEST(server_faults, a_server_that_stops_answering_is_named_at_the_deadline) {
     const echo_server server({}, echo_server::mode::mute);
-    const std::string what = error_of<TypeParam>(kernels::socket_tasks{server.port(), 200ms}, 4, 40);
-    EXPECT_NE(what.find("did not answer within 200 ms"), std::string::npos) << what;
+    for (const bool keep_alive : {false, true}) {
+        const std::string what = error_of<TypeParam>(kernels::socket_tasks{server.port(), 200ms, keep_alive}, 4, 40);
+        EXPECT_NE(what.find("did not answer within 200 ms"), std::string::npos) << what;
+    }
+    EXPECT_EQ(detail::connection_pool::instance().idle(server.port()), 0u) << "a connection that failed was kept";
+}
+
+// Whether `what` names the server at port as gone: closed, reset, or refusing a new connection.
+void expect_named_as_gone(const std::string& what, std::uint16_t port) {
+    EXPECT_NE(what.find("the echo server at 127.0.0.1:" + std::to_string(port)), std::string::npos) << what;
+    const bool named = what.find("closed the connection") != std::string::npos ||
+                       what.find("broke the connection") != std::string::npos ||
+                       what.find("could not be sent a request") != std::string::npos ||
+                       what.find("could not connect") != std::string::npos;
+    EXPECT_TRUE(named) << what;
 }
 
 TYPED_TEST(server_faults, a_server_that_dies_is_named) {
-    echo_server server(50ms);
-    // Kill the server while the requests wait for their answers.
-    std::jthread killer([&] {
-        std::this_thread::sleep_for(20ms);
-        server.stop();
-    });
-    const std::string what = error_of<TypeParam>(kernels::socket_tasks{server.port(), 5000ms}, 4, 400);
-    EXPECT_NE(what.find("the echo server at 127.0.0.1:" + std::to_string(server.port())), std::string::npos) << what;
-    const bool named = what.find("closed the connection") != std::string::npos ||
-                       what.find("broke the connection") != std::string::npos ||
-                       what.find("could not connect") != std::string::npos;
-    EXPECT_TRUE(named) << what;
+    for (const bool keep_alive : {false, true}) {
+        echo_server server(50ms);
+        // Kill the server while the requests wait for their answers.
+        std::jthread killer([&] {
+            std::this_thread::sleep_for(20ms);
+            server.stop();
+        });
+        expect_named_as_gone(error_of<TypeParam>(kernels::socket_tasks{server.port(), 5000ms, keep_alive}, 4, 400),
+                             server.port());
+    }
+}
+
+// The kept-connection faults: a server that dies, or stops answering, between two runs. The first run fills the
+// pool (a forked worker fills its own); the second meets the fault on kept connections and names it, and the
+// pool keeps none of the connections that failed.
+TYPED_TEST(server_faults, a_kept_connection_whose_server_died_is_named) {
+    echo_server server;
+    const kernels::socket_tasks k{server.port(), 2000ms, true};
+    TypeParam strategy(4);
+    ASSERT_EQ(strategy.run(k, 40), k.expected(40));
+    ASSERT_EQ(::kill(server.pid(), SIGKILL), 0) << std::strerror(errno);
+    siginfo_t info{};  // dead, its connections reset, and left for stop() to reap
+    ASSERT_EQ(::waitid(P_PID, static_cast<id_t>(server.pid()), &info, WEXITED | WNOWAIT), 0) << std::strerror(errno);
+    expect_named_as_gone(error_of(strategy, k, 40), server.port());
+    EXPECT_EQ(detail::connection_pool::instance().idle(server.port()), 0u) << "a connection that failed was kept";
+}
+
+TYPED_TEST(server_faults, a_kept_connection_whose_server_stopped_answering_is_named_at_the_deadline) {
+    echo_server server;
+    const kernels::socket_tasks k{server.port(), 200ms, true};
+    TypeParam strategy(4);
+    ASSERT_EQ(strategy.run(k, 40), k.expected(40));
+    ASSERT_EQ(::kill(server.pid(), SIGSTOP), 0) << std::strerror(errno);  // alive, connected, silent
+    const std::string what = error_of(strategy, k, 40);
+    EXPECT_NE(what.find("did not answer within 200 ms"), std::string::npos) << what;
+    EXPECT_EQ(detail::connection_pool::instance().idle(server.port()), 0u) << "a connection that failed was kept";
+    ASSERT_EQ(::kill(server.pid(), SIGCONT), 0) << std::strerror(errno);
 }
 
 TYPED_TEST(loops, a_thousand_runs_leave_no_descriptor_thread_or_process) {
@@ -185,6 +231,36 @@ TYPED_TEST(loops, a_thousand_runs_leave_no_descriptor_thread_or_process) {
         ASSERT_EQ(loop.run(k, 16), k.expected(16));
         ASSERT_EQ(pool.run(k, 16), k.expected(16));
         ASSERT_EQ(loop.run(kernels::sleep_tasks{1us}, 16), kernels::sleep_tasks{}.expected(16));
+    }
+    EXPECT_EQ(entries("/proc/self/fd"), fds);
+    EXPECT_EQ(entries("/proc/self/task"), threads);
+    EXPECT_EQ(children(), kids);
+}
+
+// Kept connections: a run takes its connections from the pool and gives them back, so many runs against one
+// server hold as many connections as the first did; stopping the server closes them.
+TYPED_TEST(loops, kept_connections_are_reused_by_a_thousand_runs_and_closed_with_their_server) {
+    TypeParam loop(8);
+    strategies::thread_pool pool(4);
+    const std::size_t fds = entries("/proc/self/fd"), threads = entries("/proc/self/task"), kids = children();
+    std::size_t kept = 0;
+    {
+        echo_server server;
+        const kernels::socket_tasks k{.port = server.port(), .keep_alive = true};
+        auto& cache = detail::connection_pool::instance();
+        ASSERT_EQ(loop.run(k, 16), k.expected(16));
+        ASSERT_EQ(cache.idle(server.port()), 8u);  // one a task
+        ASSERT_EQ(pool.run(k, 16), k.expected(16));
+        ASSERT_EQ(cache.idle(server.port()), 8u);  // the pool's 4 chunks took 4 of them and gave them back
+        kept = entries("/proc/self/fd");
+        for (int run = 0; run < 1000; ++run) {
+            ASSERT_EQ(loop.run(k, 16), k.expected(16));
+            ASSERT_EQ(pool.run(k, 16), k.expected(16));
+        }
+        EXPECT_EQ(entries("/proc/self/fd"), kept);
+        EXPECT_EQ(cache.idle(server.port()), 8u);
+        server.stop();
+        EXPECT_EQ(cache.idle(server.port()), 0u);
     }
     EXPECT_EQ(entries("/proc/self/fd"), fds);
     EXPECT_EQ(entries("/proc/self/task"), threads);
@@ -272,6 +348,52 @@ TEST(echo_server, running_out_of_descriptors_ends_it_with_a_named_error) {
     ASSERT_EQ(::waitpid(pid, &status, 0), pid);
     ASSERT_TRUE(WIFEXITED(status)) << status;
     EXPECT_EQ(WEXITSTATUS(status), ok) << "see the child's stderr above";
+}
+
+// Forked and started workers with kept connections: each process keeps its own, so a forked worker never uses
+// the parent's (the parent's runs before and after give the total and keep the same connections), and 1,000 runs
+// leave no descriptor, mapping or process behind (leaks.hpp) while the server lives.
+template <class S>
+class kept_in_workers : public ::testing::Test {};
+using worker_strategies =
+    ::testing::Types<strategies::processes_pipe, strategies::process_pool, strategies::process_pool_dynamic_fine,
+                     strategies::processes_forkserver, strategies::process_pool_spawn>;
+TYPED_TEST_SUITE(kept_in_workers, worker_strategies, strategy_name);
+
+TYPED_TEST(kept_in_workers, the_parents_kept_connections_stay_the_parents) {
+    const echo_server server;
+    const kernels::socket_tasks k{.port = server.port(), .keep_alive = true};
+    auto& cache = detail::connection_pool::instance();
+    strategies::thread_pool pool(4);
+    ASSERT_EQ(pool.run(k, 40), k.expected(40));
+    ASSERT_EQ(cache.idle(server.port()), 4u);
+    const std::size_t fds = entries("/proc/self/fd");
+    {
+        TypeParam workers(4);
+        for (int run = 0; run < 3; ++run) ASSERT_EQ(workers.run(k, 40), k.expected(40));
+        ASSERT_EQ(pool.run(k, 40), k.expected(40));  // the parent's connections, still whole
+    }
+    EXPECT_EQ(cache.idle(server.port()), 4u);
+    EXPECT_EQ(entries("/proc/self/fd"), fds);
+}
+
+// As leaks.hpp's expect_runs_leak_nothing, with the echo server the one child allowed to outlive the strategy.
+TYPED_TEST(kept_in_workers, a_thousand_runs_leak_nothing) {
+    const echo_server server;
+    const kernels::socket_tasks k{.port = server.port(), .keep_alive = true};
+    const auto runs = [&](int count) {
+        TypeParam strategy(2);
+        for (int run = 0; run < count; ++run) ASSERT_EQ(strategy.run(k, 16), k.expected(16));
+    };
+    runs(100);  // what first use allocates stays allocated
+    if (::testing::Test::HasFatalFailure()) return;
+    const std::size_t fds = open_fds(), maps = shared_mappings();
+    runs(1000);
+    if (::testing::Test::HasFatalFailure()) return;
+    EXPECT_LT(detail::forkserver_client::running_pid(), 0) << "the fork server outlived its strategy";
+    EXPECT_EQ(children_of(::getpid()), std::vector<pid_t>{server.pid()}) << "a child outlived its strategy";
+    EXPECT_EQ(open_fds(), fds) << "descriptors";
+    EXPECT_EQ(shared_mappings(), maps) << "shared mappings";
 }
 
 TEST(io_loop, a_descriptor_wait_ends_at_its_deadline) {

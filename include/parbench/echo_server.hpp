@@ -3,7 +3,8 @@
 // kernel picks, that answers every request with its own bytes after a delay; each connection waits on its own,
 // so a thousand delayed requests take one delay, not a thousand. It runs on an io_loop (io_loop.hpp). It starts
 // with the object and is killed and reaped by its destructor, leaving no process or descriptor behind; it also
-// dies with the process that started it.
+// dies with the process that started it. Stopping it closes the connections that this process's connection_pool
+// keeps to it (socket_tasks with keep_alive).
 
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -19,6 +20,7 @@
 #include <cstring>
 
 #include "detail/child.hpp"
+#include "detail/connection_pool.hpp"
 #include "detail/fd.hpp"
 #include "detail/loopback.hpp"
 #include "io_loop.hpp"
@@ -49,10 +51,13 @@ public:
 
     [[nodiscard]] std::uint16_t port() const noexcept { return port_; }
     [[nodiscard]] pid_t pid() const noexcept { return pid_; }
-    // Kills the server (SIGKILL) and reaps it; its connections are reset. Idempotent.
+    // Kills the server (SIGKILL) and reaps it; its connections are reset, and this process's idle ones to it
+    // (connection_pool) closed. Idempotent.
     void stop() noexcept {
+        if (pid_ < 0) return;
         detail::kill_and_reap(pid_);
         pid_ = -1;
+        detail::connection_pool::instance().close(port_);
     }
 
 private:

@@ -4,6 +4,11 @@
 // sends its requests one after another: 8 bytes holding i + 1, answered by the same 8 bytes. The total is the sum
 // of the answers. Every wait has a deadline, so a server that dies, refuses or stops answering is an error that
 // names it, never a hang.
+// With keep_alive (the benchmarks' socket_tasks.keepalive.delay_<D>us) a chunk takes an idle connection from this
+// process's connection_pool (detail/connection_pool.hpp) and gives it back after its last answer, as a client
+// with a connection pool does: from the second run on, a request costs its send, its wait and its receive, and
+// no connect or close. A kept connection that the server has since closed is an error naming the server, as a
+// fresh one's would be; the pool keeps no connection that failed.
 
 #include <poll.h>
 #include <sys/epoll.h>
@@ -16,9 +21,11 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "../blocking.hpp"
 #include "../chunk.hpp"
+#include "../detail/connection_pool.hpp"
 #include "../detail/loopback.hpp"
 #include "../io_loop.hpp"
 
@@ -30,6 +37,7 @@ struct socket_tasks {
 
     std::uint16_t port = 0;                   // the echo server's port on 127.0.0.1
     std::chrono::milliseconds timeout{5000};  // the longest wait for a connect or an answer
+    bool keep_alive = false;                  // connections kept in the connection_pool across chunks and runs
 
     // Blocking: the thread waits in poll at each step.
     [[nodiscard]] result run(chunk c) const { return requests(c, blocking_waits{this}).run_in_place(); }
@@ -57,7 +65,8 @@ private:
     async_task<result> requests(chunk c, Waits waits) const {
         if (c.empty()) co_return 0;
         bool connecting = false;
-        const detail::unique_fd s = detail::start_connect(port, connecting, who);
+        detail::unique_fd s = keep_alive ? detail::connection_pool::instance().take(port) : detail::unique_fd();
+        if (!s) s = detail::start_connect(port, connecting, who);
         result sum = 0;
         for (std::uint64_t i = c.begin; i < c.end; ++i) {
             // The first request goes out without waiting for the connect: on loopback the handshake is done by
@@ -77,6 +86,8 @@ private:
             } while (!receive(s.get(), answer, got));
             sum += check(i + 1, answer);
         }
+        // Only here, every answer read, may the connection serve another chunk; on any error it closes with s.
+        if (keep_alive) detail::connection_pool::instance().give_back(port, std::move(s));
         co_return sum;
     }
     struct loop_waits {
