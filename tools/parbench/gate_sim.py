@@ -332,11 +332,10 @@ def every_round(pool, settings, base, head, names):
     benchmarks that Benjamini-Hochberg at alpha / L rejects. What the method sees at most in these records."""
     estimates = {}
     for n in names:
-        pairs = [(pool.times[(r, base)][n], pool.times[(r, head)][n]) for r in pool.rounds]
-        pairs = [(a, b) for a, b in pairs if a and b]
-        if len(pairs) >= 2:
-            estimates[n] = (paired.fastest_estimate(pairs) if settings.method == "fastest"
-                            else paired.estimate(paired.log_ratios(pairs)))
+        e = paired.method_estimate([(pool.times[(r, base)][n], pool.times[(r, head)][n]) for r in pool.rounds],
+                                   settings.method)
+        if e is not None:
+            estimates[n] = e
     rejected = paired.bh_rejected({n: e.p for n, e in estimates.items()}, settings.alpha / len(settings.looks))
     return estimates, rejected
 

@@ -231,6 +231,15 @@ def fastest_estimate(pairs):
     return Fastest(len(kept), tuple(base), tuple(head), min(1.0, 2.0 ** (1 - faster)))
 
 
+def method_estimate(pairs, method):
+    """The estimate of `method` (METHODS) from (a, b) pairs: fastest_estimate or the log-ratios' estimate; None
+    with fewer than 2 pairs whose times are both positive."""
+    d = log_ratios(pairs)
+    if len(d) < 2:
+        return None
+    return fastest_estimate(pairs) if method == "fastest" else estimate(d)
+
+
 def bh_rejected(pvalues, q):
     """Benjamini-Hochberg at level q: the set of keys of pvalues (a dict) that are rejected."""
     ranked = sorted(pvalues.items(), key=lambda kv: kv[1])
@@ -277,11 +286,11 @@ def decide(data, settings, look_index, previous=None, final=None):
     estimates: dict[str, Estimate | Fastest] = {}
     out = {}
     for name, pairs in data.items():
-        d = log_ratios(pairs or [])
-        if pairs is None or len(d) < 2:
+        got = method_estimate(pairs or [], settings.method)
+        if pairs is None or got is None:
             out[name] = Verdict(ERRORED) if pairs is None else Verdict(UNDECIDED if last else OPEN)
             continue
-        estimates[name] = fastest_estimate(pairs) if settings.method == "fastest" else estimate(d)
+        estimates[name] = got
     pvalues = {name: e.p for name, e in estimates.items()}
     q_level = settings.alpha / looks
     rejected = bh_rejected(pvalues, q_level)
