@@ -18,7 +18,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <string>
 #include <vector>
 
@@ -88,19 +87,6 @@ std::size_t entries(const char* dir) {
             if (e->d_name[0] != '.') ++n;
         ::closedir(d);
     }
-    return n;
-}
-// This process's children, from /proc (each thread's list).
-std::size_t children() {
-    std::size_t n = 0;
-    DIR* d = ::opendir("/proc/self/task");
-    while (const dirent* e = ::readdir(d)) {
-        if (e->d_name[0] == '.') continue;
-        std::ifstream f(std::string("/proc/self/task/") + e->d_name + "/children");
-        std::string pid;
-        while (f >> pid) ++n;
-    }
-    ::closedir(d);
     return n;
 }
 
@@ -224,7 +210,7 @@ TYPED_TEST(server_faults, a_kept_connection_whose_server_stopped_answering_is_na
 TYPED_TEST(loops, a_thousand_runs_leave_no_descriptor_thread_or_process) {
     TypeParam loop(8);  // its epoll and timerfd (or its ring), and the pool's threads, are there from the start
     strategies::thread_pool pool(4);
-    const std::size_t fds = entries("/proc/self/fd"), threads = entries("/proc/self/task"), kids = children();
+    const std::size_t fds = open_fds(), threads = entries("/proc/self/task"), kids = children_of(::getpid()).size();
     for (int run = 0; run < 1000; ++run) {
         const echo_server server;
         const kernels::socket_tasks k{server.port()};
@@ -232,9 +218,9 @@ TYPED_TEST(loops, a_thousand_runs_leave_no_descriptor_thread_or_process) {
         ASSERT_EQ(pool.run(k, 16), k.expected(16));
         ASSERT_EQ(loop.run(kernels::sleep_tasks{1us}, 16), kernels::sleep_tasks{}.expected(16));
     }
-    EXPECT_EQ(entries("/proc/self/fd"), fds);
+    EXPECT_EQ(open_fds(), fds);
     EXPECT_EQ(entries("/proc/self/task"), threads);
-    EXPECT_EQ(children(), kids);
+    EXPECT_EQ(children_of(::getpid()).size(), kids);
 }
 
 // Kept connections: a run takes its connections from the pool and gives them back, so many runs against one
@@ -242,7 +228,7 @@ TYPED_TEST(loops, a_thousand_runs_leave_no_descriptor_thread_or_process) {
 TYPED_TEST(loops, kept_connections_are_reused_by_a_thousand_runs_and_closed_with_their_server) {
     TypeParam loop(8);
     strategies::thread_pool pool(4);
-    const std::size_t fds = entries("/proc/self/fd"), threads = entries("/proc/self/task"), kids = children();
+    const std::size_t fds = open_fds(), threads = entries("/proc/self/task"), kids = children_of(::getpid()).size();
     std::size_t kept = 0;
     {
         echo_server server;
@@ -252,19 +238,19 @@ TYPED_TEST(loops, kept_connections_are_reused_by_a_thousand_runs_and_closed_with
         ASSERT_EQ(cache.idle(server.port()), 8u);  // one a task
         ASSERT_EQ(pool.run(k, 16), k.expected(16));
         ASSERT_EQ(cache.idle(server.port()), 8u);  // the pool's 4 chunks took 4 of them and gave them back
-        kept = entries("/proc/self/fd");
+        kept = open_fds();
         for (int run = 0; run < 1000; ++run) {
             ASSERT_EQ(loop.run(k, 16), k.expected(16));
             ASSERT_EQ(pool.run(k, 16), k.expected(16));
         }
-        EXPECT_EQ(entries("/proc/self/fd"), kept);
+        EXPECT_EQ(open_fds(), kept);
         EXPECT_EQ(cache.idle(server.port()), 8u);
         server.stop();
         EXPECT_EQ(cache.idle(server.port()), 0u);
     }
-    EXPECT_EQ(entries("/proc/self/fd"), fds);
+    EXPECT_EQ(open_fds(), fds);
     EXPECT_EQ(entries("/proc/self/task"), threads);
-    EXPECT_EQ(children(), kids);
+    EXPECT_EQ(children_of(::getpid()).size(), kids);
 }
 
 // This process's soft limit on descriptors, lowered to leave `room` free ones, and restored at the end of scope.
@@ -273,7 +259,7 @@ public:
     explicit descriptor_room(rlim_t room) {
         ok_ = ::getrlimit(RLIMIT_NOFILE, &saved_) == 0;
         rlimit low = saved_;
-        low.rlim_cur = entries("/proc/self/fd") + room;
+        low.rlim_cur = open_fds() + room;
         ok_ = ok_ && low.rlim_cur < saved_.rlim_cur && ::setrlimit(RLIMIT_NOFILE, &low) == 0;
     }
     ~descriptor_room() { (void)::setrlimit(RLIMIT_NOFILE, &saved_); }
@@ -316,7 +302,7 @@ TEST(echo_server, running_out_of_descriptors_ends_it_with_a_named_error) {
         std::FILE* log = std::tmpfile();
         rlimit l{};
         if (!original_stderr || !log || ::getrlimit(RLIMIT_NOFILE, &l) != 0) detail::leave(setup_failed);
-        l.rlim_cur = l.rlim_max = std::min<rlim_t>(l.rlim_max, entries("/proc/self/fd") + 64);
+        l.rlim_cur = l.rlim_max = std::min<rlim_t>(l.rlim_max, open_fds() + 64);
         if (::setrlimit(RLIMIT_NOFILE, &l) != 0 || ::dup2(::fileno(log), STDERR_FILENO) < 0)
             detail::leave(setup_failed);
         std::vector<detail::unique_fd> held;
@@ -369,33 +355,24 @@ TYPED_TEST(kept_in_workers, the_parents_kept_connections_stay_the_parents) {
     strategies::event_loop loop(4);
     ASSERT_EQ(loop.run(k, 40), k.expected(40));
     ASSERT_EQ(cache.idle(server.port()), 4u);
-    const std::size_t fds = entries("/proc/self/fd");
+    const std::size_t fds = open_fds();
     {
         TypeParam workers(4);
         for (int run = 0; run < 3; ++run) ASSERT_EQ(workers.run(k, 40), k.expected(40));
         ASSERT_EQ(loop.run(k, 40), k.expected(40));  // the parent's connections, still whole
     }
     EXPECT_EQ(cache.idle(server.port()), 4u);
-    EXPECT_EQ(entries("/proc/self/fd"), fds);
+    EXPECT_EQ(open_fds(), fds);
 }
 
-// As leaks.hpp's expect_runs_leak_nothing, with the echo server the one child allowed to outlive the strategy.
+// leaks.hpp's leak test, with the echo server the one child allowed to outlive the strategy.
 TYPED_TEST(kept_in_workers, a_thousand_runs_leak_nothing) {
     const echo_server server;
     const kernels::socket_tasks k{.port = server.port(), .keep_alive = true};
-    const auto runs = [&](int count) {
-        TypeParam strategy(2);
+    const auto runs = [&](TypeParam& strategy, int count) {
         for (int run = 0; run < count; ++run) ASSERT_EQ(strategy.run(k, 16), k.expected(16));
     };
-    runs(100);  // what first use allocates stays allocated
-    if (::testing::Test::HasFatalFailure()) return;
-    const std::size_t fds = open_fds(), maps = shared_mappings();
-    runs(1000);
-    if (::testing::Test::HasFatalFailure()) return;
-    EXPECT_LT(detail::forkserver_client::running_pid(), 0) << "the fork server outlived its strategy";
-    EXPECT_EQ(children_of(::getpid()), std::vector<pid_t>{server.pid()}) << "a child outlived its strategy";
-    EXPECT_EQ(open_fds(), fds) << "descriptors";
-    EXPECT_EQ(shared_mappings(), maps) << "shared mappings";
+    expect_runs_leak_nothing<TypeParam>(runs, 2, 100, 1000, {server.pid()});
 }
 
 TEST(io_loop, a_descriptor_wait_ends_at_its_deadline) {
