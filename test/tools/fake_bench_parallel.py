@@ -8,7 +8,9 @@ seeded by the output file name, so every round differs but every test run is the
 
 Also --benchmark_list_tests, --benchmark_repetitions (one repetition whatever it says) and
 --fake_fresh_noise=COUNTER_FILE (new, reproducible noise on every run: the paired gate writes every run to a file of
-the same name), for tools/parbench-gate.
+the same name), for tools/parbench-gate; --fake_spread=F: --benchmark_repetitions repetitions of every benchmark,
+the k-th (1 + F * k / repetitions) times its model time, so that F = 1 leaves every speedup too wide to decide
+(for the passes of src/run_benchmarks.cmake).
 Test hooks: --fake_crash exits 1 without writing anything; --fake_hang never ends a run (a listing still works);
 --fake_error=<name prefix> fails those benchmarks the way SkipWithError does (and exits 1, as bench_parallel does
 when a run errored). BUILTIN_SLOWDOWN is edited by a test to make a "slower commit" of this file.
@@ -40,7 +42,7 @@ def parse(argv):
                                        "benchmark_out_format", "benchmark_filter", "parbench_test_slowdown",
                                        "fake_crash", "fake_error", "benchmark_list_tests",
                                        "benchmark_repetitions", "fake_fresh_noise", "benchmark_min_time",
-                                       "benchmark_enable_random_interleaving", "fake_hang"):
+                                       "benchmark_enable_random_interleaving", "fake_hang", "fake_spread"):
             sys.exit(f"{sys.argv[0]}: unrecognized command-line flag: {arg}")
         flags[m.group(1)] = m.group(2) if m.group(2) is not None else ""
     return flags
@@ -95,6 +97,12 @@ def main():
         error = "fake_error" in flags and name.startswith(flags["fake_error"])
         failed |= error
         seq = times.get(name.split("/")[0] + "/sequential/workers:1/n:100000/real_time") if "/n:" in name else None
+        if "fake_spread" in flags:
+            reps, spread = int(flags.get("benchmark_repetitions") or 1), float(flags["fake_spread"])
+            for k in range(reps):
+                e = entry(name, family, times[name] * (1 + spread * k / reps), seq, error)
+                entries.append(dict(e, repetitions=reps, repetition_index=k))
+            continue
         entries.append(entry(name, family, times[name], seq, error))
     context = {"date": "2026-11-21T12:00:00+00:00", "host_name": "fake-host", "executable": sys.argv[0],
                "num_cpus": 2, "mhz_per_cpu": 2000, "cpu_scaling_enabled": False, "caches": [],

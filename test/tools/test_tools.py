@@ -1,5 +1,6 @@
 #!/usr/bin/python3
-"""Tests of the Python tools: parbench-report, parbench-gate-rates, parbench-order and ab-bench.sh.
+"""Tests of the Python tools: parbench-report, parbench-gate-rates, parbench-order, ab-bench.sh and the passes
+of src/run_benchmarks.cmake.
 
 Run: /usr/bin/python3 test/tools/test_tools.py [TestClass ...]   (ctest runs one class per test)
 Exit status 77 means skipped: a module the selected tests need (scipy, matplotlib) is missing.
@@ -645,10 +646,57 @@ class AbBenchTests(ToolTestCase):
         self.assertIn("no-such-ref", r.stderr)
 
 
+# --------------------------------------------------------------------------------------------- passes
+
+class PassesTests(ToolTestCase):
+    """src/run_benchmarks.cmake, the bench workflow's last step, against the fake bench_parallel: after the first
+    pass it asks parbench-plan, over every pass so far, what to measure again, and runs another pass while
+    something is undecided, time is left and the most passes allowed have not run."""
+    requires = ("matplotlib",)
+
+    def passes(self, spread, **defines):
+        out = os.path.join(self.tmp, f"spread{spread}-" + "-".join(f"{k}{v}" for k, v in defines.items()))
+        os.makedirs(out)
+        json_path = os.path.join(out, "b.json")
+        args = f"--parbench_profile=default --benchmark_repetitions=4 --fake_spread={spread}"
+        cmd = ["cmake", f"-DBENCH={FAKE_BENCH}", f"-DARGS={args}", f"-DJSON={json_path}",
+               f"-DREPORT={os.path.join(out, 'report.md')}", f"-DTOOLS={TOOLS}", f"-DPYTHON={tool_python()}"]
+        cmd += [f"-D{k}={v}" for k, v in defines.items()]
+        r = run(cmd + ["-P", os.path.join(ROOT, "src", "run_benchmarks.cmake")])
+        self.assertEqual(r.returncode, 0, r.stderr[-3000:])
+        return r.stderr, sorted(f for f in os.listdir(out) if f.startswith("b.json"))
+
+    def test_undecided_comparisons_get_more_passes_up_to_the_limit(self):
+        log, files = self.passes(1.0, PASSES=3)
+        self.assertEqual(files, ["b.json", "b.json.pass2.json", "b.json.pass3.json"], log)
+        self.assertIn("Pass 3 (", log)
+        # what the later passes measured: the undecided speedup and its baseline, eight repetitions each
+        for name in ("b.json.pass2.json", "b.json.pass3.json"):
+            samples = raw_samples(os.path.join(self.tmp, "spread1.0-PASSES3", name))
+            self.assertEqual(sorted(samples), ["count/sequential/workers:1/n:100000/real_time",
+                                               "count/threads/workers:2/n:100000/real_time",
+                                               "sum_range/sequential/workers:1/n:100000/real_time",
+                                               "sum_range/threads/workers:2/n:100000/real_time"])
+            self.assertEqual({len(reps) for reps in samples.values()}, {8})
+        self.assertRegex(log, r"Report: \S*report\.md .*JSON: \S*b\.json \S*b\.json\.pass2\.json "
+                              r"\S*b\.json\.pass3\.json\n")
+
+    def test_no_further_pass_once_decided(self):
+        log, files = self.passes(0.0)
+        self.assertEqual(files, ["b.json"], log)
+        self.assertIn("No pass 2: every comparison decided", log)
+
+    def test_no_further_pass_without_time(self):
+        log, files = self.passes(1.0, BUDGET_S=10)
+        self.assertEqual(files, ["b.json"], log)
+        self.assertIn("No pass 2:", log)
+        self.assertIn("left of 10 s", log)
+
+
 # --------------------------------------------------------------------------------------------- main
 
 def selected_classes(names):
-    classes = [RefusalTests, ReportTests, AbBenchTests, GateRatesTests, PackageTests, OrderTests]
+    classes = [RefusalTests, ReportTests, AbBenchTests, GateRatesTests, PackageTests, OrderTests, PassesTests]
     if not names:
         return classes
     by_name = {c.__name__: c for c in classes}

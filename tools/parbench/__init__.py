@@ -20,7 +20,7 @@ Reading and reporting:
   markdown     number and time formatting, Markdown tables
   plots        the report's PNG plots (matplotlib)
   report       parbench-report
-  plan         parbench-plan: which benchmarks a second pass measures again
+  plan         parbench-plan: which benchmarks the next pass measures again
   calibration  parbench-calibration: do two runs agree within their intervals
   order        parbench-order: does a benchmark's time depend on what ran before it
   project      parbench-project: the mpi strategy's time and speedup at cluster scale, from a LogGP-style model

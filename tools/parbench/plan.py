@@ -1,4 +1,4 @@
-"""parbench-plan: which benchmarks a second pass should measure again, within a time budget.
+"""parbench-plan: which benchmarks the next pass should measure again, within a time budget.
 
 Usage: parbench-plan --budget-seconds S RUN.json [MORE.json ...]
 
@@ -13,8 +13,9 @@ After a first pass over every configuration, the rest of a profile's time goes w
    too few repetitions are what makes a speedup move between two runs (notebook/busy_machine.md), so more of them
    are what narrows its interval.
 Each chosen benchmark, and the baseline at its n, is measured again, as long as the estimated time fits the
-budget and the filter fits bench_parallel's limit on its length; the report reads both passes' repetitions
-together.
+budget and the filter fits bench_parallel's limit on its length; the report reads every pass's repetitions
+together. Given the files of every pass so far, it plans the next one: src/run_benchmarks.cmake asks again after
+each pass until nothing is undecided or the budget is spent.
 
 Prints nothing when nothing needs measuring or nothing fits; else two lines for bench_parallel:
 ``--benchmark_filter=REGEX`` and ``--benchmark_repetitions=R``. Exit status: 0, 2 usage or input error.
@@ -127,7 +128,7 @@ def parse_args(argv):
                                                   "time budget: a filter and a repetition count for bench_parallel.")
     p.add_argument("inputs", nargs="+", metavar="JSON", help="the first pass's bench_parallel --benchmark_out")
     p.add_argument("--budget-seconds", type=float, required=True, metavar="S",
-                   help="seconds the second pass may take (0 or less: print nothing)")
+                   help="seconds the next pass may take (0 or less: print nothing)")
     return p.parse_args(argv)
 
 

@@ -212,8 +212,10 @@ def md_disturbance(run, recommendations):
     lines += [disturbance.describe(stats_), ""]
     if len(run.paths) > 1:
         again = sum(1 for b in run.benchmarks.values() if len({s.round[0] for s in b.samples}) > 1)
-        lines += [f"A second pass measured {again} benchmark(s) again, those whose intervals were too wide to "
-                  "decide after the first (parbench-plan); their samples from both passes are used.", ""]
+        later = len(run.paths) - 1
+        lines += [f"{later} more pass{'es' if later > 1 else ''} after the first measured {again} benchmark(s) "
+                  "again, those whose intervals were still too wide to decide (parbench-plan); their samples from "
+                  "every pass are used.", ""]
     matched = _matched_states(run)
     if matched:
         total = sum(matched.values())
