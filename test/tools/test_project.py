@@ -11,6 +11,7 @@ import os
 import sys
 import tempfile
 import unittest
+from unittest import mock
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 from parbench import project  # noqa: E402
@@ -65,6 +66,12 @@ def synthetic_run(latency, ns_per_byte, overhead, per_item, startup=700.0, skew=
         ns *= skew.get(name, 1.0)
         benchmarks += [entry(name, ns * 1.3, 0), entry(name, ns, 1)]
     return {"context": {"mpi_transport": "btl self,tcp; 2 hosts"}, "benchmarks": benchmarks}
+
+
+def probed(raw, state):
+    """A repetition with the probes of a calm (every CPU at 1,000 ns) or slow (2,000 ns) state of the CPUs."""
+    probe = 1000.0 if state == "calm" else 2000.0
+    return dict(raw, probe_ns=probe, probe_best_ns=probe, probe_bound_ns=probe)
 
 
 class ModelTests(unittest.TestCase):
@@ -156,17 +163,68 @@ class CheckTests(unittest.TestCase):
         status, _, _ = run_main(["--check", path, "--tolerance", "1.5"])
         self.assertEqual(status, 0)
 
-    def test_runs_of_one_configuration_are_pooled(self):
+    def test_a_wrong_model_fails(self):
+        # the exact run against a model whose ranks each take all n items, or that leaves out the network
+        path = self.write(synthetic_run(latency=20000, ns_per_byte=0.25, overhead=3000, per_item=2.0))
+        kernel_ns = project.kernel_ns
+        wrong = {"kernel_ns": lambda points, m: kernel_ns(points, 2 * m),
+                 "dispatch_ns": lambda workers, latency, ns_per_byte, overhead: overhead}
+        for target, model in wrong.items():
+            with mock.patch.object(project, target, model):
+                status, out, _ = run_main(["--check", path])
+            self.assertEqual(status, 1, (target, out))
+
+    def test_runs_are_checked_each_by_itself_and_the_median_taken(self):
+        # one run calibrated in a fast moment (dispatch at a third of its time: o clamps to 0) and measured
+        # slow at one point: two exact runs beside it outvote it; two such runs beside one exact one do not
         name = "count/mpi/workers:2/n:1000/real_time"
-        skew = {name: 2.0, "overhead/mpi/ping_pong/bytes:8/manual_time": 3.0}
-        slow = self.write(synthetic_run(20000, 0.25, 3000, 2.0, skew=skew))
-        exact = self.write(synthetic_run(20000, 0.25, 3000, 2.0))
-        status, out, _ = run_main(["--check", slow])
+        skew = {name: 2.0, "overhead/mpi/dispatch/workers:2/real_time": 1 / 3}
+        odd = [self.write(synthetic_run(20000, 0.25, 3000, 2.0, skew=skew)) for _ in range(2)]
+        exact = [self.write(synthetic_run(20000, 0.25, 3000, 2.0)) for _ in range(2)]
+        status, out, _ = run_main(["--check", odd[0]])
         self.assertEqual(status, 1)
-        status, out, _ = run_main(["--check", slow, exact])  # the fastest of each benchmark in the two
+        status, out, _ = run_main(["--check", odd[0]] + exact)
         self.assertEqual(status, 0, out)
-        self.assertIn(f"{slow}, {exact} (btl self,tcp; 2 hosts): L = 20 us", out)
+        self.assertIn(f"{odd[0]}, {exact[0]}, {exact[1]} (btl self,tcp; 2 hosts):\n  L = 20 us", out)
+        self.assertIn(f"| {name} | any 3/3 |", out)
         self.assertIn("largest |error|: 0%", out)
+        status, out, _ = run_main(["--check"] + odd + exact[:1])
+        self.assertEqual(status, 1, out)
+
+    def test_compared_in_one_state_of_the_cpus(self):
+        # The sequential run over a chunk's 1,000 items has calm repetitions at K and slow ones at 2K; the
+        # two-rank run over 2,000 has D + K calm and D + 2K slow (D: dispatch). Matched, every point is exact;
+        # the fastest of all would set a slow-only two-rank run against the calm sequential time.
+        d, k = project.dispatch_ns(2, 20000, 0.25, 3000), 1e6
+
+        def doc(mpi_states):
+            benchmarks = []
+            calib = {"overhead/mpi/ping_pong/bytes:8/manual_time": 2 * (20000 + 8 * 0.25),
+                     "overhead/mpi/ping_pong/bytes:1048576/manual_time": 2 * (20000 + 1048576 * 0.25),
+                     "overhead/mpi/dispatch/workers:2/real_time": d}
+            for name, ns in calib.items():
+                benchmarks += [entry(name, ns * 1.3, 0), entry(name, ns, 1)]
+            seq = [(k, "calm")] * 3 + [(2 * k, "slow")] * 3
+            for n, scale in ((1000, 1.0), (2000, 2.0)):
+                for i, (t, state) in enumerate(seq):
+                    benchmarks.append(probed(entry(f"count/sequential/workers:1/n:{n}/real_time", t * scale, i),
+                                             state))
+            for i, state in enumerate(mpi_states):
+                t = d + (k if state == "calm" else 2 * k)
+                benchmarks.append(probed(entry("count/mpi/workers:2/n:2000/real_time", t, i), state))
+            return {"context": {"mpi_transport": "btl self,tcp; 2 hosts"}, "benchmarks": benchmarks}
+
+        status, out, _ = run_main(["--check", self.write(doc(["calm", "calm", "slow"]))])
+        self.assertEqual(status, 0, out)
+        self.assertIn("| count/mpi/workers:2/n:2000/real_time | calm 1/1 |", out)
+        status, out, _ = run_main(["--check", self.write(doc(["slow", "slow", "slow"]))])
+        self.assertEqual(status, 0, out)
+        self.assertIn("| count/mpi/workers:2/n:2000/real_time | slow 1/1 |", out)
+        self.assertIn("largest |error|: 0%", out)
+        # one slow repetition alone: no state in common, so the fastest of all, and the check fails
+        status, out, _ = run_main(["--check", self.write(doc(["slow"]))])
+        self.assertEqual(status, 1, out)
+        self.assertIn("| count/mpi/workers:2/n:2000/real_time | any 1/1 |", out)
 
     def test_locked_counter_without_window_falls_back_to_one_rank(self):
         doc = synthetic_run(20000, 0.25, 3000, 2.0)
@@ -175,7 +233,8 @@ class CheckTests(unittest.TestCase):
         self.assertEqual(status, 0, out)
         # W = 1's cost (100 ns) where 400 ns was measured: 300 ns short of dispatch + 400 + 500 at W = 2
         measured = project.dispatch_ns(2, 20000, 0.25, 3000) + 400.0 + 500.0
-        self.assertIn(f"| locked_counter.sharded/mpi/workers:2/n:1000/real_time | {project.human_ns(measured)} | "
+        self.assertIn(f"| locked_counter.sharded/mpi/workers:2/n:1000/real_time | any 1/1 | "
+                      f"{project.human_ns(measured)} | "
                       f"{project.human_ns(measured - 300)} | {-300 / measured:+.0%} |", out)
 
     def test_bad_input(self):
