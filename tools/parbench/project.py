@@ -30,21 +30,19 @@ Two uses:
   parbench-project --per-item-ns T --latency-us L [--bandwidth-gbps B] [--overhead-us O] [--workers ...] [--n ...]
       a table of predicted time and speedup against n for each W (up to 1,024), with the crossover n;
   parbench-project --check RUN.json [RUN.json ...] [--tolerance F]
-      checks the model against measured runs, each run by itself: it calibrates L, B and o from the run's own
-      overhead/mpi/ benchmarks (ping_pong at 8 bytes and 1 MiB, dispatch at workers:2, each at its fastest
-      repetition), each kernel's time from its sequential benchmarks (every n, above) and its cost in the
-      strategy from mpi at workers:1 (a locked counter's: overhead/mpi/window at its W), and predicts every other
+      calibrates L, B and o from a run's overhead/mpi/ benchmarks (ping_pong at 8 bytes and 1 MiB, dispatch at
+      workers:2), each kernel's time from its sequential benchmarks (every n, above) and its cost in the
+      strategy from mpi at workers:1 (a locked counter's: overhead/mpi/window at its W), predicts every other
       mpi benchmark of the run (every kernel but the locked counters at W >= 2, and overhead/mpi/dispatch at
-      W > 2). bench_parallel interleaves the repetitions of every benchmark of a run at random, so a run's
-      calibration met the same moments of the machine as the points it predicts; a calibration taken from the
-      fastest moment of several runs did not. A benchmark's time and the kernel times its prediction uses are
-      taken in one state of the CPUs, as the estimator compares a speedup's two sides (estimate.matched_speedup):
-      the fastest calm repetitions where each has estimate.MATCH_CALM of them, else the medians of the slow ones,
-      else the fastest of all; a two-rank run waits for its slower CPU, and its fastest repetition overall may
-      come from a moment its sequential baseline never met. The runs of one configuration (the same
-      mpi_transport) each give an error per point, and the point's error is their median: one run's odd moment
-      cannot decide it, an error every run shares does. It states each point's median error (and the state most
-      runs compared it in) and exits 1 when one is beyond --tolerance.
+      W > 2), and states the error at each; exits 1 when an error is beyond --tolerance. Runs of one
+      configuration (the same mpi_transport) are pooled, and each benchmark is taken at its fastest repetition
+      in the pool, calibration included: on a busy machine the fastest is the one least disturbed. A matrix
+      benchmark and the kernel times its prediction uses are compared in one state of the CPUs, as a speedup's
+      two sides are (estimate.matched_speedup): the fastest calm repetitions where each has MATCH_CALM of them,
+      else the medians of the slow ones, else the fastest of all. A two-rank run waits for its slower CPU, so
+      its fastest repetition and its sequential baseline's may come from different states (a slowed CPU under
+      one rank while the baseline ran on a calm one); each repetition's state is read against its own run's
+      calm probe, as runs minutes apart may differ.
 """
 
 import argparse
@@ -144,9 +142,9 @@ def kernel_ns(points, m):
 
 
 def in_state(pairs, state):
-    """A matrix benchmark's time in one state of the CPUs from its (time, state) repetitions: the fastest
-    calm one (MATCH_CALM needed), the median of the slow ones (MATCH_SLOW needed), or for state '' the fastest
-    of all; None where there are too few (estimate.matched_speedup's rule)."""
+    """A matrix benchmark's time in one state of the CPUs from its (time, state) repetitions: the fastest calm one
+    (MATCH_CALM needed), the median of the slow ones (MATCH_SLOW needed), or for state '' the fastest of all;
+    None where there are too few (the rule of estimate.matched_speedup)."""
     if state == "":
         return min((t for t, _ in pairs), default=None)
     xs = [t for t, s in pairs if s == state]
@@ -156,27 +154,33 @@ def in_state(pairs, state):
 
 
 @dataclass
-class RunTimes:
-    """One run's benchmarks: pairs, matrix benchmark -> (time, CPU state) of each repetition, its state read
-    against the run's calm probe (estimate.state_of); calibration, every other benchmark -> its fastest."""
+class Configuration:
+    """The runs of one configuration (one mpi_transport) pooled. pairs: matrix benchmark -> (time, CPU state) of
+    every repetition of every run, each state read against its own run's calm probe (estimate.state_of);
+    calibration: every other benchmark -> its fastest repetition in any of the runs."""
     label: str
     pairs: dict
     calibration: dict
 
 
-def read_run(path):
-    """(mpi_transport, RunTimes) of one run's JSON."""
-    run = model.load([path])
-    pairs, calibration = {}, {}
-    for name, bench in run.benchmarks.items():
-        states = [(t, s) for t, s in bench.sample_states() if math.isfinite(t) and t > 0]
-        if not states:
-            continue
-        if MATRIX_NAME.match(name):
-            pairs[name] = states
-        else:
-            calibration[name] = min(t for t, _ in states)
-    return str(run.contexts[0].get("mpi_transport", "?")), RunTimes(path, pairs, calibration)
+def read_configurations(paths):
+    """[Configuration]: the runs grouped by their mpi_transport, in the order first seen."""
+    groups: dict[str, tuple[list, dict, dict]] = {}
+    for path in paths:
+        run = model.load([path])
+        transport = str(run.contexts[0].get("mpi_transport", "?"))
+        names, pairs, calibration = groups.setdefault(transport, ([], {}, {}))
+        names.append(path)
+        for name, bench in run.benchmarks.items():
+            states = [(t, s) for t, s in bench.sample_states() if math.isfinite(t) and t > 0]
+            if not states:
+                continue
+            if MATRIX_NAME.match(name):
+                pairs.setdefault(name, []).extend(states)
+            else:
+                calibration[name] = min([t for t, _ in states] + [calibration.get(name, math.inf)])
+    return [Configuration(f"{', '.join(names)} ({transport})", pairs, calibration)
+            for transport, (names, pairs, calibration) in groups.items()]
 
 
 def _one(times, path, prefix):
@@ -221,88 +225,58 @@ def window_ns(times, workers):
     return measured[max(below)] if below else None
 
 
-def predict_point(run, name, kernel, w, n, seq, latency, ns_per_byte, overhead):
-    """(state, measured, predicted) of one mpi benchmark, its time and every kernel time the prediction uses taken
+def predict_point(conf, name, kernel, w, n, seq, latency, ns_per_byte, overhead):
+    """(state, measured, predicted) of one mpi benchmark, its time and every kernel time its prediction uses taken
     in one state of the CPUs: calm where each has MATCH_CALM calm repetitions, else slow where each has
     MATCH_SLOW slow ones, else the fastest of all; None where nothing can be compared."""
     ns = list(seq)
     m = math.ceil(n / w)
     used = [seq[ns[i]] for i in bracket(ns, m)]
-    window = window_ns(run.calibration, w) if kernel.startswith("locked_counter.") else None
+    window = window_ns(conf.calibration, w) if kernel.startswith("locked_counter.") else None
     alone = f"{kernel}/mpi/workers:1/n:{ns[0]}/real_time"
-    if window is None and alone in run.pairs:
+    if window is None and alone in conf.pairs:
         used += [seq[ns[0]], alone]
     for state in ("calm", "slow", ""):
-        values = {u: in_state(run.pairs[u], state) for u in [name] + used}
+        values = {u: in_state(conf.pairs[u], state) for u in [name] + used}
         if any(v is None for v in values.values()):
             continue
-        points = [(k, values[seq[k]]) if seq[k] in values else (k, math.nan) for k in ns]
-        times = dict(run.calibration, **values)
-        own = window if window is not None else strategy_ns(times, kernel, points)
+        points = [(k, values.get(seq[k], math.nan)) for k in ns]
+        own = window if window is not None else strategy_ns(dict(conf.calibration, **values), kernel, points)
         predicted = dispatch_ns(w, latency, ns_per_byte, overhead) + own + kernel_ns(points, m)
         return state, values[name], predicted
     return None
 
 
-def check(run):
-    """Rows (name, state, measured ns, predicted ns, error) for every point of one configuration the model
-    covers."""
-    latency, ns_per_byte, overhead = calibrate(run.calibration, run.label)
-    seqs = sequential_names(run)
+def check(conf):
+    """(head, rows): the calibration, and rows (name, state, measured ns, predicted ns, error) for every point of
+    one configuration the model covers."""
+    latency, ns_per_byte, overhead = calibrate(conf.calibration, conf.label)
+    seqs = sequential_names(conf)
     rows = []
-    for name in sorted(set(run.pairs) | set(run.calibration)):
+    for name in sorted(set(conf.pairs) | set(conf.calibration)):
         m = MATRIX_NAME.match(name)
         d = DISPATCH_NAME.match(name)
         if m and m["strategy"] == "mpi" and m["kernel"] in seqs and not SHARED_KERNELS.match(m["kernel"]):
             w, n = int(m["w"]), int(m["n"])
             if w < 2:
                 continue
-            point = predict_point(run, name, m["kernel"], w, n, seqs[m["kernel"]], latency, ns_per_byte,
+            point = predict_point(conf, name, m["kernel"], w, n, seqs[m["kernel"]], latency, ns_per_byte,
                                   overhead)
             if point is None:
                 continue
             state, t, predicted = point
         elif d and int(d["w"]) > 2:
-            state, t = "", run.calibration[name]
+            state, t = "", conf.calibration[name]
             predicted = dispatch_ns(int(d["w"]), latency, ns_per_byte, overhead)
         else:
             continue
         rows.append((name, state, t, predicted, predicted / t - 1))
     if not rows:
-        raise InputError(f"{run.label}: no mpi benchmark with W >= 2 that the model covers (and a sequential "
+        raise InputError(f"{conf.label}: no mpi benchmark with W >= 2 that the model covers (and a sequential "
                          "baseline)")
-    head = (f"{run.label}: L = {human_ns(latency)}, B = {1 / ns_per_byte if ns_per_byte else math.inf:.3g} "
+    head = (f"{conf.label}: L = {human_ns(latency)}, B = {1 / ns_per_byte if ns_per_byte else math.inf:.3g} "
             f"GB/s, o = {human_ns(overhead)}")
     return head, rows
-
-
-def check_runs(paths):
-    """[(head, rows)] a configuration (the runs of one mpi_transport): each run checked by itself, its
-    predictions made from its own calibration and kernel times, and each point's row the median over the runs
-    of its measured time, its prediction and its error; the CPU state is the one the most runs compared in."""
-    groups: dict[str, list] = {}
-    for path in paths:
-        transport, times = read_run(path)
-        groups.setdefault(transport, []).append(times)
-    out = []
-    for transport, runs in groups.items():
-        per_point: dict[str, list] = {}
-        heads = []
-        for times in runs:
-            head, rows = check(times)
-            heads.append(head.split(": ", 1)[1])
-            for name, state, t, predicted, error in rows:
-                per_point.setdefault(name, []).append((state, t, predicted, error))
-        rows = []
-        for name, results in sorted(per_point.items()):
-            states = [r[0] for r in results]
-            state = max(sorted(set(states)), key=states.count)
-            rows.append((name, f"{state or 'any'} {states.count(state)}/{len(results)}",
-                         statistics.median(r[1] for r in results), statistics.median(r[2] for r in results),
-                         statistics.median(r[3] for r in results)))
-        label = f"{', '.join(r.label for r in runs)} ({transport})"
-        out.append((label + ":\n  " + "\n  ".join(heads), rows))
-    return out
 
 
 def main(argv):
@@ -322,11 +296,12 @@ def main(argv):
     args = p.parse_args(argv)
     if args.check:
         worst = 0.0
-        for head, rows in check_runs(args.check):
+        for conf in read_configurations(args.check):
+            head, rows = check(conf)
             print(head)
             print("| benchmark | CPUs | measured | predicted | error |\n|---|---|---|---|---|")
             for name, state, measured, predicted, error in rows:
-                print(f"| {name} | {state} | {human_ns(measured)} | {human_ns(predicted)} | {error:+.0%} |")
+                print(f"| {name} | {state or 'any'} | {human_ns(measured)} | {human_ns(predicted)} | {error:+.0%} |")
                 worst = max(worst, abs(error))
             print()
         print(f"largest |error|: {worst:.0%} (tolerance {args.tolerance:.0%})")
