@@ -33,6 +33,7 @@ PROG = "parbench-plan"
 REPETITIONS = 8            # repetitions of every benchmark the second pass measures
 OVERHEAD_S = 0.008         # Google Benchmark's own cost per repetition (setup, reporting), besides the timed runs
 START_S = 0.03             # per benchmark: finding its iteration count before the first repetition
+PASS_START_S = 3.0         # per pass: bench_parallel's start (warm-up, registering the matrix) and its end
 SHARE = 0.85               # of the budget the plan fills: its costs are estimates
 MIN_TIME_S = 0.005         # the default profile' --benchmark_min_time (src/options.cpp)
 MAX_FILTER = 8192          # the longest --benchmark_filter bench_parallel takes (src/options.hpp max_filter_length)
@@ -40,9 +41,10 @@ MAX_FILTER = 8192          # the longest --benchmark_filter bench_parallel takes
 
 def seconds_per_repetition(bench, min_time=MIN_TIME_S):
     """What one more repetition of this benchmark costs: Google Benchmark runs it for at least the min time (and
-    at least one run), plus its own overhead."""
-    fastest = min((s.real_time_ns for s in bench.samples), default=0.0) * 1e-9
-    return max(fastest, min_time) * 1.4 + OVERHEAD_S
+    at least one run), plus its own overhead. A run is taken to last its median so far, not its fastest: on a busy
+    machine most runs are slower than the fastest, and a plan on the fastest overran its budget."""
+    times = sorted(s.real_time_ns for s in bench.samples) or [0.0]
+    return max(times[len(times) // 2] * 1e-9, min_time) * 1.4 + OVERHEAD_S
 
 
 def wanted(kernels, hw):
@@ -106,17 +108,18 @@ def plan(run, budget_seconds):
     kernels, _ = index_kernels(run)
     hw = hardware_threads(run)
     patterns: list[str] = []
-    spent = 0.0
+    spent, measured = PASS_START_S, set()
     for _, kernel, n, chosen in wanted(kernels, hw):
         cells = kernels[kernel][n]
-        cost = sum(seconds_per_repetition(cells[key]) * REPETITIONS + START_S
-                   for key in chosen | {(baseline_of(s), 1) for s, _ in chosen} if key in cells)
         keys = sorted(chosen | {(baseline_of(s), 1) for s, _ in chosen})
+        cost = sum(seconds_per_repetition(cells[key]) * REPETITIONS + START_S
+                   for key in keys if key in cells and (kernel, n, key) not in measured)
         alternatives = "|".join(f"{re.escape(s)}/workers:{w}" for s, w in keys)
         pattern = f"^{re.escape(kernel)}/({alternatives})/n:{n}/"
         if spent + cost > SHARE * budget_seconds or len("|".join(patterns + [pattern])) > MAX_FILTER:
             continue
         spent += cost
+        measured |= {(kernel, n, key) for key in keys}
         patterns.append(pattern)
     if not patterns:
         return None
