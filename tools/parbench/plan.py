@@ -7,11 +7,13 @@ After a first pass over every configuration, the rest of a profile's time goes w
    recommendation weighs (report.candidates_at) whose speedup interval is too wide (estimate.Estimate.wide) or
    whose two sides have no state of the CPUs in common yet (estimate.matched_speedup), and,
    where the point is undecided, every one whose interval reaches the best's; first those at as many workers as
-   CPUs at the largest n (the headline answers), then the rest of the largest n's and the smallest n's, the
-   widest intervals first;
-2. then, at every other n, each speedup up to as many workers as CPUs whose interval is too wide, widest first:
-   too few repetitions are what makes a speedup move between two runs (notebook/busy_machine.md), so more of them
-   are what narrows its interval.
+   CPUs at the largest n (the headline answers), then the rest of the largest n's and the smallest n's;
+2. then, at every other n, each speedup up to as many workers as CPUs whose interval is too wide: too few
+   repetitions are what makes a speedup move between two runs (notebook/busy_machine.md), so more of them are
+   what narrows its interval.
+Within each of these, the points whose widest interval is narrowest come first: eight more repetitions narrow an
+interval by a part of its width, so they decide the points nearest to deciding, while a point 10x wide (a
+contended lock on a busy machine) would take the whole budget and still be undecided. It gets what is left.
 Each chosen benchmark, and the baseline at its n, is measured again, as long as the estimated time fits the
 budget and the filter fits bench_parallel's limit on its length; the report reads every pass's repetitions
 together. Given the files of every pass so far, it plans the next one: src/run_benchmarks.cmake asks again after
@@ -63,7 +65,7 @@ def wanted(kernels, hw):
             headline = {key for key in chosen if n == sizes[-1] and key[1] == hw}
             for tier, part in ((0, headline), (1 if recommended else 2, chosen - headline)):
                 if part:
-                    out.append(((tier, -max(_width(cells, key) for key in part)), kernel, n, part))
+                    out.append(((tier, max(_width(cells, key) for key in part)), kernel, n, part))
     return sorted(out, key=lambda item: item[0])
 
 
