@@ -2,8 +2,8 @@
 // The estimator of tools/parbench/estimate.py, for the console: a benchmark's time is its fastest repetition, with
 // the interval where a second run would put it: up to the K-th fastest (K = 2, or 3 from 8 repetitions on), down
 // by the same ratio below the fastest, and a relative floor. A speedup compares repetitions taken in one state of
-// the CPUs (matched_speedup): the fastest calm ones, else the medians of the slow ones, else the fastest of all
-// with an interval that holds the medians' ratio too.
+// the CPUs (matched_speedup): the fastest of all where both sides were calm often enough, else the medians of the
+// slow ones, else the fastest of all with an interval that holds the medians' ratio too.
 // The same arithmetic in the same order as the Python, so that the console's summary and the report print the
 // same figures (ctest bench.same_speedups checks it).
 
@@ -112,9 +112,9 @@ struct estimate {
         return cpu_state::none;
     }
 
-    // Baseline time over this time, compared in one state of the CPUs: the calm repetitions' fastest where each
-    // side has match_calm of them, else the slow ones' medians where each has match_slow, else every repetition's
-    // fastest. nullopt where either side has no usable repetition.
+    // Baseline time over this time, compared in one state of the CPUs: every repetition's fastest where each side
+    // has match_calm calm ones (the fastest then ran calm), else the slow ones' medians where each has match_slow,
+    // else every repetition's fastest. nullopt where either side has no usable repetition.
     [[nodiscard]] static std::optional<estimate> matched_speedup(const std::vector<repetition>& base,
                                                                  const std::vector<repetition>& reps,
                                                                  double reference) {
@@ -125,9 +125,8 @@ struct estimate {
             clean(out);
             return out;
         };
-        if (auto b = of(base, cpu_state::calm), t = of(reps, cpu_state::calm);
-            b.size() >= match_calm && t.size() >= match_calm)
-            return speedup_of(*of_time(b), *of_time(t));
+        if (of(base, cpu_state::calm).size() >= match_calm && of(reps, cpu_state::calm).size() >= match_calm)
+            return speedup_of(*of_time(of(base, std::nullopt)), *of_time(of(reps, std::nullopt)));
         if (auto b = of(base, cpu_state::slow), t = of(reps, cpu_state::slow);
             b.size() >= match_slow && t.size() >= match_slow)
             return speedup_of(*of_median(b), *of_median(t));

@@ -14,6 +14,7 @@ import statistics
 import sys
 import tempfile
 import unittest
+from dataclasses import replace
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 
@@ -225,6 +226,18 @@ class SpeedupTests(unittest.TestCase):
         e = estimate.matched_speedup(calm[1:], para)
         self.assertEqual(e.state, "slow")
         self.assertAlmostEqual(e.value, 51.0 / 27.0)
+
+    def test_a_calm_comparison_takes_each_sides_fastest_whatever_its_label(self):
+        # A two-worker run is labelled calm only where both CPUs read calm at the probes before and after it: its
+        # calm-labelled repetitions can hold a slowed moment between the probes (13.5, 13.8), while its fastest
+        # (12.0) ran calm throughout, though a probe next to it caught a CPU slowed. Noise only adds time, so once
+        # both sides have reached the calm state, the fastest of each is its calm time.
+        base = [(24.0, "calm"), (24.2, "calm"), (50.0, "slow"), (51.0, "slow")]
+        para = [(13.5, "calm"), (13.8, "calm"), (12.0, ""), (26.0, "slow"), (27.0, "slow")]
+        e = estimate.matched_speedup(base, para)
+        self.assertEqual(e.state, "calm")
+        self.assertAlmostEqual(e.value, 2.0)
+        self.assertEqual(e, replace(speedup_estimate([t for t, _ in base], [t for t, _ in para]), state="calm"))
 
     def test_without_probes_the_fastest_of_all_decide(self):
         e = estimate.matched_speedup([(20.0, ""), (21.0, "")], [(10.0, ""), (10.5, "")])

@@ -32,7 +32,8 @@ slowest where the workers cover every CPU). Against the run's calm probe a repet
 on fast), *slow* (its pace-setting CPU slowed throughout) or neither, also where another program took its CPUs
 for part of it (the ``utilisation`` counter below UTILISED of what its CPUs' probes allow, utilisation_floor, in
 a run of SHARED_MIN_NS or longer). A
-speedup is the ratio of fastest calm repetitions where both sides have MATCH_CALM; else, where both have
+speedup is the ratio of the fastest repetitions where both sides have MATCH_CALM calm ones (then each side's
+fastest ran calm: calm is the fast state, and nothing makes a run faster than it); else, where both have
 MATCH_SLOW slow ones, the ratio of their medians (within a slow state a repetition can also be faster than its
 state, when the neighbour pauses, so its noise is two-sided); else the fastest of all, as before, with an interval
 widened to hold the ratio of the medians too where states were read but none is in common (unmatched_speedup).
@@ -152,8 +153,11 @@ def state_of(probe_ns, probe_best_ns, reference, utilisation=None, probe_bound_n
 
 
 def matched_speedup(baseline_pairs, pairs):
-    """Baseline time over this time from [(time, state)] of each, compared in one state of the CPUs: the calm
-    repetitions' fastest (time_estimate) where each side has MATCH_CALM of them, else the slow ones' medians
+    """Baseline time over this time from [(time, state)] of each, compared in one state of the CPUs: where each
+    side has MATCH_CALM calm repetitions, each side's fastest of all (time_estimate): the calm state is the fast
+    one and noise only adds time, so a repetition faster than every calm one ran calm throughout, although a probe
+    just before or after it caught a CPU slowed (a two-worker run needs both CPUs calm at four probes, and its
+    calm-labelled repetitions can hold a slowed moment between them); else the slow ones' medians
     (median_estimate) where each has MATCH_SLOW, else every repetition's fastest (state ''), with the interval of
     unmatched_speedup where either side has a repetition in a state. None where either side has no usable
     sample."""
@@ -161,7 +165,8 @@ def matched_speedup(baseline_pairs, pairs):
         return [t for t, s in ps if s == state]
     calm_b, calm_t = of(baseline_pairs, "calm"), of(pairs, "calm")
     if len(_clean(calm_b)) >= MATCH_CALM and len(_clean(calm_t)) >= MATCH_CALM:
-        return replace(speedup_of(time_estimate(calm_b), time_estimate(calm_t)), state="calm")
+        return replace(speedup_of(time_estimate([t for t, _ in baseline_pairs]),
+                                  time_estimate([t for t, _ in pairs])), state="calm")
     slow_b, slow_t = of(baseline_pairs, "slow"), of(pairs, "slow")
     if len(_clean(slow_b)) >= MATCH_SLOW and len(_clean(slow_t)) >= MATCH_SLOW:
         return replace(speedup_of(median_estimate(slow_b), median_estimate(slow_t)), state="slow")
