@@ -394,21 +394,22 @@ class PlanTests(unittest.TestCase):
         self.assertEqual(sorted((kernel, tuple(chosen)) for _, kernel, _, chosen in first),
                          [("count", (("threads", 2),)), ("sum_range", (("threads", 2),))])
 
-    def test_the_point_nearest_to_deciding_comes_first(self):
-        # Two headline points, one 1.6x wide (a few more repetitions may decide it), one 10x wide (a contended
-        # lock): a budget that fits one point takes the narrower, whatever the order of the kernels.
-        path = os.path.join(self.dir.name, "nearest.json")
+    def test_the_cheapest_points_come_first(self):
+        # Two headline points, both too wide: one of 24 ms runs, one of 240 ms runs (a large payload). A budget
+        # that fits the cheap point takes it, whatever the order of the kernels, and leaves the dear one for later.
+        path = os.path.join(self.dir.name, "cheapest.json")
         series = {}
-        for kernel, spread in (("locked_counter.coarse", 10.0), ("count", 1.6)):
-            series[f"{kernel}/sequential/workers:1/n:67108864/real_time"] = [24e6, 24.1e6, 24.2e6]
-            series[f"{kernel}/threads/workers:2/n:67108864/real_time"] = [12e6, 12e6 * spread, 12.1e6 * spread]
+        for kernel, scale in (("a_payload", 10.0), ("count", 1.0)):
+            series[f"{kernel}/sequential/workers:1/n:67108864/real_time"] = [x * scale for x in (24e6, 24.1e6, 24.2e6)]
+            series[f"{kernel}/threads/workers:2/n:67108864/real_time"] = [x * scale for x in (12e6, 19e6, 20e6)]
         gb_file(path, series)
         kernels, _ = model.index_kernels(model.load([path]))
-        self.assertEqual([kernel for _, kernel, _, _ in plan.wanted(kernels, 2)], ["count", "locked_counter.coarse"])
-        one_point = plan.PASS_START_S + 2 * (plan.REPETITIONS * (0.0242 * 1.4 + plan.OVERHEAD_S) + plan.START_S)
-        regex, _ = plan.plan(model.load([path]), budget_seconds=(one_point + 0.5) / plan.SHARE)
+        self.assertEqual([kernel for _, kernel, _, _ in plan.wanted(kernels, 2)], ["count", "a_payload"])
+        cheap = plan.PASS_START_S + (plan.REPETITIONS * (0.0241 * 1.4 + plan.OVERHEAD_S) + plan.START_S) + \
+            (plan.REPETITIONS * (0.019 * 1.4 + plan.OVERHEAD_S) + plan.START_S)
+        regex, _ = plan.plan(model.load([path]), budget_seconds=(cheap + 0.5) / plan.SHARE)
         self.assertIn("count", regex)
-        self.assertNotIn("locked_counter", regex)
+        self.assertNotIn("a_payload", regex)
 
     def test_the_filter_stays_within_what_bench_parallel_takes(self):
         # Hundreds of wide points on a busy machine: the plan takes what fits in bench_parallel's filter.

@@ -11,9 +11,10 @@ After a first pass over every configuration, the rest of a profile's time goes w
 2. then, at every other n, each speedup up to as many workers as CPUs whose interval is too wide: too few
    repetitions are what makes a speedup move between two runs (notebook/busy_machine.md), so more of them are
    what narrows its interval.
-Within each of these, the points whose widest interval is narrowest come first: eight more repetitions narrow an
-interval by a part of its width, so they decide the points nearest to deciding, while a point 10x wide (a
-contended lock on a busy machine) would take the whole budget and still be undecided. It gets what is left.
+Within each of these, the cheapest points come first (then the narrowest): a pass measures as many undecided
+points as it can, and a point whose runs are long (a payload of 64 MiB) gets what is left, as does one whose
+interval no eight repetitions will narrow enough (a contended lock 10x wide on a busy machine), rather than
+taking a pass that would otherwise narrow several headline speedups.
 Each chosen benchmark, and the baseline at its n, is measured again, as long as the estimated time fits the
 budget and the filter fits bench_parallel's limit on its length; the report reads every pass's repetitions
 together. Given the files of every pass so far, it plans the next one: src/run_benchmarks.cmake asks again after
@@ -65,8 +66,15 @@ def wanted(kernels, hw):
             headline = {key for key in chosen if n == sizes[-1] and key[1] == hw}
             for tier, part in ((0, headline), (1 if recommended else 2, chosen - headline)):
                 if part:
-                    out.append(((tier, max(_width(cells, key) for key in part)), kernel, n, part))
+                    out.append(((tier, _cost(cells, part), max(_width(cells, key) for key in part)), kernel, n,
+                                part))
     return sorted(out, key=lambda item: item[0])
+
+
+def _cost(cells, chosen):
+    """Seconds a pass spends on these configurations and their baselines (each counted once)."""
+    keys = chosen | {(baseline_of(s), 1) for s, _ in chosen}
+    return sum(seconds_per_repetition(cells[key]) * REPETITIONS + START_S for key in keys if key in cells)
 
 
 def _recommendation_wants(kernel, cells, hw):
