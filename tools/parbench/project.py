@@ -38,7 +38,7 @@ Two uses:
       configuration (the same mpi_transport) are pooled, and each benchmark is taken at its fastest repetition
       in the pool, calibration included: on a busy machine the fastest is the one least disturbed. A matrix
       benchmark and the kernel times its prediction uses are compared in one state of the CPUs, as a speedup's
-      two sides are (estimate.matched_speedup): the fastest calm repetitions where each has MATCH_CALM of them,
+      two sides are (estimate.matched_speedup): the fastest of all where each has MATCH_CALM calm repetitions,
       else the medians of the slow ones, else the fastest of all. A two-rank run waits for its slower CPU, so
       its fastest repetition and its sequential baseline's may come from different states (a slowed CPU under
       one rank while the baseline ran on a calm one); each repetition's state is read against its own run's
@@ -142,14 +142,15 @@ def kernel_ns(points, m):
 
 
 def in_state(pairs, state):
-    """A matrix benchmark's time in one state of the CPUs from its (time, state) repetitions: the fastest calm one
-    (MATCH_CALM needed), the median of the slow ones (MATCH_SLOW needed), or for state '' the fastest of all;
-    None where there are too few (the rule of estimate.matched_speedup)."""
+    """A matrix benchmark's time in one state of the CPUs from its (time, state) repetitions: for 'calm' the
+    fastest of all where MATCH_CALM are calm (the calm state is the fast one: a repetition faster than every calm
+    one ran calm), the median of the slow ones (MATCH_SLOW needed), or for state '' the fastest of all; None where
+    there are too few (the rule of estimate.matched_speedup)."""
     if state == "":
         return min((t for t, _ in pairs), default=None)
     xs = [t for t, s in pairs if s == state]
     if state == "calm":
-        return min(xs) if len(xs) >= estimate.MATCH_CALM else None
+        return min(t for t, _ in pairs) if len(xs) >= estimate.MATCH_CALM else None
     return statistics.median(xs) if len(xs) >= estimate.MATCH_SLOW else None
 
 
