@@ -1,6 +1,7 @@
 // overhead/idle/<strategy>/workers:W: the CPU a strategy's workers burn between runs, once their spin budgets are
-// spent (idle_cpu_pct, children_measured). Runs every strategy in `all` (strategies.hpp); a wrong total is an
-// error, never a figure (docs/thread_pool.md).
+// spent (idle_cpu_pct, children_measured); thread_pool.spin's never are. Runs the overhead families' strategies
+// and the pools that spin while idle (idle_strategies, strategies.hpp); a wrong total is an error, never a figure
+// (docs/thread_pool.md).
 
 #include <algorithm>
 #include <chrono>
@@ -58,7 +59,8 @@ void idle(benchmark::State& state, unsigned workers) {
 
 // At as many workers as CPUs (where pools spin) and far past them (where they must not). The quick profile, a
 // smoke run, takes the first alone: every benchmark here sleeps settle + idle_window an iteration, and the
-// matrix's oversubscribed points start more workers than CPUs already.
+// matrix's oversubscribed points start more workers than CPUs already. A pool that spins while idle
+// (thread_pool.spin) takes the first alone too: past the CPUs it does not spin, and is thread_pool.
 template <class... S>
 void add_all_idle(strategy_list<S...>) {
     const bool quick = current_options().run_profile == profile::quick && !current_options().workers;
@@ -66,9 +68,10 @@ void add_all_idle(strategy_list<S...>) {
         quick ? std::vector<unsigned>{hardware_threads()}
               : std::vector<unsigned>{hardware_threads(), std::max(64u, 4 * hardware_threads())};
     const std::vector<unsigned> one{1};
+    const std::vector<unsigned> cpus{hardware_threads()};
     (
         [&] {
-            for (const unsigned w : S::sweeps_workers ? many : one) {
+            for (const unsigned w : !S::sweeps_workers ? one : detail::spins_while_idle<S> ? cpus : many) {
                 const std::string name = "overhead/idle/" + std::string(S::name) + "/workers:" + std::to_string(w);
                 register_benchmark(name, [w](benchmark::State& state) { idle<S>(state, w); })->UseRealTime();
             }
@@ -79,6 +82,6 @@ void add_all_idle(strategy_list<S...>) {
 }  // namespace
 
 // Order 53: the last of the overhead/ families, after overhead/contention (52).
-PARBENCH_FAMILY(53, idle) { add_all_idle(overhead_strategies{}); }
+PARBENCH_FAMILY(53, idle) { add_all_idle(idle_strategies{}); }
 
 }  // namespace parbench::bench

@@ -23,12 +23,14 @@ template <class... A>
 struct concat<strategy_list<A...>> {
     using type = strategy_list<A...>;
 };
-template <class List>
-struct without_started_pools;
-template <class... S>
-struct without_started_pools<strategy_list<S...>>
-    : concat<std::conditional_t<detail::started_pool<S> || detail::schedules_dynamically<S>, strategy_list<>,
-                                strategy_list<S>>...> {};
+// The strategies of List that the overhead families run; with Spinning, the pools that spin while idle too.
+template <class List, bool Spinning>
+struct overhead_only;
+template <class... S, bool Spinning>
+struct overhead_only<strategy_list<S...>, Spinning>
+    : concat<std::conditional_t<detail::started_pool<S> || detail::schedules_dynamically<S> ||
+                                    (detail::spins_while_idle<S> && !Spinning),
+                                strategy_list<>, strategy_list<S>>...> {};
 }  // namespace strategies_detail
 
 using library_strategies = rebind_list<all_strategies, strategy_list>;
@@ -36,8 +38,11 @@ using library_strategies = rebind_list<all_strategies, strategy_list>;
 // The strategies the overhead families (dispatch, idle, ...) run: every one but the pools whose workers are
 // started by spawn or the fork server. Those dispatch exactly as process_pool and process_pool.executor do (one
 // transport; only how a worker process starts differs), so overhead/start/pool/ times their start-up instead; nor
-// the dynamic-scheduling twins (thread_pool.dynamic, openmp.dynamic), whose pools and dispatch are their twins'.
-using overhead_strategies = typename strategies_detail::without_started_pools<library_strategies>::type;
+// the dynamic-scheduling twins (thread_pool.dynamic, openmp.dynamic), whose pools and dispatch are their twins';
+// nor thread_pool.spin, which dispatches as thread_pool does and differs only in what it burns while idle:
+// overhead/idle (idle_strategies) measures that.
+using overhead_strategies = typename strategies_detail::overhead_only<library_strategies, false>::type;
+using idle_strategies = typename strategies_detail::overhead_only<library_strategies, true>::type;
 
 // The kernel matrix's strategies: every one, then mpi where the build has MPI. The started pools run at one
 // point per kernel outside the full profile (harness.hpp, started_pool_point).

@@ -202,6 +202,19 @@ template <class S>
 constexpr bool schedules_dynamically = requires {
     requires S::schedules_dynamically;
 };
+// A pool whose idle workers spin while it lives (thread_pool.spin): outside the full profile and --parbench_workers
+// it runs on the uneven kernels alone (where static halves leave a worker idle, the CPU it burns there is the
+// question), at 2 to as many workers as CPUs (one worker has nothing to spin, and past the CPUs it does not spin);
+// overhead/idle measures it at as many workers as CPUs and the other overhead families leave it out.
+template <class S>
+constexpr bool spins_while_idle = requires {
+    requires S::spins_while_idle;
+};
+[[nodiscard]] inline bool spinning_pool_point(unsigned workers) {
+    const auto& o = current_options();
+    return o.workers || o.run_profile == profile::full ||
+           (workers >= 2 && workers <= parbench::detail::available_cpus());
+}
 template <class K>
 constexpr bool uneven_kernel = requires {
     requires K::uneven;
@@ -225,7 +238,9 @@ template <class S, class K>
                started_pool<S>;
     // processes.cow differs from processes.pipe on payload kernels alone.
     if (S::name == std::string_view("processes.cow")) return false;
-    if constexpr (uneven_kernel<K>)
+    if constexpr (spins_while_idle<S>)
+        return uneven_kernel<K>;
+    else if constexpr (uneven_kernel<K>)
         return schedules_dynamically<S> ||
                std::find(std::begin(uneven_pairs), std::end(uneven_pairs), S::name) != std::end(uneven_pairs);
     else
@@ -244,7 +259,8 @@ void add_all(const K& k, const sizes& s, strategy_list<S...>) {
                     for (const unsigned w : workers_in_force())
                         // A payload kernel's sweep of B is about what processes pay per byte: every size.
                         if (in_sweep(starts_processes_per_run<S> && !payload_kernel<K>, w, i, all_n.size()) &&
-                            (!started_pool<S> || started_pool_point(w, i)) && available<S>(w))
+                            (!started_pool<S> || started_pool_point(w, i)) &&
+                            (!spins_while_idle<S> || spinning_pool_point(w)) && available<S>(w))
                             add_one<S>(k, n, w);
                 } else if (available<S>(1)) {
                     add_one<S>(k, n, 1);

@@ -1,10 +1,17 @@
 // Both pools are reused: 10,000 runs must not leak threads, descriptors or memory (ASan's leak check covers the
 // heap in the sanitizer presets); a run from inside a run is refused instead of deadlocking; concurrent callers
 // are serialised; oversubscribed pools finish; a pool whose workers have parked still wakes and still joins.
+// thread_pool.spin's idle workers never park; thread_pool's do.
 
 #include <gtest/gtest.h>
 
 #include <dirent.h>
+#include <sys/types.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <set>
 
 #include <chrono>
 #include <cstdint>
@@ -35,11 +42,15 @@ void until_parked() { std::this_thread::sleep_for(std::chrono::milliseconds(20))
 
 template <class P>
 class pool : public ::testing::Test {};
-using pools = ::testing::Types<parbench::strategies::thread_pool, parbench::strategies::thread_pool_condvar>;
+using pools = ::testing::Types<parbench::strategies::thread_pool, parbench::strategies::thread_pool_condvar,
+                               parbench::strategies::thread_pool_spin>;
 struct pool_name {
     template <class P>
     static std::string GetName(int) {
-        return std::is_same_v<P, parbench::strategies::thread_pool> ? "thread_pool" : "thread_pool_condvar";
+        std::string n(P::name);
+        for (auto& c : n)
+            if (c == '.') c = '_';
+        return n;
     }
 };
 TYPED_TEST_SUITE(pool, pools, pool_name);
@@ -165,6 +176,58 @@ TYPED_TEST(pool, destructor_joins_idle_spinning_and_never_used_pools) {
         TypeParam oversubscribed(64);
         EXPECT_EQ(oversubscribed.run(k::count{}, 30), 30u);
     }
+}
+
+// The threads of this process, by id.
+std::set<pid_t> tasks() {
+    std::set<pid_t> out;
+    if (DIR* d = opendir("/proc/self/task")) {
+        while (const dirent* e = readdir(d))
+            if (e->d_name[0] != '.') out.insert(static_cast<pid_t>(std::stol(e->d_name)));
+        closedir(d);
+    }
+    return out;
+}
+
+// A thread's scheduler state from /proc: 'R' running or ready to run, 'S' asleep (a parked worker), ...
+char state_of(pid_t tid) {
+    std::ifstream f("/proc/self/task/" + std::to_string(tid) + "/stat");
+    std::string line;
+    std::getline(f, line);
+    const auto close = line.rfind(')');
+    return close == std::string::npos || close + 2 >= line.size() ? '?' : line[close + 2];
+}
+
+// The states of a pool's workers (the threads it started), sampled `samples` times 2 ms apart once they have
+// been idle longer than any spin budget: how many samples found each worker asleep.
+template <class P>
+std::vector<int> asleep_while_idle(int samples) {
+    const std::set<pid_t> before = tasks();
+    P p(2);
+    std::vector<pid_t> workers;
+    for (const pid_t t : tasks())
+        if (before.count(t) == 0) workers.push_back(t);
+    EXPECT_EQ(p.run(k::count{}, 1000), 1000u);
+    until_parked();
+    std::vector<int> asleep(workers.size(), 0);
+    for (int s = 0; s < samples; ++s) {
+        for (std::size_t i = 0; i < workers.size(); ++i) asleep[i] += state_of(workers[i]) == 'S' ? 1 : 0;
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return asleep;
+}
+
+TEST(thread_pool_spin, idle_workers_never_park) {
+    if (parbench::detail::available_cpus() < 2) GTEST_SKIP() << "one CPU: a pool of 2 workers does not spin";
+    const std::vector<int> asleep = asleep_while_idle<parbench::strategies::thread_pool_spin>(50);
+    ASSERT_EQ(asleep.size(), 1u);  // thread_pool.spin(2): one worker, the caller runs chunk 0
+    EXPECT_EQ(asleep[0], 0) << "a spinning pool's idle worker was found asleep";
+}
+
+TEST(thread_pool_spin, thread_pools_idle_workers_park) {  // the check above can tell the two apart
+    const std::vector<int> asleep = asleep_while_idle<parbench::strategies::thread_pool>(50);
+    ASSERT_EQ(asleep.size(), 1u);
+    EXPECT_EQ(asleep[0], 50) << "thread_pool's idle worker was found awake";
 }
 
 }  // namespace

@@ -31,6 +31,7 @@
 #include "strategies/thread_pool.hpp"
 #include "strategies/thread_pool_condvar.hpp"
 #include "strategies/thread_pool_dynamic.hpp"
+#include "strategies/thread_pool_spin.hpp"
 #include "strategies/threads.hpp"
 
 #include "peers.hpp"  // openmp, tbb: only where the build has them
@@ -40,15 +41,15 @@ namespace parbench {
 // Every strategy parbench has, in the order the benchmark matrix runs them (sequential first: the others'
 // speedups are against it), followed by the peers this build has. The benchmark matrix (bench/strategies.hpp)
 // and the typed tests (test/strategies.hpp) are both made from this list: a new strategy is one entry here.
-using all_strategies = with_peers<
-    type_list<strategies::sequential, strategies::single_thread, strategies::threads, strategies::thread_pool,
-              strategies::thread_pool_condvar, strategies::thread_pool_dynamic, strategies::thread_pool_dynamic_coarse,
-              strategies::thread_pool_dynamic_fine, strategies::processes_pipe, strategies::processes_shm,
-              strategies::processes_cow, strategies::processes_spawn, strategies::processes_forkserver,
-              strategies::process_pool, strategies::process_pool_dynamic, strategies::process_pool_dynamic_coarse,
-              strategies::process_pool_dynamic_fine, strategies::process_pool_executor, strategies::process_pool_spawn,
-              strategies::process_pool_executor_spawn, strategies::process_pool_forkserver,
-              strategies::process_pool_executor_forkserver, strategies::gil_threads, strategies::event_loop>>;
+using all_strategies = with_peers<type_list<
+    strategies::sequential, strategies::single_thread, strategies::threads, strategies::thread_pool,
+    strategies::thread_pool_condvar, strategies::thread_pool_dynamic, strategies::thread_pool_dynamic_coarse,
+    strategies::thread_pool_dynamic_fine, strategies::thread_pool_spin, strategies::processes_pipe,
+    strategies::processes_shm, strategies::processes_cow, strategies::processes_spawn, strategies::processes_forkserver,
+    strategies::process_pool, strategies::process_pool_dynamic, strategies::process_pool_dynamic_coarse,
+    strategies::process_pool_dynamic_fine, strategies::process_pool_executor, strategies::process_pool_spawn,
+    strategies::process_pool_executor_spawn, strategies::process_pool_forkserver,
+    strategies::process_pool_executor_forkserver, strategies::gil_threads, strategies::event_loop>>;
 static_assert(all_strategies_in<all_strategies>, "every strategy satisfies parbench::strategy");
 
 // Runs kernel k over [0, n) with a strategy S built for `workers` workers, e.g.

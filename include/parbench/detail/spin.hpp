@@ -37,7 +37,11 @@ inline void cpu_relax() noexcept {
     return hw == 0 ? 1 : hw;
 }
 
-// Spins until pred() holds, for at most `budget`; true once it holds, false when the budget ran out (then park).
+// A spin budget that never runs out: spin_until spins until pred() holds (or the other party is seen here).
+inline constexpr std::chrono::nanoseconds spin_forever = std::chrono::nanoseconds::max();
+
+// Spins until pred() holds, for at most `budget` (spin_forever: no limit); true once it holds, false when the
+// budget ran out (then park).
 // Gives up early when the thread or process that will make pred() hold was last seen on this CPU (`other_cpu`,
 // -1 if unknown): a loaded machine puts a woken task on its waker's CPU, and it cannot run until this one stops.
 // (Yielding instead is no help: under EEVDF each sched_yield pushes the yielder's deadline back a whole slice.)
@@ -46,12 +50,13 @@ template <class Pred>
 bool spin_until(Pred pred, std::chrono::nanoseconds budget, const std::atomic<int>* other_cpu = nullptr) noexcept {
     if (pred()) return true;
     if (budget.count() <= 0) return false;
-    const auto deadline = std::chrono::steady_clock::now() + budget;
+    using clock = std::chrono::steady_clock;
+    const auto deadline = budget == spin_forever ? clock::time_point::max() : clock::now() + budget;
     for (unsigned i = 1;; ++i) {
         cpu_relax();
         if (pred()) return true;
         if (i % 64 != 0) continue;
-        if (std::chrono::steady_clock::now() >= deadline) return false;
+        if (clock::now() >= deadline) return false;
         if (other_cpu != nullptr) {
             const int other = other_cpu->load(std::memory_order_relaxed);
             if (other >= 0 && other == current_cpu()) return false;

@@ -41,13 +41,23 @@ public:
     // shorter than anything a user would call idle (docs/thread_pool.md).
     static constexpr std::chrono::microseconds spin_budget{100};
 
-    explicit thread_pool(unsigned workers)
+    // What a waiting thread does: spin for spin_budget, then park (thread_pool), or spin for as long as the pool
+    // lives and never park (thread_pool.spin, thread_pool_spin.hpp). Either way a pool with more workers than the
+    // process has CPUs does not spin.
+    enum class idle { park, spin };
+
+    explicit thread_pool(unsigned workers) : thread_pool(workers, idle::park, name) {}
+    // A pool that waits as `mode` says, whose threads' start errors name the strategy `strategy`.
+    thread_pool(unsigned workers, idle mode, std::string_view strategy)
         : worker_count(workers),
-          spin_(workers <= detail::available_cpus() ? spin_budget : std::chrono::microseconds{0}) {
+          spin_(workers > detail::available_cpus() ? std::chrono::nanoseconds{0}
+                : mode == idle::spin               ? detail::spin_forever
+                                                   : std::chrono::nanoseconds{spin_budget}),
+          watch_cpus_(mode == idle::park) {
         threads_.reserve(workers - 1);
         try {
             for (unsigned i = 1; i < workers; ++i)
-                threads_.push_back(start_thread<std::thread>(name, i, workers, [this, i] { work(i); }));
+                threads_.push_back(start_thread<std::thread>(strategy, i, workers, [this, i] { work(i); }));
         } catch (...) {  // a worker_error from start_thread: the workers started so far are stopped and joined
             stop();
             throw;
@@ -125,8 +135,8 @@ private:
         std::uint32_t seen = 0;
         for (;;) {
             worker_cpu_.store(detail::current_cpu(), std::memory_order_relaxed);
-            seen = detail::wait_while(epoch_, seen,
-                                      {.scope = scope, .sleepers = &parked_, .spin = spin_, .other_cpu = &caller_cpu_});
+            seen = detail::wait_while(
+                epoch_, seen, {.scope = scope, .sleepers = &parked_, .spin = spin_, .other_cpu = watched(caller_cpu_)});
             if (stopping_.load(std::memory_order_relaxed)) return;
             job_(ctx_, index);
             // The last one out wakes the caller if it has parked.
@@ -138,9 +148,15 @@ private:
     // Spins once for the whole countdown (at most the pool's budget), then parks until it reaches zero.
     void wait_for_workers() noexcept {
         const auto all_done = [this] { return pending_.load(std::memory_order_acquire) == 0; };
-        if (detail::spin_until(all_done, spin_, &worker_cpu_)) return;
+        if (detail::spin_until(all_done, spin_, watched(worker_cpu_))) return;
         for (std::uint32_t left; (left = pending_.load(std::memory_order_acquire)) != 0;)
             (void)detail::wait_while(pending_, left, {.scope = scope, .sleepers = &caller_parked_});
+    }
+
+    // Where the other party was last seen, for a pool that stops spinning when it is on this CPU; a pool that
+    // never parks (idle::spin) spins on regardless, as libgomp's workers do under OMP_WAIT_POLICY=active.
+    [[nodiscard]] const std::atomic<int>* watched(const std::atomic<int>& cpu) const noexcept {
+        return watch_cpus_ ? &cpu : nullptr;
     }
 
     void stop() noexcept {
@@ -171,7 +187,8 @@ private:
     // Touched only by workers that park.
     alignas(detail::cache_line) std::atomic<std::uint32_t> parked_{0};
     // workers_ (worker_count's) sits alone on the object's first line, which no run writes.
-    alignas(detail::cache_line) std::chrono::microseconds spin_;  // read by every worker each time it starts to spin
+    alignas(detail::cache_line) std::chrono::nanoseconds spin_;  // read by every worker each time it starts to spin
+    bool watch_cpus_;                                            // false: spin on whatever the other party's CPU
     std::vector<std::thread> threads_;
     // Locked and unlocked by every run's caller: on a line of its own, or each run would pull spin_'s line away
     // from the workers and back.
