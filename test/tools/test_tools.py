@@ -193,8 +193,17 @@ class ReportTests(ToolTestCase):
                     "repetition_index": rep, "threads": 1, "iterations": 100, "real_time": time_ns,
                     "cpu_time": 1.0, "time_unit": "ns", "tree_cpu_s": cpu_s,
                     "utilisation": cpu_s / (time_ns * 1e-9 * workers)}
+        # Runs of 12 ms (idle time is read in runs of 10 ms or more), the work's 1 ms of CPU in them: a spinning
+        # pool burns 24 ms (both threads busy all the time: all 23 ms of idle thread-time burned), a parked pool
+        # 1 ms (none burned); overhead/idle: the spinning pool's one idle worker at 99% of a CPU.
         benchmarks = [entry("sequential", 1, r, 1e6, 1e-3) for r in range(3)] + \
-            [entry("threads", 2, r, 5e5, 1.2e-3) for r in range(3)]
+            [entry("threads", 2, r, 5e5, 1.2e-3) for r in range(3)] + \
+            [entry("thread_pool.spin", 2, r, 1.2e7, 2.4e-2) for r in range(3)] + \
+            [entry("thread_pool", 2, r, 1.2e7, 1e-3) for r in range(3)]
+        idle = "overhead/idle/thread_pool.spin/workers:2/real_time"
+        benchmarks += [{"name": idle, "run_name": idle, "run_type": "iteration", "repetitions": 3,
+                        "repetition_index": r, "threads": 1, "iterations": 5, "real_time": 7e7, "cpu_time": 1.0,
+                        "time_unit": "ns", "idle_cpu_pct": 99.0} for r in range(3)]
         path = os.path.join(self.tmp, "cost.json")
         with open(path, "w", encoding="utf-8") as f:
             json.dump({"context": ctx, "benchmarks": benchmarks}, f)
@@ -207,9 +216,17 @@ class ReportTests(ToolTestCase):
         table = text[text.index("## CPU cost"):]
         row = next(line for line in table.splitlines() if line.startswith("| `threads` |"))
         cells = [c.strip() for c in row.strip("|").split("|")]
-        # time, speedup, CPU per run, CPU ÷ sequential's, speedup per CPU, utilisation, burn beyond the work
+        # time, speedup, CPU per run, CPU ÷ sequential's, speedup per CPU, utilisation, burn beyond the work; no
+        # idle time burned: 0.2 ms of idle thread-time in 1 ms is too little to divide by.
         self.assertEqual(cells[2:9], [markdown.format_time_ns(5e5), "2.00×", markdown.format_time_ns(1.2e6), "1.20×",
                                       "1.67×", "1.20", "40%"])
+        self.assertEqual(cells[9:12], ["", "", ""])
+        # idle time burned, and overhead/idle's figure beside it: its idle_cpu_pct, per worker beside the caller
+        rows = {s: [c.strip() for c in next(line for line in table.splitlines()
+                                            if line.startswith(f"| `{s}` |")).strip("|").split("|")]
+                for s in ("thread_pool.spin", "thread_pool")}
+        self.assertEqual(rows["thread_pool.spin"][9:12], ["99", "1.00", "0.99"])
+        self.assertEqual(rows["thread_pool"][9:12], ["", "0.00", ""])
 
     def test_uneven_view_names_the_best_chunk_size(self):
         # heavy tail, n = 65,536, 2 workers: static 1.5x, 4 chunks per worker 1.9x, 16: 1.6x, 128: 1.2x; every
