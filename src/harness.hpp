@@ -137,6 +137,11 @@ void measure(benchmark::State& state, const K& k, std::uint64_t n, unsigned work
             if (interrupt::stop_if_requested(state)) return;
             const auto data = k.bind(n);
             measure_bound<S>(state, data.kernel(), n, workers, slowdown, call);
+            // The output reached the caller's array, in its place: read back once the timed runs are done.
+            if constexpr (requires { data.kernel().output_in_place(n); })
+                if (!state.error_occurred() && !data.kernel().output_in_place(n))
+                    fail(state,
+                         std::string(S::name) + ": the caller's output is not what the runs wrote, in its place");
         } catch (const std::exception& e) {
             fail(state, e.what());
         }

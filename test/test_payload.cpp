@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "leaks.hpp"
@@ -66,7 +67,31 @@ TYPED_TEST(payload_strategies, every_output_element_comes_back_in_its_place) {
         const auto out = data.kernel().output();
         for (std::uint64_t i = 0; i < n; ++i)
             ASSERT_EQ(out[i], static_cast<double>(k::payload::transform(k::payload::value_at(i), 3, 0))) << i;
+        EXPECT_TRUE(data.kernel().output_in_place(n));
     }
+}
+
+// output_in_place, bench_parallel's check after the timed runs, tells a right output from one not yet written,
+// one with an element changed and one with two elements swapped.
+TEST(payload_output, in_place_only_when_every_element_is) {
+    const std::uint64_t n = 10'000;
+    const auto data = k::payload{.units = 3}.bind(n);
+    const auto& kernel = data.kernel();
+    EXPECT_FALSE(kernel.output_in_place(n));  // all zeros
+    ps::threads strategy(2);
+    ASSERT_EQ(strategy.run(kernel, n), kernel.expected(n));
+    ASSERT_TRUE(kernel.output_in_place(n));
+    const auto out = kernel.output();
+    const double kept = out[4321];
+    out[4321] = kept + 1;
+    EXPECT_FALSE(kernel.output_in_place(n));
+    out[4321] = kept;
+    ASSERT_NE(out[10], out[11]);
+    std::swap(out[10], out[11]);
+    EXPECT_FALSE(kernel.output_in_place(n));
+    std::swap(out[10], out[11]);
+    EXPECT_TRUE(kernel.output_in_place(n));
+    EXPECT_FALSE(kernel.output_in_place(n + 1));  // more elements than the caller holds
 }
 
 TYPED_TEST(payload_strategies, a_payload_shorter_than_n_is_refused_or_a_worker_error) {

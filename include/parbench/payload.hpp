@@ -7,8 +7,9 @@
 //   input, input().subspan(c.begin, c.size()), to the worker, which calls run(c, in, out) on its own copies, and
 //   ships out back into output() (detail/payload_io.hpp: pipes, a shared mapping, a pool's data area, MPI).
 // run(c, in, out) must give the same result and the same output whether c is run whole or in pieces, so a worker
-// may stream its chunk through in blocks. finish(combined), run by the caller once every chunk's output is back,
-// reads output(): every run's total then checks that the transformed data reached the caller.
+// may stream its chunk through in blocks. finish(combined) is run by the caller once every chunk's output is back.
+// (kernels::payload's output_in_place(n) reads output() back, outside the runs: bench_parallel checks after the
+// timed runs that the transformed data reached the caller, in its place.)
 
 #include <concepts>
 #include <cstdint>

@@ -10,9 +10,13 @@
 //   1), so a sweep of B at fixed work shows the cost of moving the data alone.
 // - The input is what payload_data writes (value_at(i), periodic in i with period 4096), so the sum is exact in
 //   any order and the oracle costs one period.
-// The total: the input's weighted sum Σ (2i + 1) in[i], from the workers (each got its own chunk's input), and the
-// output's checksum Σ (2i + 1) out[i] (modulo 2^64, values as integers), read by the caller in finish() (each
-// chunk's output reached the caller, in its place).
+// The total: the input's weighted sum Σ (2i + 1) in[i] and the output's checksum Σ (2i + 1) out[i] (modulo 2^64,
+// values as integers), both from the workers as they read and write their chunks (each got its own chunk's input
+// and computed its output right). That the output reached the caller, in its place, is not read back in the run:
+// a pass over B in the caller after the workers' runs would add to every run a serial read of B that no strategy's
+// Python analogue pays (the caller gets its results; it does not checksum them). output_in_place(n) reads it
+// back, outside the timing: bench_parallel checks it after every benchmark's timed runs and the tests after
+// their runs (test_payload.cpp checks every element).
 
 #include <cstdint>
 #include <map>
@@ -79,6 +83,7 @@ struct payload {
         if (src.size() < c.size() || dst.size() < c.size())
             throw std::out_of_range("payload: slices shorter than their chunk");
         std::uint64_t sum = 0;
+        std::uint64_t written = 0;  // Σ (2i + 1) out[i] over the chunk, of the values as they are written
         std::uint64_t zero = 0;
         keep(zero);              // the compiler cannot know it is 0: each element's chain waits for the previous one
         std::uint64_t link = 0;  // the previous element's last LCG state
@@ -88,6 +93,7 @@ struct payload {
             // (link * zero, one multiply and one add) takes the place of that step on the chain. The running
             // values are locals of the slice, so that they stay in registers.
             std::uint64_t slice_sum = sum;
+            std::uint64_t slice_written = written;
             std::uint64_t slice_link = link;
             for (std::uint64_t i = s.begin; i < s.end; ++i) {
                 const double x = src[i - c.begin];
@@ -98,12 +104,14 @@ struct payload {
                 v += slice_link * zero;
                 for (std::uint64_t u = 1; u < units; ++u) v = v * lcg_a + lcg_c;
                 slice_link = v;
+                slice_written += (v >> 11) * (2 * i + 1);
                 dst[i - c.begin] = static_cast<double>(v >> 11);
             }
             sum = slice_sum;
+            written = slice_written;
             link = slice_link;
         });
-        return {sum, 0};
+        return {sum, written};
     }
     // Chunk c on the caller's arrays, in place (what in-process strategies run).
     [[nodiscard]] result run(chunk c) const {
@@ -115,10 +123,11 @@ struct payload {
     [[nodiscard]] static constexpr result combine(result a, result b) noexcept {
         return {a.sum + b.sum, a.output + b.output};
     }
-    // In the caller, once every chunk is back: the checksum of the output it holds.
-    [[nodiscard]] result finish(result combined) const noexcept {
-        combined.output = checksum(output());
-        return combined;
+    // In the caller, once every chunk is back: the workers' total as it is (output_in_place checks the output).
+    [[nodiscard]] result finish(result combined) const noexcept { return combined; }
+    // Whether the caller's output holds, in its place, what a run over all n elements writes (a pass over it).
+    [[nodiscard]] bool output_in_place(std::uint64_t n) const {
+        return n <= size && checksum(output().first(n)) == expected(n).output;
     }
     // Σ (2i + 1) · values[i] modulo 2^64, the values as integers: a value in the wrong place changes it.
     [[nodiscard]] static std::uint64_t checksum(std::span<const double> values) noexcept {
