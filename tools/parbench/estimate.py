@@ -163,14 +163,12 @@ def matched_speedup(baseline_pairs, pairs):
     sample."""
     def of(ps, state):
         return [t for t, s in ps if s == state]
-    calm_b, calm_t = of(baseline_pairs, "calm"), of(pairs, "calm")
-    if len(_clean(calm_b)) >= MATCH_CALM and len(_clean(calm_t)) >= MATCH_CALM:
-        return replace(speedup_of(time_estimate([t for t, _ in baseline_pairs]),
-                                  time_estimate([t for t, _ in pairs])), state="calm")
+    times_b, times_t = [t for t, _ in baseline_pairs], [t for t, _ in pairs]
+    if len(_clean(of(baseline_pairs, "calm"))) >= MATCH_CALM and len(_clean(of(pairs, "calm"))) >= MATCH_CALM:
+        return replace(speedup_estimate(times_b, times_t), state="calm")
     slow_b, slow_t = of(baseline_pairs, "slow"), of(pairs, "slow")
     if len(_clean(slow_b)) >= MATCH_SLOW and len(_clean(slow_t)) >= MATCH_SLOW:
         return replace(speedup_of(median_estimate(slow_b), median_estimate(slow_t)), state="slow")
-    times_b, times_t = [t for t, _ in baseline_pairs], [t for t, _ in pairs]
     if any(s for _, s in baseline_pairs) or any(s for _, s in pairs):
         return unmatched_speedup(times_b, times_t)
     return speedup_estimate(times_b, times_t)

@@ -33,7 +33,7 @@ from .report import candidates_at
 from .stats import speedup_estimate
 
 PROG = "parbench-plan"
-REPETITIONS = 8            # repetitions of every benchmark the second pass measures
+REPETITIONS = 8            # repetitions of every benchmark a later pass measures
 OVERHEAD_S = 0.008         # Google Benchmark's own cost per repetition (setup, reporting), besides the timed runs
 START_S = 0.03             # per benchmark: finding its iteration count before the first repetition
 PASS_START_S = 3.0         # per pass: bench_parallel's start (warm-up, registering the matrix) and its end
@@ -46,8 +46,7 @@ def seconds_per_repetition(bench, min_time=MIN_TIME_S):
     """What one more repetition of this benchmark costs: Google Benchmark runs it for at least the min time (and
     at least one run), plus its own overhead. A run is taken to last its median so far, not its fastest: on a busy
     machine most runs are slower than the fastest, and a plan on the fastest overran its budget."""
-    times = sorted(s.real_time_ns for s in bench.samples) or [0.0]
-    return max(times[len(times) // 2] * 1e-9, min_time) * 1.4 + OVERHEAD_S
+    return max((bench.median_ns() or 0.0) * 1e-9, min_time) * 1.4 + OVERHEAD_S
 
 
 def wanted(kernels, hw):
@@ -66,15 +65,19 @@ def wanted(kernels, hw):
             headline = {key for key in chosen if n == sizes[-1] and key[1] == hw}
             for tier, part in ((0, headline), (1 if recommended else 2, chosen - headline)):
                 if part:
-                    out.append(((tier, _cost(cells, part), max(_width(cells, key) for key in part)), kernel, n,
-                                part))
+                    out.append(((tier, _cost(cells, _with_baselines(part)), max(_width(cells, key) for key in part)),
+                                kernel, n, part))
     return sorted(out, key=lambda item: item[0])
 
 
-def _cost(cells, chosen):
-    """Seconds a pass spends on these configurations and their baselines (each counted once)."""
-    keys = chosen | {(baseline_of(s), 1) for s, _ in chosen}
-    return sum(seconds_per_repetition(cells[key]) * REPETITIONS + START_S for key in keys if key in cells)
+def _with_baselines(chosen):
+    """The chosen configurations and the baseline each is compared with, sorted."""
+    return sorted(chosen | {(baseline_of(s), 1) for s, _ in chosen})
+
+
+def _cost(cells, keys):
+    """Seconds a pass spends measuring these configurations again (each one once)."""
+    return sum(seconds_per_repetition(cells[key]) * REPETITIONS + START_S for key in set(keys) if key in cells)
 
 
 def _recommendation_wants(kernel, cells, hw):
@@ -121,9 +124,8 @@ def plan(run, budget_seconds):
     spent, measured = PASS_START_S, set()
     for _, kernel, n, chosen in wanted(kernels, hw):
         cells = kernels[kernel][n]
-        keys = sorted(chosen | {(baseline_of(s), 1) for s, _ in chosen})
-        cost = sum(seconds_per_repetition(cells[key]) * REPETITIONS + START_S
-                   for key in keys if key in cells and (kernel, n, key) not in measured)
+        keys = _with_baselines(chosen)
+        cost = _cost(cells, [key for key in keys if (kernel, n, key) not in measured])
         alternatives = "|".join(f"{re.escape(s)}/workers:{w}" for s, w in keys)
         pattern = f"^{re.escape(kernel)}/({alternatives})/n:{n}/"
         if spent + cost > SHARE * budget_seconds or len("|".join(patterns + [pattern])) > MAX_FILTER:
@@ -139,7 +141,7 @@ def plan(run, budget_seconds):
 def parse_args(argv):
     p = cli.ArgumentParser(prog=PROG, description="Which benchmarks a second pass should measure again, within a "
                                                   "time budget: a filter and a repetition count for bench_parallel.")
-    p.add_argument("inputs", nargs="+", metavar="JSON", help="the first pass's bench_parallel --benchmark_out")
+    p.add_argument("inputs", nargs="+", metavar="JSON", help="every pass's bench_parallel --benchmark_out so far")
     p.add_argument("--budget-seconds", type=float, required=True, metavar="S",
                    help="seconds the next pass may take (0 or less: print nothing)")
     return p.parse_args(argv)
