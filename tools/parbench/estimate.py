@@ -152,6 +152,18 @@ def state_of(probe_ns, probe_best_ns, reference, utilisation=None, probe_bound_n
     return ""
 
 
+def state_samples(pairs, state):
+    """The times one side of a comparison in `state` rests on, from its [(time, state)]: for 'calm' every time,
+    where MATCH_CALM of them are calm (then the fastest ran calm: see matched_speedup); for 'slow' the slow ones,
+    where there are MATCH_SLOW; for '' every time. None where there are too few."""
+    if state == "":
+        return [t for t, _ in pairs]
+    xs = [t for t, s in pairs if s == state]
+    if state == "calm":
+        return [t for t, _ in pairs] if len(_clean(xs)) >= MATCH_CALM else None
+    return xs if len(_clean(xs)) >= MATCH_SLOW else None
+
+
 def matched_speedup(baseline_pairs, pairs):
     """Baseline time over this time from [(time, state)] of each, compared in one state of the CPUs: where each
     side has MATCH_CALM calm repetitions, each side's fastest of all (time_estimate): the calm state is the fast
@@ -161,14 +173,13 @@ def matched_speedup(baseline_pairs, pairs):
     (median_estimate) where each has MATCH_SLOW, else every repetition's fastest (state ''), with the interval of
     unmatched_speedup where either side has a repetition in a state. None where either side has no usable
     sample."""
-    def of(ps, state):
-        return [t for t, s in ps if s == state]
-    times_b, times_t = [t for t, _ in baseline_pairs], [t for t, _ in pairs]
-    if len(_clean(of(baseline_pairs, "calm"))) >= MATCH_CALM and len(_clean(of(pairs, "calm"))) >= MATCH_CALM:
-        return replace(speedup_estimate(times_b, times_t), state="calm")
-    slow_b, slow_t = of(baseline_pairs, "slow"), of(pairs, "slow")
-    if len(_clean(slow_b)) >= MATCH_SLOW and len(_clean(slow_t)) >= MATCH_SLOW:
+    calm_b, calm_t = state_samples(baseline_pairs, "calm"), state_samples(pairs, "calm")
+    if calm_b is not None and calm_t is not None:
+        return replace(speedup_estimate(calm_b, calm_t), state="calm")
+    slow_b, slow_t = state_samples(baseline_pairs, "slow"), state_samples(pairs, "slow")
+    if slow_b is not None and slow_t is not None:
         return replace(speedup_of(median_estimate(slow_b), median_estimate(slow_t)), state="slow")
+    times_b, times_t = [t for t, _ in baseline_pairs], [t for t, _ in pairs]
     if any(s for _, s in baseline_pairs) or any(s for _, s in pairs):
         return unmatched_speedup(times_b, times_t)
     return speedup_estimate(times_b, times_t)

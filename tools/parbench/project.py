@@ -145,13 +145,11 @@ def in_state(pairs, state):
     """A matrix benchmark's time in one state of the CPUs from its (time, state) repetitions: for 'calm' the
     fastest of all where MATCH_CALM are calm (the calm state is the fast one: a repetition faster than every calm
     one ran calm), the median of the slow ones (MATCH_SLOW needed), or for state '' the fastest of all; None where
-    there are too few (the rule of estimate.matched_speedup)."""
-    if state == "":
-        return min((t for t, _ in pairs), default=None)
-    xs = [t for t, s in pairs if s == state]
-    if state == "calm":
-        return min(t for t, _ in pairs) if len(xs) >= estimate.MATCH_CALM else None
-    return statistics.median(xs) if len(xs) >= estimate.MATCH_SLOW else None
+    there are too few (estimate.state_samples, the rule of estimate.matched_speedup)."""
+    xs = estimate.state_samples(pairs, state)
+    if not xs:
+        return None
+    return statistics.median(xs) if state == "slow" else min(xs)
 
 
 @dataclass
