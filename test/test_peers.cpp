@@ -161,6 +161,15 @@ TEST(peers_tbb, one_arena_reused_across_runs) {
     EXPECT_EQ(total, 2000u * 64u);
 }
 
+// Building it brings TBB's workers up, before any run: a run does not pay their start (the benchmarks build the
+// strategy outside the timing). TBB starts workers only where there is more than one CPU.
+TEST(peers_tbb, building_it_starts_the_workers) {
+    if (parbench::detail::available_cpus() < 2) GTEST_SKIP() << "one CPU: TBB starts no workers";
+    const std::size_t before = threads_now();
+    const parbench::strategies::tbb s(2);
+    EXPECT_EQ(threads_now(), before + 1);
+}
+
 // TBB starts workers only where there is more than one CPU.
 TEST(peers_tbb, destroying_it_ends_the_workers) {
     const bool starts = parbench::detail::available_cpus() > 1;

@@ -7,10 +7,13 @@
 // TBB never runs more threads than its global limit (the CPUs by default), so W above that is a cap on
 // concurrency, not that many threads: a 64-worker tbb run on 2 CPUs uses 2 threads. The arena asks for no more
 // than that limit, which also keeps TBB from warning that it ignored the rest.
-// The workers are TBB's, not the arena's: they outlive it. Destroying the strategy ends the arena and then asks
-// TBB to end its workers and wait for them (oneapi::tbb::finalize), so that what runs next starts without them;
-// where TBB is still in use elsewhere in the program (another arena, a thread inside a parallel algorithm),
-// finalize declines and the workers stay for that user. A later TBB algorithm starts them afresh.
+// The workers are TBB's, not the arena's: they outlive it. TBB starts them lazily, when an arena first has work;
+// building the strategy brings them into its arena (join_workers), as thread_pool starts its threads when it is
+// built, so that a run, the first included, pays TBB's dispatch and not its threads' start. Destroying the strategy
+// ends the arena and then asks TBB to end its workers and wait for them (oneapi::tbb::finalize), so that what runs
+// next starts without them; where TBB is still in use elsewhere in the program (another arena, a thread inside a
+// parallel algorithm), finalize declines and the workers stay for that user. A later TBB algorithm starts them
+// afresh.
 
 #include <oneapi/tbb/blocked_range.h>
 #include <oneapi/tbb/global_control.h>
@@ -18,9 +21,12 @@
 #include <oneapi/tbb/partitioner.h>
 #include <oneapi/tbb/task_arena.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <new>
 #include <string_view>
+#include <thread>
 
 #include "../chunk.hpp"
 #include "../detail/dynamic_job.hpp"
@@ -35,8 +41,8 @@ public:
     // TBB's threads take ranges of items as they free up: which worker runs which items is TBB's choice.
     static constexpr bool steals_work = true;
 
-    // TBB starts its workers lazily, on the first run; they then stay until the destructor ends them.
-    explicit tbb(unsigned workers) : worker_count(workers), arena_(concurrency(workers)) {}
+    // The arena's workers are running once it is built; they stay until the destructor ends them.
+    explicit tbb(unsigned workers) : worker_count(workers), arena_(concurrency(workers)) { join_workers(); }
     tbb(const tbb&) = default;
     ~tbb() {
         arena_.terminate();
@@ -63,6 +69,28 @@ public:
     }
 
 private:
+    // Runs one task per thread the arena may hold, each waiting until all of them have started: that takes as many
+    // threads as the arena's concurrency, so TBB starts its workers (or wakes them) and brings them into the arena.
+    // TBB gives an arena its workers when they are free: where another arena holds them (the global limit is shared)
+    // and they do not come within join_wait, building stops waiting and the runs use what TBB gives them.
+    void join_workers() {
+        const auto threads = static_cast<unsigned>(arena_.max_concurrency());
+        if (threads < 2) return;
+        std::atomic<unsigned> joined{0};
+        const auto until = std::chrono::steady_clock::now() + join_wait;
+        arena_.execute([&] {
+            ::oneapi::tbb::parallel_for(
+                ::oneapi::tbb::blocked_range<unsigned>(0, threads, 1),
+                [&](const ::oneapi::tbb::blocked_range<unsigned>&) {
+                    joined.fetch_add(1);
+                    while (joined.load() < threads && std::chrono::steady_clock::now() < until)
+                        std::this_thread::yield();
+                },
+                ::oneapi::tbb::simple_partitioner{});
+        });
+    }
+    static constexpr std::chrono::seconds join_wait{1};
+
     static int concurrency(unsigned workers) {
         const auto limit =
             ::oneapi::tbb::global_control::active_value(::oneapi::tbb::global_control::max_allowed_parallelism);
