@@ -3,11 +3,12 @@
 // the interval where a second run would put it: up to the K-th fastest (K = 2, or 3 from 8 repetitions on), down
 // by the same ratio below the fastest, and a relative floor. A speedup compares repetitions taken in one state of
 // the CPUs (matched_speedup): the fastest of all where both sides were calm often enough, else the medians of the
-// slow ones, else the fastest of all with an interval that holds the medians' ratio too.
+// slow ones (median_ratio), else the fastest of all with an interval that holds the medians' ratio too.
 // The same arithmetic in the same order as the Python, so that the console's summary and the report print the
 // same figures (ctest bench.same_speedups checks it).
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <cstddef>
 #include <optional>
@@ -16,16 +17,17 @@
 namespace parbench::bench {
 
 struct estimate {
-    static constexpr double floor = 0.03;          // estimate.FLOOR
-    static constexpr double wide = 1.3;            // estimate.WIDE
-    static constexpr double calm = 1.3;            // estimate.CALM
-    static constexpr double slow = 1.5;            // estimate.SLOW
-    static constexpr double utilised = 0.9;        // estimate.UTILISED
-    static constexpr double shared_min_ns = 1e7;   // estimate.SHARED_MIN_NS
-    static constexpr double calm_quantile = 0.05;  // estimate.CALM_QUANTILE
-    static constexpr std::size_t match_calm = 2;   // estimate.MATCH_CALM
-    static constexpr std::size_t match_slow = 2;   // estimate.MATCH_SLOW
-    static constexpr double predict_z = 1.96;      // estimate.PREDICT_Z
+    static constexpr double floor = 0.03;                                            // estimate.FLOOR
+    static constexpr double wide = 1.3;                                              // estimate.WIDE
+    static constexpr double calm = 1.3;                                              // estimate.CALM
+    static constexpr double slow = 1.5;                                              // estimate.SLOW
+    static constexpr double utilised = 0.9;                                          // estimate.UTILISED
+    static constexpr double shared_min_ns = 1e7;                                     // estimate.SHARED_MIN_NS
+    static constexpr double calm_quantile = 0.05;                                    // estimate.CALM_QUANTILE
+    static constexpr std::size_t match_calm = 2;                                     // estimate.MATCH_CALM
+    static constexpr std::size_t match_slow = 2;                                     // estimate.MATCH_SLOW
+    static constexpr double predict_z = 1.96;                                        // estimate.PREDICT_Z
+    static constexpr std::array<double, 5> t_975{0.0, 12.706, 4.303, 3.182, 2.776};  // estimate.T_975
 
     // One repetition: its time, the probes of disturbance.hpp around it (counters probe_ns, probe_best_ns,
     // probe_bound_ns), the share of its time its process tree ran on its CPUs (counter utilisation) and its
@@ -74,18 +76,41 @@ struct estimate {
         return estimate{b.value / t.value, b.low / t.high, b.high / t.low};
     }
 
-    // The median of the repetitions' times, the interval the ranks where a rerun's median would fall.
+    // Baseline median b over median t (of_median), the interval where a rerun's ratio of medians would fall:
+    // estimate.median_ratio, each end sqrt(2 (h_b^2 + h_t^2)) in log from the two sides' half-widths.
+    [[nodiscard]] static estimate median_ratio(const estimate& b, const estimate& t) {
+        const double value = b.value / t.value;
+        const auto sq = [](double x) { return x * x; };
+        const double low = std::sqrt(2 * (sq(std::log(b.value / b.low)) + sq(std::log(t.high / t.value))));
+        const double high = std::sqrt(2 * (sq(std::log(b.high / b.value)) + sq(std::log(t.value / t.low))));
+        return estimate{value, value * std::exp(-low), value * std::exp(high)};
+    }
+
+    // The median of the repetitions' times, the interval where the median lies (about 95%): the ranks from six
+    // repetitions on; below that Student's t on their logs, at least their range (estimate.median_estimate).
     [[nodiscard]] static std::optional<estimate> of_median(std::vector<double> samples) {
         clean(samples);
         if (samples.empty()) return std::nullopt;
         const std::size_t m = samples.size();
-        const double middle = static_cast<double>(m - 1) / 2;
-        const double half = predict_z * std::sqrt(static_cast<double>(m)) / 2;
-        const double low_rank = std::max(0.0, std::floor(middle - half));
-        const double high_rank = std::min(static_cast<double>(m - 1), std::ceil(middle + half));
-        return estimate{(samples[m / 2] + samples[(m - 1) / 2]) / 2,
-                        samples[static_cast<std::size_t>(low_rank)] * (1 - floor),
-                        samples[static_cast<std::size_t>(high_rank)] * (1 + floor)};
+        const double value = (samples[m / 2] + samples[(m - 1) / 2]) / 2;
+        double low = 0;
+        double high = 0;
+        if (m >= 2 && m <= t_975.size()) {
+            double mean = 0;
+            for (const double x : samples) mean += std::log(x);
+            mean /= static_cast<double>(m);
+            double squares = 0;
+            for (const double x : samples) squares += (std::log(x) - mean) * (std::log(x) - mean);
+            const double half = t_975[m - 1] * std::sqrt(squares / static_cast<double>(m - 1) / static_cast<double>(m));
+            low = std::min(samples.front(), value * std::exp(-half));
+            high = std::max(samples.back(), value * std::exp(half));
+        } else {
+            const double middle = static_cast<double>(m - 1) / 2;
+            const double ranks = predict_z * std::sqrt(static_cast<double>(m)) / 2;
+            low = samples[static_cast<std::size_t>(std::max(0.0, std::floor(middle - ranks)))];
+            high = samples[static_cast<std::size_t>(std::min(static_cast<double>(m - 1), std::ceil(middle + ranks)))];
+        }
+        return estimate{value, low * (1 - floor), high * (1 + floor)};
     }
 
     // The run's calm probe: the calm_quantile quantile of the repetitions' fastest probes; 0 without one.
@@ -129,7 +154,7 @@ struct estimate {
             return speedup_of(*of_time(of(base, std::nullopt)), *of_time(of(reps, std::nullopt)));
         if (auto b = of(base, cpu_state::slow), t = of(reps, cpu_state::slow);
             b.size() >= match_slow && t.size() >= match_slow)
-            return speedup_of(*of_median(b), *of_median(t));
+            return median_ratio(*of_median(b), *of_median(t));
         const auto in_a_state = [reference](const repetition& r) { return state_of(r, reference) != cpu_state::none; };
         if (std::any_of(base.begin(), base.end(), in_a_state) || std::any_of(reps.begin(), reps.end(), in_a_state))
             return unmatched_speedup(of(base, std::nullopt), of(reps, std::nullopt));
@@ -138,14 +163,14 @@ struct estimate {
         return speedup_of(*b, *t);
     }
 
-    // estimate.unmatched_speedup: the fastest over the fastest, its interval widened to hold the ratio of the
-    // medians' intervals as well.
+    // estimate.unmatched_speedup: the fastest over the fastest, its interval widened to hold the medians' ratio's
+    // (median_ratio) as well.
     [[nodiscard]] static std::optional<estimate> unmatched_speedup(const std::vector<double>& base,
                                                                    const std::vector<double>& reps) {
         const auto b = of_time(base), t = of_time(reps);
         if (!b || !t) return std::nullopt;
         estimate e = speedup_of(*b, *t);
-        const estimate m = speedup_of(*of_median(base), *of_median(reps));
+        const estimate m = median_ratio(*of_median(base), *of_median(reps));
         e.low = std::min(e.low, m.low);
         e.high = std::max(e.high, m.high);
         return e;

@@ -8,6 +8,7 @@ the estimator this replaced -- does not.
 """
 
 import json
+import math
 import os
 import random
 import statistics
@@ -284,8 +285,53 @@ class SpeedupTests(unittest.TestCase):
         self.assertEqual(e.value, 13.0)
         self.assertLess(e.low, 13.0 * (1 - estimate.FLOOR))
         self.assertGreater(e.high, 13.0 * (1 + estimate.FLOOR))
-        self.assertEqual(estimate.median_estimate([3.0, 1.0, 2.0]).low, 1.0 * (1 - estimate.FLOOR))
         self.assertIsNone(estimate.median_estimate([]))
+
+    def test_a_median_of_a_few_samples_gets_an_interval_beyond_their_range(self):
+        # Two to five samples: their whole range holds the median only 1 - 2^(1-m) of the time (50% for two), so
+        # the interval reaches beyond it. Truth: a log-normal whose median is 10; about 95% of the intervals hold it,
+        # for every m, and from six samples on the ranks hold it as well.
+        rng = random.Random(12)
+        e = estimate.median_estimate([3.0, 1.0, 2.0])
+        self.assertEqual(e.value, 2.0)
+        self.assertLess(e.low, 1.0 * (1 - estimate.FLOOR))
+        self.assertGreater(e.high, 3.0 * (1 + estimate.FLOOR))
+        for m in (2, 3, 4, 5, 6, 9):
+            held = sum(estimate.median_estimate([10.0 * math.exp(rng.gauss(0, 0.3)) for _ in range(m)]).contains(10.0)
+                       for _ in range(1000))
+            self.assertGreaterEqual(held / 1000, 0.93, m)
+
+    def test_a_slow_state_interval_holds_a_reruns_ratio_when_one_side_is_much_noisier(self):
+        # Inside the slowed state the noise is two-sided, and a two-worker run (paced by the slower of two CPUs)
+        # can spread far more than the pinned baseline. Truth: 50 over 25, a speedup of 2. A rerun's ratio of
+        # medians must land in this run's interval about 95% of the time. Dividing the two sides' intervals
+        # crosswise (speedup_of) makes a narrower interval here, which holds it less often.
+        rng = random.Random(11)
+
+        def slow(truth, spread, count=12):
+            return [(truth * math.exp(rng.gauss(0, spread)), "slow") for _ in range(count)]
+
+        inside = crosswise = 0
+        for _ in range(400):
+            base, two = slow(50.0, 0.01), slow(25.0, 0.6)
+            first = estimate.matched_speedup(base, two)
+            second = estimate.matched_speedup(slow(50.0, 0.01), slow(25.0, 0.6))
+            self.assertEqual(first.state, "slow")
+            inside += first.contains(second.value)
+            times = [[t for t, _ in side] for side in (base, two)]
+            crosswise += estimate.speedup_of(*map(estimate.median_estimate, times)).contains(second.value)
+        self.assertGreaterEqual(inside / 400, 0.93)
+        self.assertLess(crosswise, inside)
+
+    def test_a_median_ratio_of_equally_spread_sides_is_the_crosswise_one(self):
+        b, t = Estimate(50.0, 50.0 / 1.1, 55.0, 9), Estimate(25.0, 25.0 / 1.1, 27.5, 9)
+        ratio, crosswise = estimate.median_ratio(b, t), estimate.speedup_of(b, t)
+        self.assertAlmostEqual(ratio.value, 2.0)
+        self.assertAlmostEqual(ratio.low, crosswise.low)
+        self.assertAlmostEqual(ratio.high, crosswise.high)
+        # One side much narrower than the other: wider than crosswise, by up to sqrt(2) in log.
+        narrow = Estimate(25.0, 25.0 / 1.001, 25.025, 9)
+        self.assertLess(estimate.median_ratio(b, narrow).low, estimate.speedup_of(b, narrow).low)
 
     def test_a_ratio_of_head_to_base_says_how_much_slower_head_is(self):
         e = estimate.ratio_estimate([10.0, 10.1, 12.0], [11.0, 11.1, 14.0])
@@ -344,8 +390,9 @@ class PlanTests(unittest.TestCase):
             f"count/sequential/workers:1/{n}": [24e6, 24.1e6, 24.2e6, 30e6, 31e6, 40e6],
             f"count/threads/workers:2/{n}": [12.1e6, 18e6, 19e6, 20e6, 21e6, 22e6],      # one clean sample: wide
             f"count/thread_pool/workers:2/{n}": [12.0e6, 12.1e6, 12.2e6, 12.3e6, 14e6, 15e6],  # decided
-            f"sum_range/sequential/workers:1/{n}": [24e6, 24.1e6, 24.2e6],
-            f"sum_range/threads/workers:2/{n}": [12.0e6, 12.1e6, 12.2e6],
+            # decided, on as many repetitions as a contender needs
+            f"sum_range/sequential/workers:1/{n}": [24e6 + 1e4 * i for i in range(plan.CONTENDER_SAMPLES)],
+            f"sum_range/threads/workers:2/{n}": [12e6 + 1e4 * i for i in range(plan.CONTENDER_SAMPLES)],
         })
 
     def tearDown(self):
@@ -380,19 +427,33 @@ class PlanTests(unittest.TestCase):
         self.assertNotIn("n:1024/", regex)
 
     def test_the_headline_speedups_of_every_kernel_come_before_the_rest_of_their_point(self):
-        # Two kernels, each with a wide one-worker and a wide two-worker speedup at its largest n: a budget that
-        # fits two groups takes both kernels' two-worker speedups, not all of the first kernel's point.
+        # Two kernels, each with a wide one-worker and a wide two-worker speedup at its largest n, the one-worker
+        # one too slow to contend (its interval ends below the two-worker one's): a budget that fits two groups
+        # takes both kernels' two-worker speedups, not all of the first kernel's point.
         path = os.path.join(self.dir.name, "headline.json")
         series = {}
         for kernel in ("count", "sum_range"):
             series[f"{kernel}/sequential/workers:1/n:67108864/real_time"] = [24e6, 24.1e6, 24.2e6]
-            series[f"{kernel}/threads/workers:1/n:67108864/real_time"] = [24e6, 36e6, 37e6]
+            series[f"{kernel}/threads/workers:1/n:67108864/real_time"] = [36e6, 54e6, 55e6]
             series[f"{kernel}/threads/workers:2/n:67108864/real_time"] = [12e6, 18e6, 19e6]
         gb_file(path, series)
         kernels, _ = model.index_kernels(model.load([path]))
         first = plan.wanted(kernels, 2)[:2]
         self.assertEqual(sorted((kernel, tuple(chosen)) for _, kernel, _, chosen in first),
                          [("count", (("threads", 2),)), ("sum_range", (("threads", 2),))])
+
+    def test_a_contender_on_a_few_repetitions_is_measured_again_though_narrow(self):
+        # At the largest n, threads x2 reads 2.0 with a narrow interval from three repetitions a side; three that
+        # happen to agree say little about a fourth. It contends for the recommendation, so the next pass measures
+        # it again (a headline point); once both sides have CONTENDER_SAMPLES the plan leaves it.
+        path = os.path.join(self.dir.name, "few.json")
+        n = "n:67108864/real_time"
+        for count, wanted in ((3, True), (plan.CONTENDER_SAMPLES, False)):
+            gb_file(path, {f"count/sequential/workers:1/{n}": [24e6 + 1e4 * i for i in range(count)],
+                           f"count/threads/workers:2/{n}": [12e6 + 5e3 * i for i in range(count)]})
+            kernels, _ = model.index_kernels(model.load([path]))
+            tiers = [(tier, kernel, tuple(chosen)) for (tier, _, _), kernel, _, chosen in plan.wanted(kernels, 2)]
+            self.assertEqual(tiers, [(0, "count", (("threads", 2),))] if wanted else [])
 
     def test_the_cheapest_points_come_first(self):
         # Two headline points, both too wide: one of 24 ms runs, one of 240 ms runs (a large payload). A budget

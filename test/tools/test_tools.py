@@ -32,7 +32,7 @@ BAD_INPUTS = ("empty.json", "not_json.json", "not_gb.json")
 
 sys.path.insert(0, FIXTURES)
 import make_fixtures  # noqa: E402  (the sentinels and the Writer)
-from parbench import estimate, flags, markdown, report, stats  # noqa: E402
+from parbench import estimate, flags, markdown, plan, report, stats  # noqa: E402
 from parbench import model as gb  # noqa: E402
 
 
@@ -671,11 +671,11 @@ class PassesTests(ToolTestCase):
     something is undecided, time is left and the most passes allowed have not run."""
     requires = ("matplotlib",)
 
-    def passes(self, spread, **defines):
-        out = os.path.join(self.tmp, f"spread{spread}-" + "-".join(f"{k}{v}" for k, v in defines.items()))
+    def passes(self, spread, repetitions=4, **defines):
+        out = os.path.join(self.tmp, f"spread{spread}-{repetitions}-" + "-".join(f"{k}{v}" for k, v in defines.items()))
         os.makedirs(out)
         json_path = os.path.join(out, "b.json")
-        args = f"--parbench_profile=default --benchmark_repetitions=4 --fake_spread={spread}"
+        args = f"--parbench_profile=default --benchmark_repetitions={repetitions} --fake_spread={spread}"
         cmd = ["cmake", f"-DBENCH={FAKE_BENCH}", f"-DARGS={args}", f"-DJSON={json_path}",
                f"-DREPORT={os.path.join(out, 'report.md')}", f"-DTOOLS={TOOLS}", f"-DPYTHON={tool_python()}"]
         cmd += [f"-D{k}={v}" for k, v in defines.items()]
@@ -689,7 +689,7 @@ class PassesTests(ToolTestCase):
         self.assertIn("Pass 3 (", log)
         # what the later passes measured: the undecided speedup and its baseline, eight repetitions each
         for name in ("b.json.pass2.json", "b.json.pass3.json"):
-            samples = raw_samples(os.path.join(self.tmp, "spread1.0-PASSES3", name))
+            samples = raw_samples(os.path.join(self.tmp, "spread1.0-4-PASSES3", name))
             self.assertEqual(sorted(samples), ["count/sequential/workers:1/n:100000/real_time",
                                                "count/threads/workers:2/n:100000/real_time",
                                                "sum_range/sequential/workers:1/n:100000/real_time",
@@ -699,9 +699,14 @@ class PassesTests(ToolTestCase):
                               r"\S*b\.json\.pass3\.json\n")
 
     def test_no_further_pass_once_decided(self):
-        log, files = self.passes(0.0)
+        # Decided: narrow intervals, on as many repetitions as a contender for the recommendation needs.
+        log, files = self.passes(0.0, repetitions=plan.CONTENDER_SAMPLES)
         self.assertEqual(files, ["b.json"], log)
         self.assertIn("No pass 2: every comparison decided", log)
+
+    def test_a_narrow_interval_on_a_few_repetitions_gets_another_pass(self):
+        log, files = self.passes(0.0, PASSES=2)
+        self.assertEqual(files, ["b.json", "b.json.pass2.json"], log)
 
     def test_no_further_pass_without_time(self):
         log, files = self.passes(1.0, BUDGET_S=10)

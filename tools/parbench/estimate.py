@@ -35,7 +35,8 @@ a run of SHARED_MIN_NS or longer). A
 speedup is the ratio of the fastest repetitions where both sides have MATCH_CALM calm ones (then each side's
 fastest ran calm: calm is the fast state, and nothing makes a run faster than it); else, where both have
 MATCH_SLOW slow ones, the ratio of their medians (within a slow state a repetition can also be faster than its
-state, when the neighbour pauses, so its noise is two-sided); else the fastest of all, as before, with an interval
+state, when the neighbour pauses, so its noise is two-sided), its interval where a rerun's ratio of medians would
+fall (median_ratio); else the fastest of all, as before, with an interval
 widened to hold the ratio of the medians too where states were read but none is in common (unmatched_speedup).
 A slow-state speedup is the one on CPUs that all ran at the slowed speed: for a static split that is what it
 measures; a split that moves work to a faster CPU reads above it (up to W x the CPUs' speed ratio), and the
@@ -57,8 +58,9 @@ SHARED_MIN_NS = 1e7   # ... read only where one run lasts this long: a shorter r
 CALM_QUANTILE = 0.05  # the run's calm probe: this quantile of every repetition's fastest probe
 MATCH_CALM = 2        # calm repetitions each side needs for a calm speedup
 MATCH_SLOW = 2        # slow repetitions each side needs for a slow-state speedup
-PREDICT_Z = 1.96     # a median's ranks: a speedup divides two such intervals' ends crosswise, which for two
-#                      equally spread sides is as wide as a rerun's ratio of medians needs (sqrt(2) x sqrt(2))
+T_975 = (0.0, 12.706, 4.303, 3.182, 2.776)   # Student's t, 97.5% quantile, by samples (degrees of freedom + 1)
+PREDICT_Z = 1.96     # a median's ranks: the interval where the median itself lies (median_ratio turns two into a
+#                      prediction of a rerun's ratio)
 
 
 def order_k(count):
@@ -106,16 +108,27 @@ def time_estimate(samples):
 
 
 def median_estimate(samples):
-    """A benchmark's time in a state whose noise is two-sided: the median of its samples, the interval the ranks
-    where a rerun's median would fall (PREDICT_Z), plus FLOOR; None without a usable sample."""
+    """A benchmark's time in a state whose noise is two-sided: the median of its samples, the interval where the
+    median lies with about 95%, plus FLOOR; None without a usable sample.
+
+    From six samples on, the ranks PREDICT_Z standard errors either side of the middle. Below six even the whole
+    range holds the median only 1 - 2^(1-m) of the time (50% for two samples, 94% for five), so there the interval
+    is Student's t on the logs of the samples (T_975), at least the range: wide, as two or three samples are."""
     xs = _clean(samples)
     if not xs:
         return None
     m = len(xs)
-    middle, half = (m - 1) / 2, PREDICT_Z * math.sqrt(m) / 2
-    low_rank, high_rank = max(0, math.floor(middle - half)), min(m - 1, math.ceil(middle + half))
     value = (xs[m // 2] + xs[(m - 1) // 2]) / 2
-    return Estimate(value, xs[low_rank] * (1 - FLOOR), xs[high_rank] * (1 + FLOOR), m)
+    if 2 <= m <= len(T_975):
+        logs = [math.log(x) for x in xs]
+        mean = sum(logs) / m
+        half = T_975[m - 1] * math.sqrt(sum((v - mean) ** 2 for v in logs) / (m - 1) / m)
+        low, high = min(xs[0], value * math.exp(-half)), max(xs[-1], value * math.exp(half))
+    else:
+        middle, ranks = (m - 1) / 2, PREDICT_Z * math.sqrt(m) / 2
+        low = xs[max(0, math.floor(middle - ranks))]
+        high = xs[min(m - 1, math.ceil(middle + ranks))]
+    return Estimate(value, low * (1 - FLOOR), high * (1 + FLOOR), m)
 
 
 def calm_reference(probes):
@@ -178,7 +191,7 @@ def matched_speedup(baseline_pairs, pairs):
         return replace(speedup_estimate(calm_b, calm_t), state="calm")
     slow_b, slow_t = state_samples(baseline_pairs, "slow"), state_samples(pairs, "slow")
     if slow_b is not None and slow_t is not None:
-        return replace(speedup_of(median_estimate(slow_b), median_estimate(slow_t)), state="slow")
+        return replace(median_ratio(median_estimate(slow_b), median_estimate(slow_t)), state="slow")
     times_b, times_t = [t for t, _ in baseline_pairs], [t for t, _ in pairs]
     if any(s for _, s in baseline_pairs) or any(s for _, s in pairs):
         return unmatched_speedup(times_b, times_t)
@@ -194,7 +207,7 @@ def unmatched_speedup(baseline_samples, samples):
     e = speedup_estimate(baseline_samples, samples)
     if e is None:
         return None
-    m = speedup_of(median_estimate(baseline_samples), median_estimate(samples))
+    m = median_ratio(median_estimate(baseline_samples), median_estimate(samples))
     return replace(e, low=min(e.low, m.low), high=max(e.high, m.high))
 
 
@@ -211,6 +224,24 @@ def speedup_of(b, t):
     if b is None or t is None:
         return None
     return Estimate(b.value / t.value, b.low / t.high, b.high / t.low, min(b.samples, t.samples))
+
+
+def median_ratio(b, t):
+    """Baseline median b over median t (median_estimate), with the interval where a rerun's ratio of the two
+    medians would fall; None where either is None.
+
+    Each side's interval holds its median with about 95%: its half-widths in log are PREDICT_Z standard errors.
+    A rerun's ratio differs from this one by two draws of each side, so the interval's half-width in log is
+    sqrt(2 (h_b^2 + h_t^2)), the lower end from the baseline's lower half and this one's upper half. For two
+    equally spread sides that is the crosswise division of speedup_of; where one side is much wider than the
+    other it is up to sqrt(2) times wider in log, since crosswise then holds a rerun's ratio less often than its
+    sides hold their medians (test_estimate shows both)."""
+    if b is None or t is None:
+        return None
+    value = b.value / t.value
+    low = math.sqrt(2 * (math.log(b.value / b.low) ** 2 + math.log(t.high / t.value) ** 2))
+    high = math.sqrt(2 * (math.log(b.high / b.value) ** 2 + math.log(t.value / t.low) ** 2))
+    return Estimate(value, value * math.exp(-low), value * math.exp(high), min(b.samples, t.samples))
 
 
 def ratio_estimate(base_samples, head_samples):

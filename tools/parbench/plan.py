@@ -6,8 +6,11 @@ After a first pass over every configuration, the rest of a profile's time goes w
 1. at the sizes a recommendation is made for (each kernel's smallest and largest n), the configurations a
    recommendation weighs (report.candidates_at) whose speedup interval is too wide (estimate.Estimate.wide) or
    whose two sides have no state of the CPUs in common yet (estimate.matched_speedup), and,
-   where the point is undecided, every one whose interval reaches the best's; first those at as many workers as
-   CPUs at the largest n (the headline answers), then the rest of the largest n's and the smallest n's;
+   where the point is undecided, every one whose interval reaches the best's; first, at the largest n (the
+   headline answers), the contenders: those whose interval reaches the highest lower end (estimate.decide's
+   anchor), which may win or tie, together with any contender whose speedup rests on fewer than
+   CONTENDER_SAMPLES repetitions a side (an interval from a handful of repetitions can look narrow by chance);
+   then the rest of the largest n's and the smallest n's;
 2. then, at every other n, each speedup up to as many workers as CPUs whose interval is too wide: too few
    repetitions are what makes a speedup move between two runs (notebook/busy_machine.md), so more of them are
    what narrows its interval.
@@ -34,6 +37,7 @@ from .stats import speedup_estimate
 
 PROG = "parbench-plan"
 REPETITIONS = 8            # repetitions of every benchmark a later pass measures
+CONTENDER_SAMPLES = 12     # repetitions a side (in the state compared) a contender at the largest n rests on
 OVERHEAD_S = 0.008         # Google Benchmark's own cost per repetition (setup, reporting), besides the timed runs
 START_S = 0.03             # per benchmark: finding its iteration count before the first repetition
 PASS_START_S = 3.0         # per pass: bench_parallel's start (warm-up, registering the matrix) and its end
@@ -51,8 +55,8 @@ def seconds_per_repetition(bench, min_time=MIN_TIME_S):
 
 def wanted(kernels, hw):
     """[(priority, kernel, n, {(strategy, workers), ...})]: what to measure again, most wanted first: at each
-    kernel's largest n the configurations at as many workers as CPUs (the headline speedups), then the rest of the
-    points a recommendation is made at (the largest n, the smallest), then every other wide speedup."""
+    kernel's largest n the contenders (the headline answers), then the rest of the points a recommendation is
+    made at (the largest n, the smallest), then every other wide speedup."""
     out = []
     for kernel, by_n in kernels.items():
         sizes = sorted(by_n)
@@ -61,8 +65,10 @@ def wanted(kernels, hw):
             recommended = n in (sizes[0], sizes[-1])
             chosen = _recommendation_wants(kernel, cells, hw) if recommended else set()
             chosen |= _wide_speedups(cells, hw)
+            contenders = _contenders(kernel, cells, hw) if n == sizes[-1] else {}
+            chosen |= {key for key, e in contenders.items() if e.samples < CONTENDER_SAMPLES}
             chosen = {key for key in chosen if not is_baseline(key[0])}
-            headline = {key for key in chosen if n == sizes[-1] and key[1] == hw}
+            headline = {key for key in chosen & set(contenders) if key[1] == hw}
             for tier, part in ((0, headline), (1 if recommended else 2, chosen - headline)):
                 if part:
                     out.append(((tier, _cost(cells, _with_baselines(part)), max(_width(cells, key) for key in part)),
@@ -89,6 +95,17 @@ def _recommendation_wants(kernel, cells, hw):
         best = candidates[decision.best]
         chosen |= {keys[label] for label, e in candidates.items() if e.high >= best.low}
     return chosen | {keys[label] for label, e in candidates.items() if e.wide or _unmatched(cells, keys[label], e)}
+
+
+def _contenders(kernel, cells, hw):
+    """{(strategy, workers): speedup Estimate} of the candidates the recommendation at this point hinges on: every
+    one whose interval reaches the highest lower end (estimate.decide's anchor), so that it may win or tie."""
+    candidates = candidates_at(kernel, cells, "native", hw)
+    if not candidates:
+        return {}
+    anchor = max(e.low for e in candidates.values())
+    keys = {config_label(s, w): (s, w) for (s, w) in cells}
+    return {keys[label]: e for label, e in candidates.items() if e.high >= anchor}
 
 
 def _unmatched(cells, key, e):
