@@ -127,10 +127,12 @@ std::string_view to_string(profile p) noexcept {
 precision precision_of(profile p) noexcept {
     switch (p) {
         // Short repetitions, interleaved at random over the run, so that the fastest of them meet the machine
-        // undisturbed (tools/parbench/estimate.py). quick: a smoke run with a rough interval. default: enough
-        // repetitions for an interval within five minutes on 2 CPUs (docs/results.md, "Whole run"). full: more.
+        // undisturbed (tools/parbench/estimate.py). quick: a smoke run with a rough interval. default: a first
+        // pass over every configuration that leaves the bench workflow's further passes (src/run_benchmarks.cmake)
+        // time to measure again what is undecided, within five minutes on 2 CPUs (docs/results.md, "Whole run").
+        // full: more.
         case profile::quick: return {0.005, 2};
-        case profile::default_: return {0.005, 4};
+        case profile::default_: return {0.005, 3};
         case profile::full: return {0.02, 10};
     }
     return {};
@@ -205,7 +207,7 @@ void print_help() {
         "parbench flags:\n"
         "  --parbench_profile=quick|default|full  sweep and precision: quick (a smoke run, < 45 s on 2 cores,\n"
         "                                         2 repetitions), default (a person's run, < 5 min on 2 cores,\n"
-        "                                         4 repetitions), full (long, 10 repetitions); repetitions are\n"
+        "                                         3 repetitions), full (long, 10 repetitions); repetitions are\n"
         "                                         interleaved at random over the run unless\n"
         "                                         --benchmark_enable_random_interleaving is given\n"
         "  --parbench_workers=W[,W...]            worker counts instead of the machine-sized sweep\n"

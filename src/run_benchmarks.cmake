@@ -7,13 +7,13 @@
 # comparisons whose intervals are still too wide to decide, and a further pass measures those again in what is
 # left of BUDGET_S (default 290 s, the default profile's five minutes less a margin), into <JSON>.pass<K>.json;
 # again, over every pass so far, until nothing is left undecided, less than MIN_PASS_S is left, or PASSES passes
-# (default 4) have run. The report reads every pass. It is written from whatever the run measured, also when a
+# (default 6) have run. The report reads every pass. It is written from whatever the run measured, also when a
 # benchmark errored; the script then fails.
 if(NOT DEFINED BUDGET_S)
   set(BUDGET_S 290)
 endif()
 if(NOT DEFINED PASSES)
-  set(PASSES 4)
+  set(PASSES 6)
 endif()
 set(MIN_PASS_S 15)  # a pass shorter than this measures too few repetitions to move an interval
 separate_arguments(args UNIX_COMMAND "${ARGS}")

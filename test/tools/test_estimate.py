@@ -455,6 +455,18 @@ class PlanTests(unittest.TestCase):
             tiers = [(tier, kernel, tuple(chosen)) for (tier, _, _), kernel, _, chosen in plan.wanted(kernels, 2)]
             self.assertEqual(tiers, [(0, "count", (("threads", 2),))] if wanted else [])
 
+    def test_a_flagged_speedup_on_a_wide_interval_still_contends(self):
+        # One lucky repetition makes threads x2 read 4x on 2 CPUs: the report flags it and leaves it out of the
+        # recommendation, but its interval is wide and reaches thread_pool's, so the next pass measures it again.
+        path = os.path.join(self.dir.name, "flagged.json")
+        n = "n:67108864/real_time"
+        gb_file(path, {f"count/sequential/workers:1/{n}": [24e6 + 1e4 * i for i in range(12)],
+                       f"count/thread_pool/workers:2/{n}": [12e6 + 1e4 * i for i in range(12)],
+                       f"count/threads/workers:2/{n}": [6e6, 20e6, 21e6]})
+        kernels, _ = model.index_kernels(model.load([path]))
+        tiers = [(tier, tuple(chosen)) for (tier, _, _), _, _, chosen in plan.wanted(kernels, 2)]
+        self.assertEqual(tiers, [(0, (("threads", 2),))])
+
     def test_the_cheapest_points_come_first(self):
         # Two headline points, both too wide: one of 24 ms runs, one of 240 ms runs (a large payload). A budget
         # that fits the cheap point takes it, whatever the order of the kernels, and leaves the dear one for later.

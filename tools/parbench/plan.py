@@ -7,9 +7,10 @@ After a first pass over every configuration, the rest of a profile's time goes w
    recommendation weighs (report.candidates_at) whose speedup interval is too wide (estimate.Estimate.wide) or
    whose two sides have no state of the CPUs in common yet (estimate.matched_speedup), and,
    where the point is undecided, every one whose interval reaches the best's; first, at the largest n (the
-   headline answers), the contenders: those whose interval reaches the highest lower end (estimate.decide's
-   anchor), which may win or tie, together with any contender whose speedup rests on fewer than
-   CONTENDER_SAMPLES repetitions a side (an interval from a handful of repetitions can look narrow by chance);
+   headline answers), the contenders at as many workers as CPUs: those whose interval reaches the highest lower
+   end (estimate.decide's anchor), which may win or tie, flagged ones too, together with any contender whose
+   speedup rests on fewer than CONTENDER_SAMPLES repetitions a side (an interval from a handful of repetitions
+   can look narrow by chance);
    then the rest of the largest n's and the smallest n's;
 2. then, at every other n, each speedup up to as many workers as CPUs whose interval is too wide: too few
    repetitions are what makes a speedup move between two runs (notebook/busy_machine.md), so more of them are
@@ -98,14 +99,21 @@ def _recommendation_wants(kernel, cells, hw):
 
 
 def _contenders(kernel, cells, hw):
-    """{(strategy, workers): speedup Estimate} of the candidates the recommendation at this point hinges on: every
-    one whose interval reaches the highest lower end (estimate.decide's anchor), so that it may win or tie."""
+    """{(strategy, workers): speedup Estimate} of the configurations the recommendation at this point hinges on:
+    every usable one up to hw workers whose interval reaches the highest lower end of those a recommendation
+    weighs (estimate.decide's anchor), so that it may win or tie. Flagged ones too: a speedup flagged as above
+    what W CPUs give, on a wide interval, is one more repetitions will tell."""
     candidates = candidates_at(kernel, cells, "native", hw)
     if not candidates:
         return {}
     anchor = max(e.low for e in candidates.values())
-    keys = {config_label(s, w): (s, w) for (s, w) in cells}
-    return {keys[label]: e for label, e in candidates.items() if e.high >= anchor}
+    out = {}
+    for (s, w), bench in cells.items():
+        if bench.usable and (hw is None or w <= hw):
+            e = speedup_estimate(cells, s, w)
+            if e is not None and e.high >= anchor:
+                out[(s, w)] = e
+    return out
 
 
 def _unmatched(cells, key, e):
