@@ -48,15 +48,11 @@ void expect_totals(S& strategy, const K& kernel, unsigned w, std::uint64_t cap =
     }
 }
 
-// The echo server socket_tasks talks to in these tests: one per test process, stopped at its exit.
-inline const echo_server& shared_echo_server() {
-    static const echo_server server;
-    return server;
-}
-
-// Every kernel of parbench's at every size on one strategy object of w workers.
+// Every kernel of parbench's at every size on one strategy object of w workers; socket_tasks talks to `server`,
+// the test's own echo server (a child process), which the test stops when it ends: a server kept for the whole
+// test process would be a child left behind for every later test that checks that none is.
 template <strategy S>
-void expect_all_kernels(unsigned w) {
+void expect_all_kernels(unsigned w, const echo_server& server) {
     namespace k = kernels;
     S strategy(w);  // one object per worker count, reused across kernels and sizes (pools too)
     expect_totals(strategy, k::count{}, w);
@@ -73,9 +69,9 @@ void expect_all_kernels(unsigned w) {
     expect_totals(strategy, k::payload{.units = 4}, w);
     // I/O-bound: a tiny sleep, and a few hundred tasks at most.
     expect_totals(strategy, k::sleep_tasks{std::chrono::microseconds(1)}, w, 300);
-    expect_totals(strategy, k::socket_tasks{shared_echo_server().port()}, w, 300);
+    expect_totals(strategy, k::socket_tasks{server.port()}, w, 300);
     // Kept connections: the pool's, reused across sizes and worker counts (a forked worker opens its own).
-    expect_totals(strategy, k::socket_tasks{.port = shared_echo_server().port(), .keep_alive = true}, w, 300);
+    expect_totals(strategy, k::socket_tasks{.port = server.port(), .keep_alive = true}, w, 300);
 }
 
 template <class S>
@@ -86,12 +82,14 @@ TYPED_TEST_SUITE_P(strategy_equality);
 
 // Split by worker count so that strategies which fork a process per worker per run stay within a test's timeout.
 TYPED_TEST_P(strategy_equality, every_kernel_every_worker_count_every_size) {
+    const echo_server server;
     for (const unsigned w : worker_counts)
-        if (w < 64) expect_all_kernels<TypeParam>(w);
+        if (w < 64) expect_all_kernels<TypeParam>(w, server);
 }
 TYPED_TEST_P(strategy_equality, every_kernel_every_size_64_workers) {
     static_assert(worker_counts[std::size(worker_counts) - 1] == 64);
-    expect_all_kernels<TypeParam>(64);
+    const echo_server server;
+    expect_all_kernels<TypeParam>(64, server);
 }
 REGISTER_TYPED_TEST_SUITE_P(strategy_equality, every_kernel_every_worker_count_every_size,
                             every_kernel_every_size_64_workers);
