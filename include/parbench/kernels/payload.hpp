@@ -92,23 +92,25 @@ struct payload {
             // step depends on the input alone, `keep` stops it being merged with the tie, and the tie
             // (link * zero, one multiply and one add) takes the place of that step on the chain. The running
             // values are locals of the slice, so that they stay in registers.
-            std::uint64_t slice_sum = sum;
-            std::uint64_t slice_written = written;
+            // The weighted sums cost two adds an element and no multiply (the chain's steps are multiplies; see
+            // weighted).
+            weighted read;
+            weighted wrote;
             std::uint64_t slice_link = link;
             for (std::uint64_t i = s.begin; i < s.end; ++i) {
                 const double x = src[i - c.begin];
                 const auto xi = static_cast<std::uint64_t>(x);
-                slice_sum += xi * (2 * i + 1);
+                read.add(xi);
                 std::uint64_t v = units == 0 ? xi : xi * lcg_a + lcg_c;
                 keep(v);
                 v += slice_link * zero;
                 for (std::uint64_t u = 1; u < units; ++u) v = v * lcg_a + lcg_c;
                 slice_link = v;
-                slice_written += (v >> 11) * (2 * i + 1);
+                wrote.add(v >> 11);
                 dst[i - c.begin] = static_cast<double>(v >> 11);
             }
-            sum = slice_sum;
-            written = slice_written;
+            sum += read.total(s.end);
+            written += wrote.total(s.end);
             link = slice_link;
         });
         return {sum, written};
@@ -120,6 +122,21 @@ struct payload {
                                     std::to_string(size) + " elements the caller holds");
         return run(c, input().subspan(c.begin, c.size()), output().subspan(c.begin, c.size()));
     }
+    // Σ (2i + 1) v_i, modulo 2^64, over consecutive elements i = e - m, ..., e - 1, from two running sums: `once`
+    // = Σ v_i and `summed`, which adds `once` after each element, = Σ (e - i) v_i. Then Σ (2i + 1) v_i
+    // = (2e + 1) once - 2 summed, exactly modulo 2^64: two adds an element and the multiply once.
+    struct weighted {
+        std::uint64_t once = 0;    // Σ v_i
+        std::uint64_t summed = 0;  // Σ of `once` after each element
+        void add(std::uint64_t v) noexcept {
+            once += v;
+            summed += once;
+        }
+        [[nodiscard]] std::uint64_t total(std::uint64_t end) const noexcept {
+            return (2 * end + 1) * once - 2 * summed;
+        }
+    };
+
     [[nodiscard]] static constexpr result combine(result a, result b) noexcept {
         return {a.sum + b.sum, a.output + b.output};
     }
@@ -162,13 +179,21 @@ struct payload {
 };
 
 // What the caller holds: n input elements (value_at) and n output elements, in memory of this process alone
-// (fresh pages, all touched before the first run), and the kernel bound to them.
+// (fresh pages, all touched before the first run), and the kernel bound to them. The output starts
+// output_offset bytes into its mapping, so that in[i] and out[i] do not share the low 12 bits of their addresses.
+// Where they do (both arrays page-aligned, as two mappings are), the CPU serves the two streams worse: the same
+// threads' run at few units an element took a quarter longer than with the output shifted (4K aliasing, or the
+// cache sets the two streams then share; docs/results.md, issue 25): the shift keeps that artefact of where two
+// arrays happen to lie out of what moving the data costs.
 class payload_data {
 public:
+    static constexpr std::size_t output_offset = 2048 + 64;  // half a page and a cache line
+
     payload_data(std::uint64_t n, std::uint64_t units)
         : in_(bytes(n)),
-          out_(bytes(n)),
-          kernel_{static_cast<const double*>(in_.data()), static_cast<double*>(out_.data()), n, units, 0} {
+          out_(bytes(n) + output_offset),
+          kernel_{static_cast<const double*>(in_.data()),
+                  reinterpret_cast<double*>(static_cast<char*>(out_.data()) + output_offset), n, units, 0} {
         auto* input = static_cast<double*>(in_.data());
         for (std::uint64_t i = 0; i < n; ++i) input[i] = payload::value_at(i);
         for (std::uint64_t i = 0; i < n; ++i) kernel_.out[i] = 0;
