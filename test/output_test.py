@@ -121,7 +121,10 @@ def killed(bench, work):
     out = os.path.join(d, "out.json")
     with open(out, "w") as f:
         f.write("previous\n")
-    p = subprocess.Popen([bench, *args(out)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    # The two benchmarks one after the other, the second for at least a second: it is still running when the
+    # first one's line arrives, however late this process reads it (interleaved, both lines come at the end).
+    slow = ("--benchmark_enable_random_interleaving=false", "--benchmark_min_time=0.5")
+    p = subprocess.Popen([bench, *args(out, slow)], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
                          start_new_session=True)
     try:
         for line in p.stdout:

@@ -48,8 +48,14 @@ class GateTests(unittest.TestCase):
                                 start_new_session=True, env=dict(os.environ, TMPDIR=self.tmpdir))
 
     def assert_clean(self, proc):
-        """Nothing of the gate's session is left, nor anything in its TMPDIR (parbench-gate-* folders)."""
-        left = [p for p in os.listdir("/proc") if p.isdigit() and self.session_of(int(p)) == proc.pid]
+        """Nothing of the gate's session is left, nor anything in its TMPDIR (parbench-gate-* folders). A process
+        killed as the gate stopped may still be exiting when the gate's own exit is seen: it has 5 s to go."""
+        deadline = time.monotonic() + 5
+        while True:
+            left = [p for p in os.listdir("/proc") if p.isdigit() and self.session_of(int(p)) == proc.pid]
+            if not left or time.monotonic() > deadline:
+                break
+            time.sleep(0.05)
         self.assertEqual(left, [], "processes of the gate left behind")
         self.assertEqual(os.listdir(self.tmpdir), [], "temporary folders left behind")
 
