@@ -10,6 +10,7 @@ import contextlib
 import os
 import re
 import signal
+import subprocess
 import sys
 import tempfile
 import traceback
@@ -42,6 +43,32 @@ def stop_on_signals():
         raise Stopped(signum)
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, handler)
+
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+def run_child(cmd, timeout, **kwargs):
+    """subprocess.run(cmd, timeout=timeout, check=False, **kwargs) that cannot leave its child running when the tool
+    is stopped (stop_on_signals): the stop signals are held while the child starts, so that Stopped is raised once
+    the child is known and can be killed. (subprocess.run kills its child on an exception in communicate, but one
+    raised inside Popen, while it waits for the child's exec, leaves the child running.) The child starts with the
+    tool's signal mask as it was."""
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    proc = None
+    try:
+        try:
+            proc = subprocess.Popen(cmd, preexec_fn=lambda: signal.pthread_sigmask(signal.SIG_SETMASK, before),
+                                    **kwargs)
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, before)  # a stop signal held meanwhile is raised here
+        out, err = proc.communicate(timeout=timeout)
+    except BaseException:
+        if proc is not None:
+            proc.kill()
+            proc.wait()
+        raise
+    return subprocess.CompletedProcess(cmd, proc.returncode, out, err)
 
 
 class ArgumentParser(argparse.ArgumentParser):

@@ -17,6 +17,8 @@ import subprocess
 import tempfile
 import time
 
+from . import cli
+
 TIME_UNIT_NS = {"ns": 1.0, "us": 1e3, "ms": 1e6, "s": 1e9}
 
 # Characters that are special in the regular expressions Google Benchmark's --benchmark_filter takes (POSIX extended
@@ -43,8 +45,8 @@ def exact_filter(names):
 def list_benchmarks(binary, flags, timeout=120):
     """The names bench_parallel would run with these flags (--benchmark_list_tests), in its order."""
     try:
-        proc = subprocess.run([binary, *flags, "--benchmark_list_tests=true"], capture_output=True, text=True,
-                              timeout=timeout, check=False)
+        proc = cli.run_child([binary, *flags, "--benchmark_list_tests=true"], timeout, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
     except (OSError, subprocess.SubprocessError) as e:
         raise RunError(f"cannot run {binary}: {e}") from None
     if proc.returncode != 0 and "no benchmark matched" in proc.stderr:
@@ -115,8 +117,8 @@ def run_group(binary, names, flags, timeout=600, realtime=False, counters=None):
                "--benchmark_out_format=json"]
         start = time.monotonic()
         try:
-            proc = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                                  errors="replace", timeout=timeout, check=False)
+            proc = cli.run_child(cmd, timeout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                                 errors="replace")
         except subprocess.TimeoutExpired:
             return dict.fromkeys(names), time.monotonic() - start, None, \
                 f"did not finish within {timeout} s"
