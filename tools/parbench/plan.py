@@ -64,9 +64,11 @@ def wanted(kernels, hw):
         for n in sizes:
             cells = by_n[n]
             recommended = n in (sizes[0], sizes[-1])
-            chosen = _recommendation_wants(kernel, cells, hw) if recommended else set()
-            chosen |= _wide_speedups(cells, hw)
-            contenders = _contenders(kernel, cells, hw) if n == sizes[-1] else {}
+            candidates = candidates_at(kernel, cells, "native", hw) if recommended else {}
+            speedups = _speedups(cells, hw)
+            chosen = _recommendation_wants(cells, candidates)
+            chosen |= {key for key, e in speedups.items() if e.wide}
+            contenders = _contenders(candidates, speedups) if n == sizes[-1] else {}
             chosen |= {key for key, e in contenders.items() if e.samples < CONTENDER_SAMPLES}
             chosen = {key for key in chosen if not is_baseline(key[0])}
             headline = {key for key in chosen & set(contenders) if key[1] == hw}
@@ -87,8 +89,12 @@ def _cost(cells, keys):
     return sum(seconds_per_repetition(cells[key]) * REPETITIONS + START_S for key in set(keys) if key in cells)
 
 
-def _recommendation_wants(kernel, cells, hw):
-    candidates = candidates_at(kernel, cells, "native", hw)
+def _recommendation_wants(cells, candidates):
+    """Of the candidates a recommendation weighs ({label: speedup Estimate}, report.candidates_at), the
+    configurations to measure again: where the point is undecided every one whose interval reaches the best's,
+    and every wide or unmatched one."""
+    if not candidates:
+        return set()
     decision = estimate.decide(candidates)
     keys = {config_label(s, w): (s, w) for (s, w) in cells}
     chosen = set()
@@ -98,22 +104,15 @@ def _recommendation_wants(kernel, cells, hw):
     return chosen | {keys[label] for label, e in candidates.items() if e.wide or _unmatched(cells, keys[label], e)}
 
 
-def _contenders(kernel, cells, hw):
-    """{(strategy, workers): speedup Estimate} of the configurations the recommendation at this point hinges on:
-    every usable one up to hw workers whose interval reaches the highest lower end of those a recommendation
-    weighs (estimate.decide's anchor), so that it may win or tie. Flagged ones too: a speedup flagged as above
-    what W CPUs give, on a wide interval, is one more repetitions will tell."""
-    candidates = candidates_at(kernel, cells, "native", hw)
+def _contenders(candidates, speedups):
+    """Of the speedups ({(strategy, workers): Estimate}, _speedups), those the recommendation at this point hinges
+    on: every one whose interval reaches the highest lower end of the candidates a recommendation weighs
+    (estimate.decide's anchor), so that it may win or tie. Flagged ones too: a speedup flagged as above what W
+    CPUs give, on a wide interval, is one more repetitions will tell."""
     if not candidates:
         return {}
     anchor = max(e.low for e in candidates.values())
-    out = {}
-    for (s, w), bench in cells.items():
-        if bench.usable and (hw is None or w <= hw):
-            e = speedup_estimate(cells, s, w)
-            if e is not None and e.high >= anchor:
-                out[(s, w)] = e
-    return out
+    return {key: e for key, e in speedups.items() if e.high >= anchor}
 
 
 def _unmatched(cells, key, e):
@@ -124,15 +123,15 @@ def _unmatched(cells, key, e):
     return e.state == "" and any(states)
 
 
-def _wide_speedups(cells, hw):
-    """Every usable configuration up to hw workers whose speedup interval is too wide."""
-    out = set()
+def _speedups(cells, hw):
+    """{(strategy, workers): speedup Estimate} of every usable configuration up to hw workers but the baselines."""
+    out = {}
     for (s, w), bench in cells.items():
         if is_baseline(s) or not bench.usable or (hw is not None and w > hw):
             continue
         e = speedup_estimate(cells, s, w)
-        if e is not None and e.wide:
-            out.add((s, w))
+        if e is not None:
+            out[(s, w)] = e
     return out
 
 
