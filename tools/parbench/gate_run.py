@@ -94,7 +94,7 @@ REALTIME = ["chrt", "--fifo", "10"]   # SCHED_FIFO priority 10: other tenants' p
 def check_realtime():
     """None when runs can be made SCHED_FIFO here, else one line saying why not."""
     try:
-        proc = subprocess.run([*REALTIME, "true"], capture_output=True, text=True, timeout=30, check=False)
+        proc = cli.run_child([*REALTIME, "true"], 30, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     except (OSError, subprocess.SubprocessError) as e:
         return f"cannot run chrt: {e}"
     if proc.returncode != 0:
