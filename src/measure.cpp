@@ -46,7 +46,7 @@ void spin_for(std::chrono::nanoseconds d) noexcept {
 }
 
 void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, const usage& before,
-                  const machine_sample& machine_before, std::int64_t self_peak_kib) {
+                  const machine_sample& machine_before, std::int64_t self_peak_kib, double runs) {
     using benchmark::Counter;
     const usage after = usage::now();
     state.SetItemsProcessed(static_cast<std::int64_t>(n) * static_cast<std::int64_t>(state.iterations()));
@@ -70,12 +70,9 @@ void set_counters(benchmark::State& state, std::uint64_t n, unsigned workers, co
     state.counters["steal_pct"] = machine_after.steal_percent_since(machine_before);
     // Page faults show where a run's time goes to fresh memory: glibc maps blocks above its mmap threshold (at
     // most 32 MiB) anew on every allocation, so a 40 MB buffer faults in every run while 8 MB ones are reused.
-    state.counters["minor_faults"] =
-        Counter(static_cast<double>(after.minor_faults - before.minor_faults), Counter::kAvgIterations);
-    state.counters["csw_voluntary"] =
-        Counter(static_cast<double>(after.voluntary - before.voluntary), Counter::kAvgIterations);
-    state.counters["csw_involuntary"] =
-        Counter(static_cast<double>(after.involuntary - before.involuntary), Counter::kAvgIterations);
+    state.counters["minor_faults"] = static_cast<double>(after.minor_faults - before.minor_faults) / runs;
+    state.counters["csw_voluntary"] = static_cast<double>(after.voluntary - before.voluntary) / runs;
+    state.counters["csw_involuntary"] = static_cast<double>(after.involuntary - before.involuntary) / runs;
     // A child's peak counts only if it was reached during this benchmark.
     const std::int64_t children =
         after.children_peak_rss_kib > before.children_peak_rss_kib ? after.children_peak_rss_kib : 0;
