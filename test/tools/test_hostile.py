@@ -279,9 +279,10 @@ def strategies(arity):
              "payload/processes.pipe/workers:2/n:131072/real_time",
              "payload/process_pool/workers:1/n:512/real_time", "payload/process_pool/workers:1/n:131072/real_time",
              "payload/gil_threads/workers:2/n:131072/real_time"]
-    # The counters the report reads: the CPU cost view's (tree_cpu_s, utilisation, idle_cpu_pct) among them.
+    # The counters the report reads: the CPU cost view's (tree_cpu_s, utilisation, idle_cpu_pct) and the machine
+    # section's (probe_ns, warmed) among them.
     counter_names = ["speedup", "efficiency", "items_per_second", "csw_voluntary", "tree_cpu_s", "utilisation",
-                     "idle_cpu_pct"]
+                     "idle_cpu_pct", "warmed", "probe_ns"]
     scalar = (st.none() | st.booleans() | st.integers(-2 ** 70, 2 ** 70) | st.floats()
               | st.text(max_size=8))
 

@@ -228,6 +228,31 @@ class ReportTests(ToolTestCase):
         self.assertEqual(rows["thread_pool.spin"][9:12], ["99", "1.00", "0.99"])
         self.assertEqual(rows["thread_pool"][9:12], ["", "0.00", ""])
 
+    def test_machine_section_counts_the_warmed_repetitions(self):
+        # Three repetitions of a two-worker benchmark that followed a warm-up run and three of the baseline that
+        # did not; a file from before the counter existed says nothing of it.
+        ctx = json.load(open(fixture("single_rep.json"), encoding="utf-8"))["context"]
+
+        def entry(strategy, workers, rep, **extra):
+            name = f"count/{strategy}/workers:{workers}/n:1000/real_time"
+            return dict({"name": name, "run_name": name, "run_type": "iteration", "repetitions": 3,
+                         "repetition_index": rep, "threads": 1, "iterations": 100, "real_time": 1e6 / workers,
+                         "cpu_time": 1.0, "time_unit": "ns", "probe_ns": 1000.0, "probe_best_ns": 1000.0,
+                         "at_s": float(rep)}, **extra)
+        for warmed, expect in ((True, "3 of the 6 repetitions that say followed one untimed run"), (False, None)):
+            benchmarks = [entry("sequential", 1, r, **({"warmed": 0} if warmed else {})) for r in range(3)] + \
+                [entry("threads", 2, r, **({"warmed": 1} if warmed else {})) for r in range(3)]
+            path = os.path.join(self.tmp, "warmed.json")
+            with open(path, "w", encoding="utf-8") as f:
+                json.dump({"context": ctx, "benchmarks": benchmarks}, f)
+            r = run([tool("parbench-report"), "--no-plots", path])
+            self.assertEqual(r.returncode, 0, r.stderr)
+            section = md_section(r.stdout, "The machine during the run")
+            if expect:
+                self.assertIn(expect, section)
+            else:
+                self.assertNotIn("untimed run", section)
+
     def test_uneven_view_names_the_best_chunk_size(self):
         # heavy tail, n = 65,536, 2 workers: static 1.5x, 4 chunks per worker 1.9x, 16: 1.6x, 128: 1.2x; every
         # repetition the same, so that no interval overlaps another.

@@ -6,7 +6,8 @@ began (``others_running``), the share of CPU time the hypervisor stole during it
 (``at_s``, seconds into the run). A sample counts as disturbed when a CPU's probe took more than SLOW_PROBE times
 the run's calm probe (estimate.calm_reference: that CPU was slowed, typically by another machine's thread on its
 sibling hyperthread), another process was ready to run, or steal exceeded STEAL_PCT. The CPU state of each sample
-(estimate.state_of: calm, slow or neither) is what the speedups are matched by.
+(estimate.state_of: calm, slow or neither) is what the speedups are matched by. ``warmed`` (newer files) says
+whether one untimed run came just before the repetition's timed ones.
 """
 
 from dataclasses import dataclass, field
@@ -29,6 +30,8 @@ class Summary:
     passes: int = 1
     calm: int = 0                                    # samples with every CPU calm (estimate.state_of)
     all_slow: int = 0                                # samples held back by a slowed CPU (state "slow")
+    warm_known: int = 0                              # samples that say whether a warm-up run preceded them
+    warmed: int = 0                                  # ... and of those, the ones it did (counter warmed = 1)
 
 
 def summarize(run):
@@ -48,6 +51,9 @@ def summarize(run):
         steal = c.get("steal_pct", 0) > STEAL_PCT
         hit = slow or others or steal
         out.samples += 1
+        if "warmed" in c:
+            out.warm_known += 1
+            out.warmed += c["warmed"] == 1
         out.disturbed += hit
         out.slow_probe += slow
         out.others += others
@@ -65,10 +71,15 @@ def describe(summary):
         return f"{100.0 * k / summary.samples:.0f}%"
     when = ", ".join(f"{int(start // 60)}–{int(start // 60) + 1} min {100.0 * d / n:.0f}%"
                      for start, (d, n) in sorted(summary.by_minute.items()))
+    warm = ""
+    if summary.warm_known:
+        warm = (f" {summary.warmed} of the {summary.warm_known} repetitions that say followed one untimed run of "
+                "their own (counter `warmed`: W ≥ 2 and runs under 20 ms), so that their workers' CPUs were awake "
+                "when timing began.")
     return (f"{pct(summary.disturbed)} of {summary.samples} repetitions ran while the machine was disturbed: a "
             f"CPU's probe slower than {SLOW_PROBE}× the calm one in {pct(summary.slow_probe)} (held back by a "
             f"slowed CPU throughout in {pct(summary.all_slow)}, every CPU calm in {pct(summary.calm)}), another "
             f"process ready to run in {pct(summary.others)}, steal above {STEAL_PCT:.0f}% in {pct(summary.steal)}. "
             f"By minute of the first pass: {when}. Repetitions are interleaved at random; a speedup compares "
             "repetitions taken in one state of the CPUs (calm where both sides have some, else slow), so a "
-            "disturbed stretch costs precision (wider intervals) rather than bias.")
+            "disturbed stretch costs precision (wider intervals) rather than bias." + warm)
