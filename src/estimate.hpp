@@ -100,7 +100,10 @@ struct estimate {
             for (const double x : samples) mean += std::log(x);
             mean /= static_cast<double>(m);
             double squares = 0;
-            for (const double x : samples) squares += (std::log(x) - mean) * (std::log(x) - mean);
+            for (const double x : samples) {
+                const double d = std::log(x) - mean;
+                squares += d * d;
+            }
             const double half = t_975[m - 1] * std::sqrt(squares / static_cast<double>(m - 1) / static_cast<double>(m));
             low = std::min(samples.front(), value * std::exp(-half));
             high = std::max(samples.back(), value * std::exp(half));
