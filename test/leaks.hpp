@@ -5,10 +5,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstddef>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "parbench/detail/forkserver_client.hpp"
@@ -19,6 +21,26 @@ namespace parbench::test {
 inline std::size_t open_fds() {
     std::size_t n = 0;
     for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/fd")) ++n;
+    return n;
+}
+
+// The threads of this process now.
+inline std::size_t threads_now() {
+    std::size_t n = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
+    return n;
+}
+
+// The threads of this process once no more than `expected` are left, or after 10 s. A join returns when the
+// kernel clears the thread's id, which it does before it takes the thread out of /proc/self/task, so a joined
+// thread can stay listed for a moment after its join; a thread nobody joined stays listed for good.
+inline std::size_t settled_threads(std::size_t expected) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    std::size_t n = threads_now();
+    while (n > expected && std::chrono::steady_clock::now() < until) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        n = threads_now();
+    }
     return n;
 }
 

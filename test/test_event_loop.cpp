@@ -6,7 +6,6 @@
 // conformance suites, here for event_loop.io_uring.)
 // event_loop.io_uring's tests skip, saying why, where the build has no liburing or the kernel refuses io_uring.
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -79,16 +78,6 @@ protected:
 template <class S>
 class loops : public runnable<S> {};
 TYPED_TEST_SUITE(loops, event_loops, strategy_name);
-
-std::size_t entries(const char* dir) {
-    std::size_t n = 0;
-    if (DIR* d = ::opendir(dir)) {
-        while (const dirent* e = ::readdir(d))
-            if (e->d_name[0] != '.') ++n;
-        ::closedir(d);
-    }
-    return n;
-}
 
 TYPED_TEST(loops, a_thousand_sleeps_in_flight_give_the_total) {
     TypeParam loop(1000);
@@ -210,7 +199,7 @@ TYPED_TEST(server_faults, a_kept_connection_whose_server_stopped_answering_is_na
 TYPED_TEST(loops, a_thousand_runs_leave_no_descriptor_thread_or_process) {
     TypeParam loop(8);  // its epoll and timerfd (or its ring), and the pool's threads, are there from the start
     strategies::thread_pool pool(4);
-    const std::size_t fds = open_fds(), threads = entries("/proc/self/task"), kids = children_of(::getpid()).size();
+    const std::size_t fds = open_fds(), threads = threads_now(), kids = children_of(::getpid()).size();
     for (int run = 0; run < 1000; ++run) {
         const echo_server server;
         const kernels::socket_tasks k{server.port()};
@@ -219,7 +208,7 @@ TYPED_TEST(loops, a_thousand_runs_leave_no_descriptor_thread_or_process) {
         ASSERT_EQ(loop.run(kernels::sleep_tasks{1us}, 16), kernels::sleep_tasks{}.expected(16));
     }
     EXPECT_EQ(open_fds(), fds);
-    EXPECT_EQ(entries("/proc/self/task"), threads);
+    EXPECT_EQ(settled_threads(threads), threads);
     EXPECT_EQ(children_of(::getpid()).size(), kids);
 }
 
@@ -228,7 +217,7 @@ TYPED_TEST(loops, a_thousand_runs_leave_no_descriptor_thread_or_process) {
 TYPED_TEST(loops, kept_connections_are_reused_by_a_thousand_runs_and_closed_with_their_server) {
     TypeParam loop(8);
     strategies::thread_pool pool(4);
-    const std::size_t fds = open_fds(), threads = entries("/proc/self/task"), kids = children_of(::getpid()).size();
+    const std::size_t fds = open_fds(), threads = threads_now(), kids = children_of(::getpid()).size();
     std::size_t kept = 0;
     {
         echo_server server;
@@ -249,7 +238,7 @@ TYPED_TEST(loops, kept_connections_are_reused_by_a_thousand_runs_and_closed_with
         EXPECT_EQ(cache.idle(server.port()), 0u);
     }
     EXPECT_EQ(open_fds(), fds);
-    EXPECT_EQ(entries("/proc/self/task"), threads);
+    EXPECT_EQ(settled_threads(threads), threads);
     EXPECT_EQ(children_of(::getpid()).size(), kids);
 }
 

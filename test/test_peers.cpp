@@ -2,7 +2,6 @@
 // alone (a smaller OpenMP team than asked for, TBB's cap on threads), and with_peers' list arithmetic. The
 // equality and error suites cover them like every other strategy (test/conformance.hpp).
 
-#include <dirent.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -13,6 +12,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "leaks.hpp"
 #include "parbench/parbench.hpp"
 #include "parbench/peers.hpp"
 
@@ -68,27 +68,8 @@ template <class S>
     }
 }
 
-// The threads of this process now.
-[[maybe_unused]] std::size_t threads_now() {
-    std::size_t n = 0;
-    if (DIR* d = opendir("/proc/self/task")) {
-        while (const dirent* e = readdir(d))
-            if (e->d_name[0] != '.') ++n;
-        closedir(d);
-    }
-    return n;
-}
-
-// Whether the process is back to at most `threads` threads. The strategies join their runtime's threads, but a
-// joined thread can stay listed in /proc for a moment after the join returns, so this waits a while for that.
-[[maybe_unused]] bool back_to(std::size_t threads) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (threads_now() > threads) {
-        if (std::chrono::steady_clock::now() > until) return false;
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    }
-    return true;
-}
+using parbench::test::settled_threads;
+using parbench::test::threads_now;
 
 // A destroyed peer leaves no threads behind: the runtime's workers go with the strategy, so that whatever runs
 // next (the next benchmark) starts from the same process, however many workers the peer had.
@@ -103,8 +84,7 @@ template <class S>
                 EXPECT_GT(threads_now(), before) << "round " << round;
             }
         }
-        EXPECT_TRUE(back_to(before)) << "round " << round << ": " << threads_now() << " threads, " << before
-                                     << " before";
+        EXPECT_LE(settled_threads(before), before) << "round " << round;
     }
 }
 

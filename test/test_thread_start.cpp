@@ -30,6 +30,7 @@
 #include <string>
 #include <thread>
 
+#include "leaks.hpp"
 #include "parbench/parbench.hpp"
 
 namespace {
@@ -48,12 +49,6 @@ enum status : int {
     not_usable = 14,    // a strategy that starts threads per run failed its next run with the limit lifted
     setup_failed = 15,  // pthread_setattr_default_np, /proc or setrlimit failed
 };
-
-std::size_t threads_in_process() {
-    std::size_t n = 0;
-    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator("/proc/self/task")) ++n;
-    return n;
-}
 
 // VmSize of this process, in bytes.
 std::optional<std::uint64_t> address_space() {
@@ -85,7 +80,7 @@ bool limit_threads(unsigned room, rlimit& saved) {
 template <class S>
 [[noreturn]] void child(unsigned workers, unsigned room, unsigned first) {
     std::thread([] {}).join();  // a sanitizer's runtime threads start now, outside the limit
-    const std::size_t before = threads_in_process();
+    const std::size_t before = test::threads_now();
     rlimit saved{};
     if (!limit_threads(room, saved)) {
         std::fprintf(stderr, "setup failed: %s\n", std::strerror(errno));
@@ -113,8 +108,8 @@ template <class S>
         std::fprintf(stderr, "%s: not a worker_error: %s\n", std::string(S::name).c_str(), e.what());
         result = wrong_type;
     }
-    if (result == ok && threads_in_process() != before) {
-        std::fprintf(stderr, "%zu threads after the failure, %zu before\n", threads_in_process(), before);
+    if (const std::size_t after = test::settled_threads(before); result == ok && after != before) {
+        std::fprintf(stderr, "%zu threads after the failure, %zu before\n", after, before);
         result = leaked;
     }
     // A strategy that failed in run() (threads are started per run) works again once threads can start.
