@@ -53,10 +53,10 @@ PARBENCH_FAMILY(0, matrix) {
     add_kernel<matrix_strategies>(k::uneven_triangular{}, {{1024}, {4096}, {1024, 4096, 16384}});
     add_kernel<matrix_strategies>(k::uneven_heavy_tail{}, {{4096}, {65536}, {4096, 65536, 262144}});
     // Moving the data: n doubles the caller holds (B = 8n bytes: 4 KiB to 64 MiB, 256 MiB in full), at a fixed
-    // amount of work per run spread over them (2^25 chain steps; quick 2^22, full 2^27), so that what grows with B
+    // amount of work per run spread over them (2^25 chain steps; quick 2^22, full 2^28), so that what grows with B
     // is the cost of moving it.
     const profile p = current_options().run_profile;
-    const std::uint64_t work = p == profile::quick ? pow2(22) : p == profile::full ? pow2(27) : pow2(25);
+    const std::uint64_t work = p == profile::quick ? pow2(22) : p == profile::full ? pow2(28) : pow2(25);
     add_kernel<matrix_strategies>(k::payload{.work = work},
                                   {{pow2(9), pow2(17)}, powers(9, 23, 4, {pow2(23)}), powers(9, 25, 2)});
 }
