@@ -472,6 +472,19 @@ class ReportTests(ToolTestCase):
         self.assertNotIn("tie", line)
         self.assertIn("**`threads ×2` 1.99× [1.79, 2.21]** wins", line)
 
+    def test_a_tie_lists_its_surest_member_first(self):
+        # thread_pool ×2 has the higher point estimate, but its interval is wide: threads ×2, whose lower end is
+        # highest, leads the list, and the decision still names both.
+        by_n = {1000: self.cells(sequential__1=[100.0, 100.5, 99.5], threads__2=[52.0, 54.0, 50.0],
+                                 thread_pool__2=[46.0, 70.0, 90.0])}
+        cands = report.candidates_at("count", by_n[1000], "native", 2)
+        self.assertGreater(cands["thread_pool ×2"].value, cands["threads ×2"].value)
+        self.assertLess(cands["thread_pool ×2"].low, cands["threads ×2"].low)
+        line = report.recommendation("count", by_n, "native", 2)
+        self.assertIn("a tie: **`threads ×2` 1.99× [", line)
+        self.assertIn("**`thread_pool ×2` ", line)
+        self.assertLess(line.index("`threads ×2`"), line.index("`thread_pool ×2`"))
+
     def test_an_older_second_baseline_joins_the_baselines_samples(self):
         # Runs from before interleaving measured sequential a second time (sequential.after). Both are the same
         # loop, so their samples are one baseline's: the fastest of all six (99.5 µs) over 49.5 µs.

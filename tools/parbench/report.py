@@ -136,7 +136,9 @@ def decision_text(decision, candidates, base):
     if decision.kind == "winner":
         return f"**{named(decision.best)}** wins"
     if decision.kind == "tie":
-        shown, rest = decision.members[:TIE_SHOWN], len(decision.members) - TIE_SHOWN
+        # Surest first: by lower end, so that a wide interval whose point estimate is high does not lead the list.
+        ordered = sorted(decision.members, key=lambda m: (-candidates[m].low, m))
+        shown, rest = ordered[:TIE_SHOWN], len(decision.members) - TIE_SHOWN
         more = f" and {rest} more in the table" if rest > 0 else ""
         return "a tie: " + ", ".join(f"**{named(m)}**" for m in shown) + more + f" ({decision.why})"
     return f"undecided: {decision.why}" if decision.why else "undecided"
