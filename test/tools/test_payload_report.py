@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The report's *Moving the data* section (tools/parbench/payload.py) on the payload_sweep fixture, whose times
 come from known linear models (make_fixtures.PAYLOAD_MODELS, no noise): the cost per byte moved it reports is the
-models' slope, the crossover B lies where the models cross, and, with python3-hypothesis, for any fixed cost and
-any per-byte cost the section recovers the per-byte cost; beside it stands overhead/ipc/pipe's cost per byte at the
+models' slope, and so is the CPU per byte moved (make_fixtures.PAYLOAD_CPU), the crossover B lies where the
+models cross, and, with python3-hypothesis, for any fixed cost and any per-byte cost the section recovers the
+per-byte cost, of time and of CPU; beside it stands overhead/ipc/pipe's cost per byte at the
 largest B (make_fixtures.PAYLOAD_PIPE).
 
 Run: PYTHONPATH=tools /usr/bin/python3 test/tools/test_payload_report.py
@@ -93,17 +94,29 @@ class PayloadSectionTests(unittest.TestCase):
             self.assertGreaterEqual(high, slope)
             self.assertAlmostEqual(float(self.rows[strategy][5]), 1 / slope, places=2)
 
+    def test_the_cpu_per_byte_moved_is_the_cpu_models_slope(self):
+        # The process tree burns 1.2 ns (processes.pipe) and 2.5 ns (process_pool) of CPU a byte moved beyond
+        # thread_pool's; what both burn whatever B cancels.
+        for strategy, slope in (("processes.pipe", 1.2), ("process_pool", 2.5)):
+            self.assertAlmostEqual(float(self.rows[strategy][6]), slope, places=3, msg=strategy)
+
     def test_beside_the_cost_a_pipes_own_at_the_largest_b(self):
         # overhead/ipc/pipe at 64 MiB, the fixture's largest B, costs 0.4 ns a byte; its 1 MiB figure is not used.
         pipe = make_fixtures.PAYLOAD_PIPE[8 * make_fixtures.PAYLOAD_SIZES[-1]]
-        for strategy, slope in (("processes.pipe", 0.8), ("process_pool", 0.5)):
-            self.assertEqual(self.rows[strategy][6], f"{slope / pipe:.2f}× of {pipe:.3f} ns", strategy)
+        for strategy, slope, cpu in (("processes.pipe", 0.8, 1.2), ("process_pool", 0.5, 2.5)):
+            self.assertEqual(self.rows[strategy][7], f"{slope / pipe:.2f}× of {pipe:.3f} ns; CPU {cpu / pipe:.2f}×",
+                             strategy)
 
     def test_without_a_pipe_of_the_largest_b_the_column_is_empty(self):
         self.assertEqual(payload.against_pipe(0.8, {1 << 20: 0.1}, 1 << 26), "")
+        self.assertEqual(payload.against_pipe(0.8, {1 << 20: 0.1}, 1 << 26, 1.0), "")
+
+    def test_without_the_cpu_counter_the_cpu_column_is_empty(self):
+        self.assertIsNone(payload.cpu_per_byte({}, {}, "processes.pipe", 2))
+        self.assertEqual(payload.against_pipe(0.8, {1 << 26: 0.4}, 1 << 26), "2.00× of 0.400 ns")
 
     def test_the_crossover_against_thread_pool_and_gil_threads_is_where_the_models_cross(self):
-        for column, reference in ((7, "thread_pool"), (8, "gil_threads")):
+        for column, reference in ((8, "thread_pool"), (9, "gil_threads")):
             below, above = bracket("process_pool", reference)
             self.assertEqual(self.rows["process_pool"][column],
                              f"{payload.format_bytes(below)} – {payload.format_bytes(above)}")
@@ -111,7 +124,7 @@ class PayloadSectionTests(unittest.TestCase):
             self.assertLessEqual(model_crossing("process_pool", reference), above, reference)
 
     def test_a_strategy_slower_at_every_size_says_so(self):
-        self.assertEqual(self.rows["processes.pipe"][7], "≤ 4 KiB (slower at every B)")
+        self.assertEqual(self.rows["processes.pipe"][8], "≤ 4 KiB (slower at every B)")
 
     def test_bytes_moved_follow_the_strategy(self):
         self.assertEqual(payload.moved_bytes("processes.pipe", 2, 1024), 2 * 8 * 1024)
@@ -143,6 +156,12 @@ class PayloadPropertyTests(unittest.TestCase):
             value, low, high = payload.per_byte(proc, ref, strategy, workers)
             self.assertAlmostEqual(value, per_byte, delta=1e-6 * max(1.0, per_byte) + 1e-9 * fixed)
             self.assertLessEqual(low, high)
+            # The CPU the same way, in seconds per run: the slope comes back in ns per byte.
+            ref_cpu = {n: 1e-9 * (fixed + share * n) for n in make_fixtures.PAYLOAD_SIZES}
+            proc_cpu = {n: ref_cpu[n] + 1e-9 * (0.5 * fixed + per_byte * payload.moved_bytes(strategy, workers, n))
+                        for n in make_fixtures.PAYLOAD_SIZES}
+            cpu = payload.cpu_per_byte(proc_cpu, ref_cpu, strategy, workers)
+            self.assertAlmostEqual(cpu, per_byte, delta=1e-6 * max(1.0, per_byte) + 1e-9 * fixed)
 
         check()
 

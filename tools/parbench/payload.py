@@ -13,9 +13,12 @@ strategy moves it (``MOVED`` says how much of it crosses per run). Against ``thr
   which it is at every larger B (point estimates alone cross and recross 1 where the two tie), against
   ``thread_pool`` and against ``gil_threads``, the model of threads under CPython's interpreter lock, the
   comparison a Python program faces;
+- the CPU per byte moved: the same growth in the CPU time of the whole process tree (``tree_cpu_s``, median of the
+  repetitions) over thread_pool's, per byte moved: what moving the data burns, workers and caller together, whether
+  or not it overlaps the work;
 - beside the cost per byte, a pipe's own: ``overhead/ipc/pipe/bytes:B/one_way`` at the largest B where the run has
-  it (bench_parallel measures the pipe at the payload's sizes), its time per byte, and the cost per byte moved as a
-  multiple of it.
+  it (bench_parallel measures the pipe at the payload's sizes), its time per byte, and the cost and the CPU per
+  byte moved as multiples of it.
 """
 
 import re
@@ -85,6 +88,30 @@ def per_byte(proc, ref, strategy, workers):
     return value, low, high
 
 
+def cpus(by_n, strategy, workers):
+    """{n: CPU seconds of the process tree per run, median of the repetitions} of one configuration, where recorded."""
+    out = {}
+    for n, cells in by_n.items():
+        bench = cells.get((strategy, workers))
+        v = bench.counter_median("tree_cpu_s") if bench is not None and bench.usable else None
+        if v is not None:
+            out[n] = v
+    return out
+
+
+def cpu_per_byte(proc, ref, strategy, workers):
+    """ns of CPU per byte moved, from {n: CPU seconds per run} of the strategy and of thread_pool at the smallest and
+    largest n both have; None without two."""
+    common = sorted(set(proc) & set(ref))
+    if len(common) < 2:
+        return None
+    lo, hi = common[0], common[-1]
+    span = moved_bytes(strategy, workers, hi) - moved_bytes(strategy, workers, lo)
+    if span <= 0:
+        return None
+    return ((proc[hi] - ref[hi]) - (proc[lo] - ref[lo])) * 1e9 / span
+
+
 def resolved_slower(p, r):
     """Whether time p is slower than time r beyond both intervals."""
     return p.low > r.high
@@ -120,13 +147,14 @@ def pipe_per_byte(others):
     return out
 
 
-def against_pipe(cost, pipe, b):
-    """The cost per byte moved as a multiple of a pipe's at message size b: "1.32× of 0.412 ns"; "" where the run
-    has no pipe of that size."""
+def against_pipe(cost, pipe, b, cpu=None):
+    """The cost per byte moved as a multiple of a pipe's at message size b, and the CPU per byte moved as one where
+    given: "1.32× of 0.412 ns; CPU 2.10×"; "" where the run has no pipe of that size."""
     ref = pipe.get(b)
     if ref is None:
         return ""
-    return f"{cost / ref:.2f}× of {ref:.3f} ns"
+    text = f"{cost / ref:.2f}× of {ref:.3f} ns"
+    return text + f"; CPU {cpu / ref:.2f}×" if cpu is not None else text
 
 
 def rows_for(by_n, pipe):
@@ -142,12 +170,14 @@ def rows_for(by_n, pipe):
             continue
         largest = max(set(proc) & set(ref))
         gil = times(by_n, "gil_threads", workers)
+        cpu = cpu_per_byte(cpus(by_n, strategy, workers), cpus(by_n, "thread_pool", workers), strategy, workers)
         rows.append([f"`{strategy}`", workers, format_bytes(largest * ELEMENT_BYTES),
                      format_bytes(moved_bytes(strategy, workers, largest)),
                      format_time_ns(proc[largest].value - ref[largest].value),
                      f"{cost[0]:.3f} [{cost[1]:.3f}, {cost[2]:.3f}]",
                      f"{1.0 / cost[0]:.2f}" if cost[0] > 0 else "–",
-                     against_pipe(cost[0], pipe, largest * ELEMENT_BYTES),
+                     f"{cpu:.3f}" if cpu is not None else "",
+                     against_pipe(cost[0], pipe, largest * ELEMENT_BYTES, cpu),
                      crossover_text(proc, ref), crossover_text(proc, gil)])
     return rows
 
@@ -164,7 +194,7 @@ def md_payload(kernels, others=()):
         if rows:
             lines += [f"#### {kernel}", ""] + md_table(
                 ["strategy", "workers", "largest B", "moved per run there", "extra time over thread_pool there",
-                 "ns per byte moved [interval]", "GB/s", "÷ a pipe's ns per byte at largest B",
+                 "ns per byte moved [interval]", "GB/s", "CPU ns per byte moved", "÷ a pipe's ns per byte at largest B",
                  "stops paying against thread_pool at B", "against gil_threads"], rows) + [""]
     if not lines:
         return []
@@ -173,8 +203,10 @@ def md_payload(kernels, others=()):
             "Threads share the data; each process strategy moves it (both ways; `processes.cow` the output only; "
             "a pool whose caller runs chunk 0, and `mpi`, all but the caller's chunk). Cost per byte moved: the "
             "growth of its time over `thread_pool`'s from the smallest to the largest B, per byte moved (what "
-            "both pay at every B cancels); GB/s is its inverse; beside it, as a multiple, a pipe's own time per "
-            "byte for one message of the largest B (`overhead/ipc/pipe/bytes:B/one_way`, where the run has it). "
+            "both pay at every B cancels); GB/s is its inverse. CPU per byte moved: the same growth in the CPU "
+            "time of the whole process tree (median), which counts what moving the data burns even where it "
+            "overlaps the work. Beside them, as multiples of each, a pipe's own time per byte for one message of "
+            "the largest B (`overhead/ipc/pipe/bytes:B/one_way`, where the run has it). "
             "Crossover: between the last B where the strategy is not slower than the threads beyond both time "
             "intervals and the first from which it is at every larger B (*never*: not up to the largest B).",
             ""] + lines
