@@ -44,6 +44,18 @@ inline std::size_t settled_threads(std::size_t expected) {
     return n;
 }
 
+// Starts one thread and joins it, then waits (up to 10 s) until it has left /proc/self/task. Runtimes such as
+// TSan's start a helper thread of their own at a process's first thread creation: after this, a count of the
+// process's threads includes that helper and nothing transient.
+inline void one_thread_come_and_gone() {
+    pid_t tid = 0;
+    std::thread([&tid] { tid = ::gettid(); }).join();
+    const std::string entry = "/proc/self/task/" + std::to_string(tid);
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::filesystem::exists(entry) && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+}
+
 // Shared mappings only: those are what the strategies create (results, counters, the pool's control block, the
 // payload's data areas). Private mappings come and go with the allocator (ASan's grows its own as the test
 // allocates), so counting every line would blame the sanitizer, not us.

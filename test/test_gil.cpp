@@ -125,8 +125,8 @@ TEST(gil, a_blocking_scope_releases_the_lock) {
     });
     ASSERT_TRUE(wait_for(blocked));
     g.take();
-    other_ran = true;
     g.drop();
+    other_ran = true;  // after the drop: the holder, leaving its blocking scope, finds the lock free
     holder.join();
     EXPECT_TRUE(released);
     EXPECT_EQ(g.counters().drop_requests, 0u);

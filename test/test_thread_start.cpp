@@ -79,7 +79,7 @@ bool limit_threads(unsigned room, rlimit& saved) {
 // worker that gets a thread of its own). Exits with a status.
 template <class S>
 [[noreturn]] void child(unsigned workers, unsigned room, unsigned first) {
-    std::thread([] {}).join();  // a sanitizer's runtime threads start now, outside the limit
+    test::one_thread_come_and_gone();  // a sanitizer's runtime threads start now, outside the limit
     const std::size_t before = test::threads_now();
     rlimit saved{};
     if (!limit_threads(room, saved)) {
