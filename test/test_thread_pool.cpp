@@ -202,6 +202,7 @@ char state_of(pid_t tid) {
 // found each worker asleep.
 template <class P>
 std::vector<int> asleep_while_idle(int samples, bool parks) {
+    parbench::test::one_thread_come_and_gone();  // a sanitizer's helper thread is not one of the pool's
     const std::set<pid_t> before = tasks();
     P p(2);
     std::vector<pid_t> workers;
