@@ -73,15 +73,23 @@ def times(by_n, strategy, workers):
     return out
 
 
-def per_byte(proc, ref, strategy, workers):
-    """(value, low, high) in ns per byte moved, from the smallest and largest n both have; None without two."""
+def ends(proc, ref, strategy, workers):
+    """(smallest n, largest n, bytes moved more at the largest than at the smallest) over the sizes both of
+    {n: ...} proc and ref have; None without two sizes or without a growth of the bytes moved."""
     common = sorted(set(proc) & set(ref))
     if len(common) < 2:
         return None
     lo, hi = common[0], common[-1]
     span = moved_bytes(strategy, workers, hi) - moved_bytes(strategy, workers, lo)
-    if span <= 0:
+    return (lo, hi, span) if span > 0 else None
+
+
+def per_byte(proc, ref, strategy, workers):
+    """(value, low, high) in ns per byte moved, from the smallest and largest n both have; None without two."""
+    e = ends(proc, ref, strategy, workers)
+    if e is None:
         return None
+    lo, hi, span = e
     value = ((proc[hi].value - ref[hi].value) - (proc[lo].value - ref[lo].value)) / span
     low = ((proc[hi].low - ref[hi].high) - (proc[lo].high - ref[lo].low)) / span
     high = ((proc[hi].high - ref[hi].low) - (proc[lo].low - ref[lo].high)) / span
@@ -102,13 +110,10 @@ def cpus(by_n, strategy, workers):
 def cpu_per_byte(proc, ref, strategy, workers):
     """ns of CPU per byte moved, from {n: CPU seconds per run} of the strategy and of thread_pool at the smallest and
     largest n both have; None without two."""
-    common = sorted(set(proc) & set(ref))
-    if len(common) < 2:
+    e = ends(proc, ref, strategy, workers)
+    if e is None:
         return None
-    lo, hi = common[0], common[-1]
-    span = moved_bytes(strategy, workers, hi) - moved_bytes(strategy, workers, lo)
-    if span <= 0:
-        return None
+    lo, hi, span = e
     return ((proc[hi] - ref[hi]) - (proc[lo] - ref[lo])) * 1e9 / span
 
 
