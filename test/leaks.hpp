@@ -31,16 +31,24 @@ inline std::size_t threads_now() {
     return n;
 }
 
+// Whether `done()` became true within `limit`, asking every millisecond: for what another thread or the kernel
+// finishes a moment after the call that started it returned.
+template <class Done>
+bool wait_until(Done done, std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+        if (std::chrono::steady_clock::now() >= until) return false;
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return true;
+}
+
 // The threads of this process once no more than `expected` are left, or after 10 s. A join returns when the
 // kernel clears the thread's id, which it does before it takes the thread out of /proc/self/task, so a joined
 // thread can stay listed for a moment after its join; a thread nobody joined stays listed for good.
 inline std::size_t settled_threads(std::size_t expected) {
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    std::size_t n = threads_now();
-    while (n > expected && std::chrono::steady_clock::now() < until) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
-        n = threads_now();
-    }
+    std::size_t n = 0;
+    wait_until([&] { return (n = threads_now()) <= expected; }, std::chrono::seconds(10));
     return n;
 }
 
@@ -51,9 +59,7 @@ inline void one_thread_come_and_gone() {
     pid_t tid = 0;
     std::thread([&tid] { tid = ::gettid(); }).join();
     const std::string entry = "/proc/self/task/" + std::to_string(tid);
-    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-    while (std::filesystem::exists(entry) && std::chrono::steady_clock::now() < until)
-        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    wait_until([&] { return !std::filesystem::exists(entry); }, std::chrono::seconds(10));
 }
 
 // Shared mappings only: those are what the strategies create (results, counters, the pool's control block, the

@@ -212,10 +212,9 @@ std::vector<int> asleep_while_idle(int samples, bool parks) {
     until_parked();
     if (parks) {
         // A worker that must park may still be waiting for a CPU to run its way to the futex: give it 5 s.
-        const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-        for (const pid_t w : workers)
-            while (state_of(w) != 'S' && std::chrono::steady_clock::now() < until)
-                std::this_thread::sleep_for(std::chrono::milliseconds(1));
+        (void)parbench::test::wait_until(
+            [&] { return std::all_of(workers.begin(), workers.end(), [](pid_t w) { return state_of(w) == 'S'; }); },
+            std::chrono::seconds(5));
     }
     std::vector<int> asleep(workers.size(), 0);
     for (int s = 0; s < samples; ++s) {
