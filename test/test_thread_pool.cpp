@@ -29,15 +29,6 @@ namespace {
 
 namespace k = parbench::kernels;
 
-std::size_t entries(const char* dir) {
-    std::size_t n = 0;
-    if (DIR* d = opendir(dir)) {
-        while (readdir(d) != nullptr) ++n;
-        closedir(d);
-    }
-    return n;
-}
-
 // Longer than any spin budget, so the workers have parked on their futex or condition variable.
 void until_parked() { std::this_thread::sleep_for(std::chrono::milliseconds(20)); }
 
@@ -60,10 +51,10 @@ TYPED_TEST(pool, reused_across_10000_runs_without_leaks) {
     TypeParam p(4);
     (void)p.run(k::count{}, 10);
     const std::size_t threads = parbench::test::threads_now();
-    const std::size_t fds = entries("/proc/self/fd");
+    const std::size_t fds = parbench::test::open_fds();
     for (int i = 0; i < 10000; ++i) ASSERT_EQ(p.run(k::count{}, 1000), 1000u) << "run " << i;
     EXPECT_EQ(parbench::test::threads_now(), threads);
-    EXPECT_EQ(entries("/proc/self/fd"), fds);
+    EXPECT_EQ(parbench::test::open_fds(), fds);
 }
 
 TYPED_TEST(pool, pools_come_and_go_without_leaking_threads) {

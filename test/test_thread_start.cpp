@@ -108,9 +108,11 @@ template <class S>
         std::fprintf(stderr, "%s: not a worker_error: %s\n", std::string(S::name).c_str(), e.what());
         result = wrong_type;
     }
-    if (const std::size_t after = test::settled_threads(before); result == ok && after != before) {
-        std::fprintf(stderr, "%zu threads after the failure, %zu before\n", after, before);
-        result = leaked;
+    if (result == ok) {
+        if (const std::size_t after = test::settled_threads(before); after != before) {
+            std::fprintf(stderr, "%zu threads after the failure, %zu before\n", after, before);
+            result = leaked;
+        }
     }
     // A strategy that failed in run() (threads are started per run) works again once threads can start.
     if (result == ok && strategy) {
